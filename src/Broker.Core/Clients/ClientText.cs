@@ -1,0 +1,61 @@
+namespace Broker.Core.Clients;
+
+/// <summary>Bounds and character rules for client-supplied names and descriptions.</summary>
+public static class ClientText
+{
+    public const int MaxNameLength = 200;
+    public const int MaxDescriptionLength = 2000;
+
+    /// <summary>Why <paramref name="name"/> is not an acceptable client name, or null when it is.</summary>
+    public static string? NameProblem(string? name, string field = "name")
+    {
+        // Reject a missing or blank name: the site owner must recognise the installation by it.
+        if (string.IsNullOrWhiteSpace(name))
+        {
+            return $"{field} is required";
+        }
+        // Reject over-long names: they are shown on pages and in lists.
+        if (name.Length > MaxNameLength)
+        {
+            return $"{field} must be at most {MaxNameLength} characters";
+        }
+        return ControlCharacterProblem(name, field);
+    }
+
+    /// <summary>Why <paramref name="description"/> is not acceptable, or null when it is (absent is fine).</summary>
+    public static string? DescriptionProblem(string? description, string field = "description")
+    {
+        if (description is null)
+        {
+            return null;
+        }
+        // Reject over-long descriptions.
+        if (description.Length > MaxDescriptionLength)
+        {
+            return $"{field} must be at most {MaxDescriptionLength} characters";
+        }
+        return ControlCharacterProblem(description, field, allowLineBreaks: true);
+    }
+
+    // Reject control characters (and lone surrogates): they can hide text or break logs and pages.
+    private static string? ControlCharacterProblem(string text, string field, bool allowLineBreaks = false)
+    {
+        for (var i = 0; i < text.Length; i++)
+        {
+            var c = text[i];
+            if (allowLineBreaks && c is '\n' or '\r' or '\t')
+            {
+                continue;
+            }
+            if (char.IsControl(c) || c is '\u2028' or '\u2029')
+            {
+                return $"{field} must not contain control characters";
+            }
+            if (char.IsSurrogate(c) && !(char.IsHighSurrogate(c) && i + 1 < text.Length && char.IsLowSurrogate(text[++i])))
+            {
+                return $"{field} must be valid Unicode text";
+            }
+        }
+        return null;
+    }
+}

@@ -1,0 +1,62 @@
+using Broker.Core.Accounts;
+using Broker.Core.Authorization;
+using Broker.Core.Clients;
+
+namespace Broker.Core.Stores;
+
+/// <summary>Clients: parents, children and standard applications.</summary>
+public interface IClientStore
+{
+    Task<Client?> FindAsync(string clientId, CancellationToken cancellationToken = default);
+
+    /// <summary>Inserts a client; false when a client with that id exists.</summary>
+    Task<bool> CreateAsync(Client client, CancellationToken cancellationToken = default);
+
+    /// <summary>Makes a client a parent, or changes its parent settings; false when there is no such client.</summary>
+    Task<bool> SetParentSettingsAsync(
+        string clientId, RedirectPolicy policy, string? callbackPath, int childRateLimit,
+        IReadOnlyList<string> childEndpoints, CancellationToken cancellationToken = default);
+
+    /// <summary>The children a user owns, newest first.</summary>
+    Task<IReadOnlyList<Client>> ListChildrenOwnedByAsync(string userId, CancellationToken cancellationToken = default);
+
+    /// <summary>Revokes a child its owner names; false when the user owns no such active child.</summary>
+    Task<bool> RevokeOwnedChildAsync(string userId, string clientId, DateTimeOffset now, CancellationToken cancellationToken = default);
+}
+
+public interface IUserStore
+{
+    Task<User?> FindByEmailAsync(string normalizedEmail, CancellationToken cancellationToken = default);
+
+    Task<User?> FindAsync(string userId, CancellationToken cancellationToken = default);
+
+    /// <summary>Inserts a user; false when the e-mail address is taken.</summary>
+    Task<bool> CreateAsync(User user, CancellationToken cancellationToken = default);
+}
+
+/// <summary>Authorization codes and access tokens, and the one-time transitions between them.</summary>
+public interface IGrantStore
+{
+    Task CreateCodeAsync(AuthorizationCode code, CancellationToken cancellationToken = default);
+
+    Task<AuthorizationCode?> FindCodeAsync(string codeHash, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// In one transaction: marks the code redeemed if it is not yet, and stores the token issued for it.
+    /// False (nothing written) when the code was already redeemed.
+    /// </summary>
+    Task<bool> RedeemCodeAsync(string codeHash, AccessToken token, DateTimeOffset now, CancellationToken cancellationToken = default);
+
+    /// <summary>A replayed code: revokes the tokens issued for it and the children they minted.</summary>
+    Task RevokeIssuedForCodeAsync(string codeHash, DateTimeOffset now, CancellationToken cancellationToken = default);
+
+    Task<AccessToken?> FindTokenAsync(string tokenHash, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// In one transaction: spends a usable installation token and creates the child. Exactly one of
+    /// any number of concurrent calls for one token gets <see cref="SpendOutcome.Created"/>.
+    /// </summary>
+    Task<SpendOutcome> SpendInstallationTokenAsync(
+        string tokenHash, string? idempotencyKey, string requestFingerprint, Client child, DateTimeOffset now,
+        CancellationToken cancellationToken = default);
+}

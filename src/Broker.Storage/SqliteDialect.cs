@@ -1,0 +1,29 @@
+using System.Data.Common;
+using Dapper;
+using Microsoft.Data.Sqlite;
+
+namespace Broker.Storage;
+
+public sealed class SqliteDialect : ISqlDialect
+{
+    private const int SqliteConstraint = 19;
+
+    public string Name => "Sqlite";
+
+    public DbConnection CreateConnection(string connectionString) => new SqliteConnection(connectionString);
+
+    // NORMAL is durable against a process crash in WAL mode; only a power loss can lose the last commits.
+    public Task OnOpenedAsync(DbConnection connection, CancellationToken cancellationToken) =>
+        connection.ExecuteAsync(new CommandDefinition("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;", cancellationToken: cancellationToken));
+
+    // WAL lets readers run beside the single writer; the setting is stored in the database file.
+    public Task PrepareDatabaseAsync(DbConnection connection, CancellationToken cancellationToken) =>
+        connection.ExecuteAsync(new CommandDefinition("PRAGMA journal_mode = WAL;", cancellationToken: cancellationToken));
+
+    public string CreateMigrationsTableSql =>
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER NOT NULL PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL);";
+
+    public bool IsUniqueViolation(DbException exception) =>
+        exception is SqliteException { SqliteErrorCode: SqliteConstraint } sqlite
+        && (sqlite.SqliteExtendedErrorCode is 1555 or 2067);
+}

@@ -1,0 +1,168 @@
+using System.Data.Common;
+using Broker.Core.Clients;
+using Broker.Core.Stores;
+using Dapper;
+
+namespace Broker.Storage.Stores;
+
+public sealed class ClientStore(Database database) : IClientStore
+{
+    internal const string Columns =
+        "client_id, secret_hash, secret_fingerprint, name, description, redirect_uris, grant_types, " +
+        "token_endpoint_auth_method, kind, redirect_policy, callback_path, child_rate_limit, child_endpoints, " +
+        "parent_client_id, owner_user_id, origin, rate_limit, endpoints, created_at, revoked_at, disabled_at";
+
+    internal const string InsertSql =
+        $"INSERT INTO clients ({Columns}) VALUES (@ClientId, @SecretHash, @SecretFingerprint, @Name, @Description, " +
+        "@RedirectUris, @GrantTypes, @TokenEndpointAuthMethod, @Kind, @RedirectPolicy, @CallbackPath, @ChildRateLimit, " +
+        "@ChildEndpoints, @ParentClientId, @OwnerUserId, @Origin, @RateLimit, @Endpoints, @CreatedAt, @RevokedAt, @DisabledAt)";
+
+    public async Task<Client?> FindAsync(string clientId, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        var row = await connection.QuerySingleOrDefaultAsync<ClientRow>(new CommandDefinition(
+            $"SELECT {Columns} FROM clients WHERE client_id = @clientId", new { clientId }, cancellationToken: cancellationToken));
+        return row?.ToClient();
+    }
+
+    public async Task<bool> CreateAsync(Client client, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        try
+        {
+            var rows = await connection.ExecuteAsync(new CommandDefinition(InsertSql, ClientRow.From(client), cancellationToken: cancellationToken));
+            return rows == 1;
+        }
+        catch (DbException exception) when (database.Dialect.IsUniqueViolation(exception))
+        {
+            return false;
+        }
+    }
+
+    public async Task<bool> SetParentSettingsAsync(
+        string clientId, RedirectPolicy policy, string? callbackPath, int childRateLimit,
+        IReadOnlyList<string> childEndpoints, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        var rows = await connection.ExecuteAsync(new CommandDefinition(
+            """
+            UPDATE clients
+               SET kind = @Kind, redirect_policy = @Policy, callback_path = @CallbackPath,
+                   child_rate_limit = @ChildRateLimit, child_endpoints = @ChildEndpoints, grant_types = @GrantTypes
+             WHERE client_id = @ClientId AND kind <> @ChildKind
+            """,
+            new
+            {
+                ClientId = clientId,
+                Kind = ClientRow.KindName(ClientKind.Parent),
+                ChildKind = ClientRow.KindName(ClientKind.Child),
+                Policy = ClientRow.PolicyName(policy),
+                CallbackPath = callbackPath,
+                ChildRateLimit = childRateLimit,
+                ChildEndpoints = DbValues.List(childEndpoints),
+                // Parent keys are public: the authorization code grant is all they may ever use.
+                GrantTypes = DbValues.List([GrantType.AuthorizationCode]),
+            },
+            cancellationToken: cancellationToken));
+        return rows == 1;
+    }
+
+    public async Task<IReadOnlyList<Client>> ListChildrenOwnedByAsync(string userId, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        var rows = await connection.QueryAsync<ClientRow>(new CommandDefinition(
+            $"SELECT {Columns} FROM clients WHERE owner_user_id = @userId AND kind = @Kind ORDER BY created_at DESC, client_id",
+            new { userId, Kind = ClientRow.KindName(ClientKind.Child) }, cancellationToken: cancellationToken));
+        return rows.Select(row => row.ToClient()).ToList();
+    }
+
+    public async Task<bool> RevokeOwnedChildAsync(string userId, string clientId, DateTimeOffset now, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        var rows = await connection.ExecuteAsync(new CommandDefinition(
+            "UPDATE clients SET revoked_at = @Now WHERE client_id = @clientId AND owner_user_id = @userId AND kind = @Kind AND revoked_at IS NULL",
+            new { clientId, userId, Kind = ClientRow.KindName(ClientKind.Child), Now = DbValues.Time(now) },
+            cancellationToken: cancellationToken));
+        return rows == 1;
+    }
+}
+
+/// <summary>A <c>clients</c> row as Dapper reads and writes it.</summary>
+internal sealed class ClientRow
+{
+    public string ClientId { get; set; } = "";
+    public string? SecretHash { get; set; }
+    public string? SecretFingerprint { get; set; }
+    public string Name { get; set; } = "";
+    public string Description { get; set; } = "";
+    public string RedirectUris { get; set; } = "[]";
+    public string GrantTypes { get; set; } = "[]";
+    public string TokenEndpointAuthMethod { get; set; } = "";
+    public string Kind { get; set; } = "";
+    public string RedirectPolicy { get; set; } = "";
+    public string? CallbackPath { get; set; }
+    public long? ChildRateLimit { get; set; }
+    public string? ChildEndpoints { get; set; }
+    public string? ParentClientId { get; set; }
+    public string? OwnerUserId { get; set; }
+    public string? Origin { get; set; }
+    public long? RateLimit { get; set; }
+    public string? Endpoints { get; set; }
+    public long CreatedAt { get; set; }
+    public long? RevokedAt { get; set; }
+    public long? DisabledAt { get; set; }
+
+    public static string KindName(ClientKind kind) => kind.ToString().ToLowerInvariant();
+
+    public static string PolicyName(RedirectPolicy policy) => policy.ToString().ToLowerInvariant();
+
+    public static ClientRow From(Client client) => new()
+    {
+        ClientId = client.ClientId,
+        SecretHash = client.SecretHash,
+        SecretFingerprint = client.SecretFingerprint,
+        Name = client.Name,
+        Description = client.Description,
+        RedirectUris = DbValues.List(client.RedirectUris),
+        GrantTypes = DbValues.List(client.GrantTypes),
+        TokenEndpointAuthMethod = client.TokenEndpointAuthMethod,
+        Kind = KindName(client.Kind),
+        RedirectPolicy = PolicyName(client.RedirectPolicy),
+        CallbackPath = client.CallbackPath,
+        ChildRateLimit = client.ChildRateLimit,
+        ChildEndpoints = DbValues.OptionalList(client.ChildEndpoints),
+        ParentClientId = client.ParentClientId,
+        OwnerUserId = client.OwnerUserId,
+        Origin = client.Origin,
+        RateLimit = client.RateLimit,
+        Endpoints = DbValues.OptionalList(client.Endpoints),
+        CreatedAt = DbValues.Time(client.CreatedAt),
+        RevokedAt = DbValues.Time(client.RevokedAt),
+        DisabledAt = DbValues.Time(client.DisabledAt),
+    };
+
+    public Client ToClient() => new()
+    {
+        ClientId = ClientId,
+        SecretHash = SecretHash,
+        SecretFingerprint = SecretFingerprint,
+        Name = Name,
+        Description = Description,
+        RedirectUris = DbValues.List(RedirectUris),
+        GrantTypes = DbValues.List(GrantTypes),
+        TokenEndpointAuthMethod = TokenEndpointAuthMethod,
+        Kind = Enum.Parse<ClientKind>(Kind, ignoreCase: true),
+        RedirectPolicy = Enum.Parse<RedirectPolicy>(RedirectPolicy, ignoreCase: true),
+        CallbackPath = CallbackPath,
+        ChildRateLimit = (int?)ChildRateLimit,
+        ChildEndpoints = DbValues.OptionalList(ChildEndpoints),
+        ParentClientId = ParentClientId,
+        OwnerUserId = OwnerUserId,
+        Origin = Origin,
+        RateLimit = (int?)RateLimit,
+        Endpoints = DbValues.OptionalList(Endpoints),
+        CreatedAt = DbValues.Time(CreatedAt),
+        RevokedAt = DbValues.Time(RevokedAt),
+        DisabledAt = DbValues.Time(DisabledAt),
+    };
+}

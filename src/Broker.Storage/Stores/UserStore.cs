@@ -1,0 +1,70 @@
+using System.Data.Common;
+using Broker.Core.Accounts;
+using Broker.Core.Stores;
+using Dapper;
+
+namespace Broker.Storage.Stores;
+
+public sealed class UserStore(Database database) : IUserStore
+{
+    private const string Columns = "user_id, email, normalized_email, password_hash, created_at, disabled_at";
+
+    public Task<User?> FindByEmailAsync(string normalizedEmail, CancellationToken cancellationToken = default) =>
+        FindWhereAsync("normalized_email = @value", normalizedEmail, cancellationToken);
+
+    public Task<User?> FindAsync(string userId, CancellationToken cancellationToken = default) =>
+        FindWhereAsync("user_id = @value", userId, cancellationToken);
+
+    public async Task<bool> CreateAsync(User user, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        try
+        {
+            var rows = await connection.ExecuteAsync(new CommandDefinition(
+                $"INSERT INTO users ({Columns}) VALUES (@UserId, @Email, @NormalizedEmail, @PasswordHash, @CreatedAt, @DisabledAt)",
+                new
+                {
+                    user.UserId,
+                    user.Email,
+                    user.NormalizedEmail,
+                    user.PasswordHash,
+                    CreatedAt = DbValues.Time(user.CreatedAt),
+                    DisabledAt = DbValues.Time(user.DisabledAt),
+                },
+                cancellationToken: cancellationToken));
+            return rows == 1;
+        }
+        catch (DbException exception) when (database.Dialect.IsUniqueViolation(exception))
+        {
+            return false;
+        }
+    }
+
+    private async Task<User?> FindWhereAsync(string condition, string value, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        var row = await connection.QuerySingleOrDefaultAsync<UserRow>(new CommandDefinition(
+            $"SELECT {Columns} FROM users WHERE {condition}", new { value }, cancellationToken: cancellationToken));
+        return row is null
+            ? null
+            : new User
+            {
+                UserId = row.UserId,
+                Email = row.Email,
+                NormalizedEmail = row.NormalizedEmail,
+                PasswordHash = row.PasswordHash,
+                CreatedAt = DbValues.Time(row.CreatedAt),
+                DisabledAt = DbValues.Time(row.DisabledAt),
+            };
+    }
+
+    private sealed class UserRow
+    {
+        public string UserId { get; set; } = "";
+        public string Email { get; set; } = "";
+        public string NormalizedEmail { get; set; } = "";
+        public string PasswordHash { get; set; } = "";
+        public long CreatedAt { get; set; }
+        public long? DisabledAt { get; set; }
+    }
+}

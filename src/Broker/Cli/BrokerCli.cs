@@ -1,0 +1,166 @@
+using System.CommandLine;
+using System.Text.Json;
+using Broker.Accounts;
+using Broker.Core.Clients;
+using Broker.Hosting;
+using Broker.Installation;
+using Broker.Platform;
+using Broker.Storage;
+
+namespace Broker.Cli;
+
+/// <summary>
+/// The same executable as a command-line tool: <c>dotnet run --project src/Broker -- &lt;command&gt;</c>.
+/// Local bootstrap commands that work on the configured database directly.
+/// </summary>
+public static class BrokerCli
+{
+    private static readonly string[] Commands = ["migrate", "apps", "parents", "users"];
+
+    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
+
+    /// <summary>Whether the arguments name a command rather than start the server.</summary>
+    public static bool IsCommand(string[] args) => args.Length > 0 && (Commands.Contains(args[0]) || args[0] is "--help" or "-h" or "-?");
+
+    public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error)
+    {
+        var root = new RootCommand("Broker: per-installation API keys. Without a command, runs the server.");
+        root.Subcommands.Add(MigrateCommand(output));
+        root.Subcommands.Add(AppsCommand(output, error));
+        root.Subcommands.Add(ParentsCommand(output, error));
+        root.Subcommands.Add(UsersCommand(output, error));
+        var configuration = new InvocationConfiguration { Output = output, Error = error };
+        return await root.Parse(args).InvokeAsync(configuration);
+    }
+
+    private static Option<bool> JsonOption() => new("--json") { Description = "Print JSON instead of text." };
+
+    private static Command MigrateCommand(TextWriter output)
+    {
+        var command = new Command("migrate", "Create or update the database schema.");
+        command.SetAction(async (_, cancellationToken) =>
+        {
+            await using var services = BuildServices();
+            var applied = await services.GetRequiredService<MigrationRunner>().MigrateAsync(cancellationToken);
+            await output.WriteLineAsync(applied.Count == 0 ? "The schema is up to date." : $"Applied: {string.Join(", ", applied)}");
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command AppsCommand(TextWriter output, TextWriter error)
+    {
+        var name = new Option<string>("--name") { Description = "The application's name.", Required = true };
+        var redirectUris = new Option<string[]>("--redirect-uri") { Description = "A redirect URI (repeatable).", Arity = ArgumentArity.ZeroOrMore };
+        var json = JsonOption();
+        var create = new Command("create", "Create an application; prints its client_id and client_secret once.") { name, redirectUris, json };
+        create.SetAction(async (parse, cancellationToken) =>
+        {
+            await using var services = await MigratedServicesAsync(cancellationToken);
+            var result = await services.GetRequiredService<ClientAdministration>().CreateApplicationAsync(
+                parse.GetValue(name)!, parse.GetValue(redirectUris) ?? [], cancellationToken);
+            if (result.Problem is not null)
+            {
+                return await FailAsync(error, result.Problem);
+            }
+            var (client, secret) = (result.Value!.Client, result.Value.ClientSecret);
+            await WriteAsync(output, parse.GetValue(json),
+                new { client_id = client.ClientId, client_secret = secret, name = client.Name, redirect_uris = client.RedirectUris },
+                $"client_id:     {client.ClientId}\nclient_secret: {secret}\nThe secret is shown only now; store it safely.");
+            return 0;
+        });
+        return new Command("apps", "Applications.") { create };
+    }
+
+    private static Command ParentsCommand(TextWriter output, TextWriter error)
+    {
+        var clientId = new Argument<string>("CLIENT_ID") { Description = "The application to promote." };
+        var policy = new Option<string>("--redirect-policy") { Description = "exact or installation.", DefaultValueFactory = _ => "installation" };
+        policy.AcceptOnlyFromAmong("exact", "installation");
+        var callbackPath = new Option<string?>("--callback-path") { Description = "Installation policy: the callback path every installation uses." };
+        var childRateLimit = new Option<int?>("--child-rate-limit") { Description = "Requests per hour for each child (default 3000)." };
+        var endpoints = new Option<string[]>("--endpoint") { Description = "An endpoint children may call, as \"GET /photos/*\" (repeatable).", Arity = ArgumentArity.ZeroOrMore };
+        var json = JsonOption();
+        var enable = new Command("enable", "Give an application parent privileges.") { clientId, policy, callbackPath, childRateLimit, endpoints, json };
+        enable.SetAction(async (parse, cancellationToken) =>
+        {
+            await using var services = await MigratedServicesAsync(cancellationToken);
+            var result = await services.GetRequiredService<ClientAdministration>().EnableParentAsync(
+                parse.GetValue(clientId)!,
+                parse.GetValue(policy) == "exact" ? RedirectPolicy.Exact : RedirectPolicy.Installation,
+                parse.GetValue(callbackPath),
+                parse.GetValue(childRateLimit),
+                parse.GetValue(endpoints) ?? [],
+                cancellationToken);
+            if (result.Problem is not null)
+            {
+                return await FailAsync(error, result.Problem);
+            }
+            var parent = result.Value!;
+            var policyName = parent.RedirectPolicy.ToString().ToLowerInvariant();
+            await WriteAsync(output, parse.GetValue(json),
+                new
+                {
+                    client_id = parent.ClientId,
+                    redirect_policy = policyName,
+                    callback_path = parent.CallbackPath,
+                    child_rate_limit = parent.ChildRateLimit,
+                    child_endpoints = parent.ChildEndpoints,
+                },
+                $"{parent.ClientId} is a parent: policy {policyName}{(parent.CallbackPath is null ? "" : $" (callback path {parent.CallbackPath})")}, " +
+                $"{parent.ChildRateLimit} requests/hour per child, endpoints: {string.Join(", ", parent.ChildEndpoints ?? [])}");
+            return 0;
+        });
+        return new Command("parents", "Parent applications.") { enable };
+    }
+
+    private static Command UsersCommand(TextWriter output, TextWriter error)
+    {
+        var email = new Option<string>("--email") { Description = "The user's e-mail address.", Required = true };
+        var password = new Option<string>("--password") { Description = "At least 8 characters.", Required = true };
+        var json = JsonOption();
+        var create = new Command("create", "Create a site owner's account.") { email, password, json };
+        create.SetAction(async (parse, cancellationToken) =>
+        {
+            await using var services = await MigratedServicesAsync(cancellationToken);
+            var result = await services.GetRequiredService<ClientAdministration>().CreateUserAsync(
+                parse.GetValue(email)!, parse.GetValue(password)!, cancellationToken);
+            if (result.Problem is not null)
+            {
+                return await FailAsync(error, result.Problem);
+            }
+            var user = result.Value!;
+            await WriteAsync(output, parse.GetValue(json), new { user_id = user.UserId, email = user.Email },
+                $"Created user {user.Email} ({user.UserId}).");
+            return 0;
+        });
+        return new Command("users", "Site owners' accounts.") { create };
+    }
+
+    private static async Task<int> FailAsync(TextWriter error, string problem)
+    {
+        await error.WriteLineAsync($"error: {problem}");
+        return 2;
+    }
+
+    private static Task WriteAsync(TextWriter output, bool json, object value, string text) =>
+        output.WriteLineAsync(json ? JsonSerializer.Serialize(value, Json) : text);
+
+    private static async Task<ServiceProvider> MigratedServicesAsync(CancellationToken cancellationToken)
+    {
+        var services = BuildServices();
+        await services.GetRequiredService<MigrationRunner>().MigrateAsync(cancellationToken);
+        return services;
+    }
+
+    // The server's configuration sources (appsettings, environment), without the web host.
+    private static ServiceProvider BuildServices()
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [], ContentRootPath = AppContext.BaseDirectory });
+        builder.Services.AddBrokerStorage(builder.Configuration);
+        builder.Services.AddInstallation(builder.Configuration);
+        builder.Services.AddAccountsCore(builder.Configuration);
+        builder.Services.AddSingleton<ClientAdministration>();
+        return builder.Services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true });
+    }
+}

@@ -1,0 +1,74 @@
+using Broker.Core.Stores;
+using Broker.Storage;
+using Broker.Storage.Stores;
+using Microsoft.Extensions.Options;
+
+namespace Broker.Hosting;
+
+/// <summary>The <c>Storage</c> section.</summary>
+public sealed class StorageOptions
+{
+    public const string Section = "Storage";
+
+    /// <summary><c>Sqlite</c> (default), <c>SqlServer</c> or <c>Postgres</c>; case-insensitive.</summary>
+    public string Provider { get; set; } = "Sqlite";
+
+    /// <summary>The provider's connection string; default a SQLite file beside the app.</summary>
+    public string? ConnectionString { get; set; }
+
+    public string EffectiveConnectionString =>
+        string.IsNullOrWhiteSpace(ConnectionString)
+            ? $"Data Source={Path.Combine(AppContext.BaseDirectory, "broker.db")}"
+            : ConnectionString;
+}
+
+public static class StorageSetup
+{
+    /// <summary>Registers the database of <c>Storage:Provider</c> and the stores over it.</summary>
+    public static IServiceCollection AddBrokerStorage(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<StorageOptions>().Bind(configuration.GetSection(StorageOptions.Section))
+            .Validate(options => DialectFor(options.Provider) is not null,
+                "Storage:Provider must be Sqlite; SqlServer and Postgres are not available in this build yet.")
+            .ValidateOnStart();
+        services.AddSingleton(provider =>
+        {
+            var options = provider.GetRequiredService<IOptions<StorageOptions>>().Value;
+            return new Database(DialectFor(options.Provider)!, options.EffectiveConnectionString);
+        });
+        services.AddSingleton<MigrationRunner>();
+        services.AddSingleton<IClientStore, ClientStore>();
+        services.AddSingleton<IUserStore, UserStore>();
+        services.AddSingleton<IGrantStore, GrantStore>();
+        return services;
+    }
+
+    private static ISqlDialect? DialectFor(string? provider) =>
+        provider?.Trim().ToUpperInvariant() switch
+        {
+            "SQLITE" => new SqliteDialect(),
+            _ => null,
+        };
+}
+
+/// <summary>Brings the schema up to date before the broker takes its first request.</summary>
+internal sealed class MigrateOnStart(MigrationRunner migrations, ILogger<MigrateOnStart> logger) : IHostedLifecycleService
+{
+    public async Task StartingAsync(CancellationToken cancellationToken)
+    {
+        foreach (var applied in await migrations.MigrateAsync(cancellationToken))
+        {
+            logger.LogInformation("Applied migration {Migration}", applied);
+        }
+    }
+
+    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}

@@ -1,0 +1,94 @@
+using System.Net;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.HttpOverrides;
+using Microsoft.Net.Http.Headers;
+
+namespace Broker.Hosting;
+
+/// <summary>Pipeline-wide protections: size limits, security headers, forwarding and error shapes.</summary>
+public static class WebSecurity
+{
+    /// <summary>The largest request body any endpoint accepts.</summary>
+    public const long MaxRequestBodyBytes = 64 * 1024;
+
+    private const string ContentSecurityPolicy =
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+    public static WebApplicationBuilder AddWebSecurity(this WebApplicationBuilder builder)
+    {
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.MaxRequestBodySize = MaxRequestBodyBytes;
+        });
+        builder.Services.Configure<Microsoft.AspNetCore.Http.Features.FormOptions>(form =>
+        {
+            form.ValueCountLimit = 64;
+            form.KeyLengthLimit = 256;
+            form.ValueLengthLimit = (int)MaxRequestBodyBytes;
+            form.MultipartBodyLengthLimit = MaxRequestBodyBytes;
+        });
+        builder.Services.Configure<ForwardedHeadersOptions>(options =>
+        {
+            options.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto;
+            // Trust no hop by default (ASP.NET Core would trust loopback): only listed proxies.
+            options.KnownProxies.Clear();
+            options.KnownIPNetworks.Clear();
+            foreach (var proxy in builder.Configuration.GetSection("ForwardedHeaders:KnownProxies").Get<string[]>() ?? [])
+            {
+                options.KnownProxies.Add(IPAddress.Parse(proxy));
+            }
+        });
+        builder.Services.AddProblemDetails();
+        return builder;
+    }
+
+    public static WebApplication UseWebSecurity(this WebApplication app)
+    {
+        app.UseExceptionHandler(errorApp => errorApp.Run(WriteErrorAsync));
+        app.UseForwardedHeaders();
+        app.Use(async (context, next) =>
+        {
+            // Refuse an over-long declared body before anything reads it (Kestrel also caps streamed bodies).
+            if (context.Request.ContentLength > MaxRequestBodyBytes)
+            {
+                await WriteOAuthStyleErrorAsync(context, StatusCodes.Status413PayloadTooLarge,
+                    "invalid_request", $"request body must be at most {MaxRequestBodyBytes} bytes");
+                return;
+            }
+            var headers = context.Response.Headers;
+            headers[HeaderNames.XContentTypeOptions] = "nosniff";
+            headers[HeaderNames.XFrameOptions] = "DENY";
+            headers[HeaderNames.ContentSecurityPolicy] = ContentSecurityPolicy;
+            headers["Referrer-Policy"] = "no-referrer";
+            if (!context.Request.Path.StartsWithSegments("/static"))
+            {
+                headers[HeaderNames.CacheControl] = "no-store";
+                headers[HeaderNames.Pragma] = "no-cache";
+            }
+            await next(context);
+        });
+        return app;
+    }
+
+    // Framing and size faults from the server (BadHttpRequestException) are the caller's: their own
+    // status. Anything else is our bug: a 500 that says so without a stack trace.
+    private static async Task WriteErrorAsync(HttpContext context)
+    {
+        var exception = context.Features.Get<IExceptionHandlerFeature>()?.Error;
+        if (exception is BadHttpRequestException badRequest)
+        {
+            await WriteOAuthStyleErrorAsync(context, badRequest.StatusCode, "invalid_request", badRequest.Message);
+            return;
+        }
+        await WriteOAuthStyleErrorAsync(context, StatusCodes.Status500InternalServerError, "server_error",
+            "the broker failed to handle this request; it has been logged");
+    }
+
+    private static Task WriteOAuthStyleErrorAsync(HttpContext context, int statusCode, string error, string description)
+    {
+        context.Response.StatusCode = statusCode;
+        context.Response.Headers[HeaderNames.CacheControl] = "no-store";
+        return context.Response.WriteAsJsonAsync(new { error, error_description = description });
+    }
+}

@@ -1,0 +1,300 @@
+using System.Collections.Concurrent;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Broker.Core.Authorization;
+using Broker.Core.Clients;
+using Broker.Core.Security;
+using Broker.Core.Stores;
+using Broker.Hosting;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace Broker.Installation;
+
+/// <summary>The seed's step 4 response.</summary>
+public sealed record ChildCreated(
+    [property: JsonPropertyName("name")] string Name,
+    [property: JsonPropertyName("description")] string Description,
+    [property: JsonPropertyName("client_id")] string ClientId);
+
+/// <summary>
+/// <c>POST /clients</c>: spends a parent's one-time installation token and mints the installation's
+/// own child application. Retries carrying the same <c>Idempotency-Key</c> get the first answer back.
+/// </summary>
+public static class ClientsEndpoint
+{
+    public const string Path = "/clients";
+    public const int MaxIdempotencyKeyLength = 255;
+
+    /// <summary>Installation tokens whose spending is under way in this instance (for the 409 of the idempotency draft).</summary>
+    private static readonly ConcurrentDictionary<string, byte> InFlight = new(StringComparer.Ordinal);
+
+    public static IEndpointRouteBuilder MapClients(this IEndpointRouteBuilder routes)
+    {
+        routes.MapPost(Path, CreateChild).ExcludeFromDescription();
+        return routes;
+    }
+
+    private sealed record ChildRequest(string Name, string Description)
+    {
+        // The body's identity for the idempotency check: same fields, same fingerprint.
+        public string Fingerprint => Secret.Hash(JsonSerializer.Serialize(new[] { Name, Description }));
+    }
+
+    private static async Task<Results<Created<ChildCreated>, JsonHttpResult<OAuthErrorBody>>> CreateChild(
+        HttpContext context, IClientStore clients, IGrantStore grants, TimeProvider time)
+    {
+        var presented = BearerToken(context.Request);
+        // Reject a call without a bearer token.
+        if (presented is null)
+        {
+            return OAuthResults.BearerError(context, StatusCodes.Status401Unauthorized, OAuthErrors.InvalidToken,
+                "an installation token is required as Authorization: Bearer");
+        }
+        var tokenHash = Secret.Hash(presented);
+        var token = await grants.FindTokenAsync(tokenHash, context.RequestAborted);
+        var now = time.GetUtcNow();
+        // Reject unknown and revoked tokens.
+        if (token is null || token.RevokedAt is not null || (token.ExpiresAt is { } expires && expires <= now))
+        {
+            return InvalidToken(context, "the token is unknown, expired or revoked");
+        }
+        // Reject tokens that are not installation tokens: they may not mint applications.
+        if (token.Purpose != TokenPurpose.Installation)
+        {
+            return OAuthResults.BearerError(context, StatusCodes.Status403Forbidden, OAuthErrors.InsufficientScope,
+                "this token may not create applications; only a parent's installation token may");
+        }
+        var parent = await clients.FindAsync(token.ClientId, context.RequestAborted);
+        // Reject when the parent has since been revoked, disabled or demoted.
+        if (parent is null || !parent.IsActive || !parent.IsParent)
+        {
+            return InvalidToken(context, "the application that issued this token may no longer create installations");
+        }
+        var idempotencyKey = IdempotencyKey(context.Request, out var keyProblem);
+        if (keyProblem is not null)
+        {
+            return OAuthResults.BadRequest(OAuthErrors.InvalidRequest, keyProblem);
+        }
+        var body = await ReadBodyAsync(context.Request, context.RequestAborted);
+        if (token.SpentAt is not null)
+        {
+            return await ReplayAsync(context, token, idempotencyKey, body, clients);
+        }
+        // Reject an invalid body; the token stays unspent.
+        if (body.Problem is not null)
+        {
+            return OAuthResults.BadRequest(OAuthErrors.InvalidClientMetadata, body.Problem);
+        }
+        // Reject a retry while the first call with this token is still running (IETF idempotency draft).
+        if (!InFlight.TryAdd(tokenHash, 0))
+        {
+            return idempotencyKey is not null
+                ? OAuthResults.Error(StatusCodes.Status409Conflict, OAuthErrors.InvalidRequest,
+                    "a request with this token is still in progress; retry shortly with the same Idempotency-Key")
+                : InvalidToken(context, "the token is being used by another request");
+        }
+        try
+        {
+            var child = new Client
+            {
+                ClientId = Secret.NewClientId(),
+                Name = body.Request!.Name,
+                Description = body.Request.Description,
+                Kind = ClientKind.Child,
+                GrantTypes = [],
+                TokenEndpointAuthMethod = ClientAuthMethod.None,
+                ParentClientId = parent.ClientId,
+                OwnerUserId = token.UserId,
+                Origin = token.Origin,
+                CreatedAt = now,
+            };
+            var outcome = await grants.SpendInstallationTokenAsync(
+                tokenHash, idempotencyKey, body.Request.Fingerprint, child, now, context.RequestAborted);
+            if (outcome == SpendOutcome.Created)
+            {
+                return TypedResults.Created((string?)null, new ChildCreated(child.Name, child.Description, child.ClientId));
+            }
+            // Lost a race (another instance spent it first): answer as a retry would be answered.
+            var current = await grants.FindTokenAsync(tokenHash, context.RequestAborted);
+            return current?.SpentAt is not null
+                ? await ReplayAsync(context, current, idempotencyKey, body, clients)
+                : InvalidToken(context, "the token is unknown, expired or revoked");
+        }
+        finally
+        {
+            InFlight.TryRemove(tokenHash, out _);
+        }
+    }
+
+    // A spent token: the first response again for the same key and body, else a refusal.
+    private static async Task<Results<Created<ChildCreated>, JsonHttpResult<OAuthErrorBody>>> ReplayAsync(
+        HttpContext context, AccessToken token, string? idempotencyKey, ParsedBody body, IClientStore clients)
+    {
+        // Reject reuse of a spent token without the key that spent it.
+        if (idempotencyKey is null || !string.Equals(idempotencyKey, token.IdempotencyKey, StringComparison.Ordinal))
+        {
+            return InvalidToken(context, "the token was already used");
+        }
+        // Reject the same key with another body (IETF idempotency draft: 422).
+        if (body.Request is null || body.Request.Fingerprint != token.RequestFingerprint)
+        {
+            return OAuthResults.Error(StatusCodes.Status422UnprocessableEntity, OAuthErrors.InvalidRequest,
+                "this Idempotency-Key was used with a different request body");
+        }
+        var child = token.ChildClientId is null ? null : await clients.FindAsync(token.ChildClientId, context.RequestAborted);
+        if (child is null)
+        {
+            return InvalidToken(context, "the token was already used");
+        }
+        return TypedResults.Created((string?)null, new ChildCreated(child.Name, child.Description, child.ClientId));
+    }
+
+    private static JsonHttpResult<OAuthErrorBody> InvalidToken(HttpContext context, string description) =>
+        OAuthResults.BearerError(context, StatusCodes.Status401Unauthorized, OAuthErrors.InvalidToken, description);
+
+    private static string? BearerToken(HttpRequest request)
+    {
+        var header = request.Headers.Authorization;
+        if (header.Count != 1)
+        {
+            return null;
+        }
+        var value = header[0]!;
+        const string scheme = "Bearer ";
+        if (!value.StartsWith(scheme, StringComparison.OrdinalIgnoreCase))
+        {
+            return null;
+        }
+        var token = value[scheme.Length..].Trim();
+        return token.Length is > 0 and <= 512 ? token : null;
+    }
+
+    // The draft's header is a structured-field string ("key"); a bare token is accepted too.
+    private static string? IdempotencyKey(HttpRequest request, out string? problem)
+    {
+        problem = null;
+        var values = request.Headers["Idempotency-Key"];
+        if (values.Count == 0)
+        {
+            return null;
+        }
+        var key = values.Count == 1 ? values[0]!.Trim() : "";
+        if (key.Length >= 2 && key[0] == '"' && key[^1] == '"')
+        {
+            key = key[1..^1];
+        }
+        // Reject empty, repeated, over-long or non-printable keys.
+        if (key.Length is 0 or > MaxIdempotencyKeyLength || key.Any(c => c < ' ' || c > '~'))
+        {
+            problem = $"Idempotency-Key must be one printable ASCII string of 1 to {MaxIdempotencyKeyLength} characters";
+            return null;
+        }
+        return key;
+    }
+
+    private sealed record ParsedBody(ChildRequest? Request, string? Problem);
+
+    private static async Task<ParsedBody> ReadBodyAsync(HttpRequest request, CancellationToken cancellationToken)
+    {
+        string? name;
+        string? description;
+        if (RequestForms.IsUrlEncodedForm(request) || request.HasFormContentType)
+        {
+            var form = await RequestForms.TryReadFormAsync(request, cancellationToken);
+            if (form is null)
+            {
+                return new ParsedBody(null, "the body is not a well-formed form");
+            }
+            if (form["name"].Count > 1 || form["description"].Count > 1)
+            {
+                return new ParsedBody(null, "name and description must each appear once");
+            }
+            name = RequestForms.SingleValue(form["name"]);
+            description = RequestForms.SingleValue(form["description"]);
+        }
+        else if (IsJson(request.ContentType))
+        {
+            var parsed = await ReadJsonAsync(request, cancellationToken);
+            if (parsed.Problem is not null)
+            {
+                return new ParsedBody(null, parsed.Problem);
+            }
+            (name, description) = (parsed.Name, parsed.Description);
+        }
+        else
+        {
+            return new ParsedBody(null, "the body must be application/json or application/x-www-form-urlencoded");
+        }
+        var problem = ClientText.NameProblem(name) ?? ClientText.DescriptionProblem(description);
+        return problem is null
+            ? new ParsedBody(new ChildRequest(name!.Trim(), description ?? ""), null)
+            : new ParsedBody(null, problem);
+    }
+
+    private static bool IsJson(string? contentType)
+    {
+        if (contentType is null)
+        {
+            return false;
+        }
+        var parts = contentType.Split(';');
+        var mediaType = parts[0].Trim();
+        var charset = parts.Skip(1).Select(part => part.Trim())
+            .FirstOrDefault(part => part.StartsWith("charset=", StringComparison.OrdinalIgnoreCase))?["charset=".Length..].Trim('"');
+        return mediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase)
+            && (charset is null || charset.Equals("utf-8", StringComparison.OrdinalIgnoreCase));
+    }
+
+    private static async Task<(string? Name, string? Description, string? Problem)> ReadJsonAsync(HttpRequest request, CancellationToken cancellationToken)
+    {
+        JsonDocument document;
+        try
+        {
+            document = await JsonDocument.ParseAsync(request.Body, new JsonDocumentOptions { MaxDepth = 16 }, cancellationToken);
+        }
+        catch (Exception exception) when (exception is JsonException or BadHttpRequestException or IOException or DecoderFallbackException)
+        {
+            return (null, null, "the body is not well-formed JSON");
+        }
+        using (document)
+        {
+            if (document.RootElement.ValueKind != JsonValueKind.Object)
+            {
+                return (null, null, "the body must be a JSON object");
+            }
+            string? name = null;
+            string? description = null;
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var property in document.RootElement.EnumerateObject())
+            {
+                // Unknown fields are ignored; known ones must be strings (description may be null) and appear once.
+                if (property.Name is not ("name" or "description"))
+                {
+                    continue;
+                }
+                if (!seen.Add(property.Name))
+                {
+                    return (null, null, $"'{property.Name}' must appear once");
+                }
+                if (property.Value.ValueKind == JsonValueKind.Null && property.Name == "description")
+                {
+                    continue;
+                }
+                if (property.Value.ValueKind != JsonValueKind.String)
+                {
+                    return (null, null, $"'{property.Name}' must be a string");
+                }
+                if (property.Name == "name")
+                {
+                    name = property.Value.GetString();
+                }
+                else
+                {
+                    description = property.Value.GetString();
+                }
+            }
+            return (name, description, null);
+        }
+    }
+}

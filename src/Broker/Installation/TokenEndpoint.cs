@@ -1,0 +1,239 @@
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json.Serialization;
+using Broker.Core.Authorization;
+using Broker.Core.Clients;
+using Broker.Core.Security;
+using Broker.Core.Stores;
+using Broker.Hosting;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+
+namespace Broker.Installation;
+
+/// <summary>The seed's token response: exactly these fields (plus expires_in when a lifetime is set).</summary>
+public sealed record TokenResponse(
+    [property: JsonPropertyName("access_token")] string AccessToken,
+    [property: JsonPropertyName("token_type")] string TokenType,
+    [property: JsonPropertyName("scope")] string Scope,
+    [property: JsonPropertyName("created_at")] long CreatedAt,
+    [property: JsonPropertyName("expires_in"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long? ExpiresIn);
+
+/// <summary>The token endpoint (RFC 6749 §3.2, §4.1.3).</summary>
+public static class TokenEndpoint
+{
+    public const string Path = "/oauth/token";
+
+    /// <summary>The grants this server implements.</summary>
+    private static readonly HashSet<string> SupportedGrantTypes = [GrantType.AuthorizationCode];
+
+    private static readonly string[] SingleValued =
+        ["grant_type", "code", "redirect_uri", "client_id", "client_secret", "code_verifier", "scope"];
+
+    public static IEndpointRouteBuilder MapToken(this IEndpointRouteBuilder routes)
+    {
+        routes.MapPost(Path, Token).ExcludeFromDescription();
+        return routes;
+    }
+
+    private sealed record ClientCredentials(string ClientId, string? Secret, string Method);
+
+    private static async Task<Results<Ok<TokenResponse>, JsonHttpResult<OAuthErrorBody>>> Token(
+        HttpContext context, IClientStore clients, IGrantStore grants, Throttles throttles,
+        IOptions<InstallationOptions> options, TimeProvider time)
+    {
+        // Reject anything but a form post (RFC 6749 §3.2).
+        if (!RequestForms.IsUrlEncodedForm(context.Request))
+        {
+            return OAuthResults.BadRequest(OAuthErrors.InvalidRequest, "the body must be application/x-www-form-urlencoded");
+        }
+        var form = await RequestForms.TryReadFormAsync(context.Request, context.RequestAborted);
+        if (form is null)
+        {
+            return OAuthResults.BadRequest(OAuthErrors.InvalidRequest, "the body is not a well-formed form");
+        }
+        // Reject repeated parameters (RFC 6749 §3.2).
+        var repeated = RequestForms.Repeated(form, SingleValued);
+        if (repeated.Count > 0)
+        {
+            return OAuthResults.BadRequest(OAuthErrors.InvalidRequest, $"parameter '{repeated[0]}' must appear once");
+        }
+        var credentials = ReadCredentials(context.Request, form, out var credentialsProblem);
+        if (credentialsProblem is not null)
+        {
+            return credentialsProblem.Value.Status == StatusCodes.Status401Unauthorized
+                ? OAuthResults.InvalidClient(context, credentialsProblem.Value.Description)
+                : OAuthResults.BadRequest(OAuthErrors.InvalidRequest, credentialsProblem.Value.Description);
+        }
+        // Reject a client_id that has failed authentication too often, before looking at the secret.
+        if (throttles.ClientAuthentications.IsBlocked(credentials!.ClientId, out var retryAfter))
+        {
+            return OAuthResults.TooManyRequests(context, retryAfter, OAuthErrors.InvalidClient,
+                "too many failed client authentications; retry later");
+        }
+        var client = Secret.IsWellFormedClientId(credentials.ClientId)
+            ? await clients.FindAsync(credentials.ClientId, context.RequestAborted)
+            : null;
+        // Reject unknown, inactive and wrongly authenticated clients alike.
+        if (client is null || !client.IsActive || !Authenticates(client, credentials))
+        {
+            throttles.ClientAuthentications.RecordFailure(credentials.ClientId);
+            return OAuthResults.InvalidClient(context, "client authentication failed");
+        }
+        var grantType = RequestForms.SingleValue(form["grant_type"]);
+        // Reject a missing grant_type.
+        if (string.IsNullOrEmpty(grantType))
+        {
+            return OAuthResults.BadRequest(OAuthErrors.InvalidRequest, "grant_type is required");
+        }
+        // Reject every grant but authorization_code for parents: their keys are public.
+        if (client.IsParent && grantType != GrantType.AuthorizationCode)
+        {
+            return OAuthResults.BadRequest(OAuthErrors.UnauthorizedClient, "a parent application may only use the authorization_code grant");
+        }
+        // Reject grants this server does not implement, then grants this client may not use.
+        if (!SupportedGrantTypes.Contains(grantType))
+        {
+            return OAuthResults.BadRequest(OAuthErrors.UnsupportedGrantType, $"grant_type '{grantType}' is not supported");
+        }
+        if (!client.GrantTypes.Contains(grantType))
+        {
+            return OAuthResults.BadRequest(OAuthErrors.UnauthorizedClient, $"this client may not use grant_type '{grantType}'");
+        }
+        return await ExchangeCodeAsync(form, client, grants, options.Value, time.GetUtcNow(), context.RequestAborted);
+    }
+
+    private static async Task<Results<Ok<TokenResponse>, JsonHttpResult<OAuthErrorBody>>> ExchangeCodeAsync(
+        IFormCollection form, Client client, IGrantStore grants, InstallationOptions options, DateTimeOffset now,
+        CancellationToken cancellationToken)
+    {
+        var codeValue = RequestForms.SingleValue(form["code"]);
+        var redirectUri = RequestForms.SingleValue(form["redirect_uri"]);
+        var verifier = RequestForms.SingleValue(form["code_verifier"]);
+        // Reject a missing code or redirect_uri (we always require redirect_uri at authorize).
+        if (string.IsNullOrEmpty(codeValue) || string.IsNullOrEmpty(redirectUri))
+        {
+            return OAuthResults.BadRequest(OAuthErrors.InvalidRequest, "code and redirect_uri are required");
+        }
+        var codeHash = Secret.Hash(codeValue);
+        var code = await grants.FindCodeAsync(codeHash, cancellationToken);
+        // Reject unknown codes and codes issued to another client.
+        if (code is null || code.ClientId != client.ClientId)
+        {
+            return InvalidGrant("the code is invalid");
+        }
+        // Reject a replayed code, and revoke what it issued (RFC 6749 §4.1.2).
+        if (code.RedeemedAt is not null)
+        {
+            await grants.RevokeIssuedForCodeAsync(codeHash, now, cancellationToken);
+            return InvalidGrant("the code was already used; the token it issued is revoked");
+        }
+        // Reject expired codes.
+        if (code.ExpiresAt <= now)
+        {
+            return InvalidGrant("the code has expired");
+        }
+        // Reject a redirect_uri other than the one the code was issued for (exact string).
+        if (!string.Equals(code.RedirectUri, redirectUri, StringComparison.Ordinal))
+        {
+            return InvalidGrant("redirect_uri does not match the authorization request");
+        }
+        // Reject a missing or wrong PKCE verifier, and a verifier for a code issued without PKCE (downgrade).
+        if (code.CodeChallenge is not null
+            ? verifier is null || !Pkce.Verifies(verifier, code.CodeChallenge)
+            : verifier is not null)
+        {
+            return InvalidGrant("code_verifier does not match the code_challenge");
+        }
+        var tokenValue = Secret.NewToken();
+        var purpose = client.IsParent ? TokenPurpose.Installation : TokenPurpose.Access;
+        var token = new AccessToken
+        {
+            TokenHash = Secret.Hash(tokenValue),
+            ClientId = client.ClientId,
+            UserId = code.UserId,
+            Scope = code.Scope,
+            Purpose = purpose,
+            CodeHash = codeHash,
+            Origin = client.IsParent ? RedirectUris.Origin(code.RedirectUri) : null,
+            CreatedAt = now,
+            ExpiresAt = now + options.TokenLifetime,
+        };
+        // The code is spent and the token stored in one transaction; a racing redemption loses and is a replay.
+        if (!await grants.RedeemCodeAsync(codeHash, token, now, cancellationToken))
+        {
+            await grants.RevokeIssuedForCodeAsync(codeHash, now, cancellationToken);
+            return InvalidGrant("the code was already used; the token it issued is revoked");
+        }
+        return TypedResults.Ok(new TokenResponse(
+            tokenValue, "bearer", code.Scope, now.ToUnixTimeSeconds(), (long?)options.TokenLifetime?.TotalSeconds));
+    }
+
+    private static JsonHttpResult<OAuthErrorBody> InvalidGrant(string description) =>
+        OAuthResults.BadRequest(OAuthErrors.InvalidGrant, description);
+
+    private static bool Authenticates(Client client, ClientCredentials credentials) =>
+        client.IsPublic
+            ? credentials.Secret is null
+            : credentials.Secret is not null && Secret.Matches(credentials.Secret, client.SecretHash);
+
+    // client_secret_basic (RFC 6749 §2.3.1, form-encoded inside Basic) or client_secret_post; never both.
+    private static ClientCredentials? ReadCredentials(HttpRequest request, IFormCollection form, out (int Status, string Description)? problem)
+    {
+        problem = null;
+        var postedId = RequestForms.SingleValue(form["client_id"]);
+        var postedSecret = RequestForms.SingleValue(form["client_secret"]);
+        var header = request.Headers.Authorization.ToString();
+        if (header.Length > 0)
+        {
+            // Reject two authentication methods in one request.
+            if (postedSecret is not null)
+            {
+                problem = (StatusCodes.Status400BadRequest, "use one client authentication method, not both");
+                return null;
+            }
+            if (!AuthenticationHeaderValue.TryParse(header, out var parsed)
+                || !string.Equals(parsed.Scheme, "Basic", StringComparison.OrdinalIgnoreCase)
+                || TryDecodeBasic(parsed.Parameter) is not { } basic)
+            {
+                problem = (StatusCodes.Status401Unauthorized, "the Authorization header must be Basic client_id:client_secret");
+                return null;
+            }
+            // Reject a posted client_id that disagrees with the authenticated one.
+            if (postedId is not null && postedId != basic.ClientId)
+            {
+                problem = (StatusCodes.Status400BadRequest, "client_id does not match the Authorization header");
+                return null;
+            }
+            return new ClientCredentials(basic.ClientId, basic.Secret, ClientAuthMethod.ClientSecretBasic);
+        }
+        if (string.IsNullOrEmpty(postedId))
+        {
+            problem = (StatusCodes.Status401Unauthorized, "client authentication is required");
+            return null;
+        }
+        return new ClientCredentials(postedId, postedSecret, postedSecret is null ? ClientAuthMethod.None : ClientAuthMethod.ClientSecretPost);
+    }
+
+    private static (string ClientId, string Secret)? TryDecodeBasic(string? parameter)
+    {
+        if (string.IsNullOrEmpty(parameter) || parameter.Length > 4096)
+        {
+            return null;
+        }
+        try
+        {
+            var decoded = new UTF8Encoding(false, true).GetString(Convert.FromBase64String(parameter));
+            var colon = decoded.IndexOf(':', StringComparison.Ordinal);
+            if (colon <= 0)
+            {
+                return null;
+            }
+            return (Uri.UnescapeDataString(decoded[..colon].Replace('+', ' ')), Uri.UnescapeDataString(decoded[(colon + 1)..].Replace('+', ' ')));
+        }
+        catch (Exception exception) when (exception is FormatException or DecoderFallbackException)
+        {
+            return null;
+        }
+    }
+}

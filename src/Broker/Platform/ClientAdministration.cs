@@ -1,0 +1,128 @@
+using Broker.Accounts;
+using Broker.Core.Accounts;
+using Broker.Core.Clients;
+using Broker.Core.Security;
+using Broker.Core.Stores;
+using Broker.Hosting;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.Extensions.Options;
+
+namespace Broker.Platform;
+
+/// <summary>The outcome of an administrative operation: a value, or a problem in words.</summary>
+public sealed record AdminResult<T>(T? Value, string? Problem)
+{
+    public static AdminResult<T> Ok(T value) => new(value, null);
+
+    public static AdminResult<T> Fail(string problem) => new(default, problem);
+}
+
+/// <summary>A new application and its secret, which is shown once and never stored.</summary>
+public sealed record CreatedApplication(Client Client, string ClientSecret);
+
+/// <summary>
+/// The platform team's operations on clients and users, shared by the command line and the
+/// development seed (and later the admin API), so that each rule is applied in one place.
+/// </summary>
+public sealed class ClientAdministration(
+    IClientStore clients, IUserStore users, IPasswordHasher<User> hasher, IOptions<InstallationOptions> installation, TimeProvider time)
+{
+    /// <summary>Creates a confidential application with a secret.</summary>
+    public async Task<AdminResult<CreatedApplication>> CreateApplicationAsync(
+        string name, IReadOnlyList<string> redirectUris, CancellationToken cancellationToken = default)
+    {
+        // Reject a bad name, too many redirect URIs, or any redirect URI breaking the registration rules.
+        var problem = ClientText.NameProblem(name, "--name");
+        if (problem is not null)
+        {
+            return AdminResult<CreatedApplication>.Fail(problem);
+        }
+        if (redirectUris.Count > RedirectUris.MaxCount)
+        {
+            return AdminResult<CreatedApplication>.Fail($"at most {RedirectUris.MaxCount} redirect URIs");
+        }
+        problem = redirectUris.Select(uri => RedirectUris.RegistrationProblem(uri)).FirstOrDefault(p => p is not null);
+        if (problem is not null)
+        {
+            return AdminResult<CreatedApplication>.Fail(problem);
+        }
+        var secret = Secret.NewToken();
+        var client = new Client
+        {
+            ClientId = Secret.NewClientId(),
+            SecretHash = Secret.Hash(secret),
+            SecretFingerprint = Secret.Fingerprint(secret),
+            Name = name.Trim(),
+            RedirectUris = redirectUris.Distinct(StringComparer.Ordinal).ToList(),
+            CreatedAt = time.GetUtcNow(),
+        };
+        if (!await clients.CreateAsync(client, cancellationToken))
+        {
+            return AdminResult<CreatedApplication>.Fail("could not store the application; try again");
+        }
+        return AdminResult<CreatedApplication>.Ok(new CreatedApplication(client, secret));
+    }
+
+    /// <summary>Gives an application parent privileges, or changes them.</summary>
+    public async Task<AdminResult<Client>> EnableParentAsync(
+        string clientId, RedirectPolicy policy, string? callbackPath, int? childRateLimit, IReadOnlyList<string> endpoints,
+        CancellationToken cancellationToken = default)
+    {
+        var client = Secret.IsWellFormedClientId(clientId) ? await clients.FindAsync(clientId, cancellationToken) : null;
+        // Reject unknown clients and children: a child can never become a parent.
+        if (client is null)
+        {
+            return AdminResult<Client>.Fail($"no application with client_id '{clientId}'");
+        }
+        if (client.Kind == ClientKind.Child)
+        {
+            return AdminResult<Client>.Fail("an installation's own application cannot become a parent");
+        }
+        // Under the installation policy, the callback path defaults to that of the first registered redirect URI.
+        if (policy == RedirectPolicy.Installation)
+        {
+            callbackPath ??= client.RedirectUris.Count > 0 ? new Uri(client.RedirectUris[0]).AbsolutePath : null;
+            var pathProblem = RedirectUris.CallbackPathProblem(callbackPath);
+            if (pathProblem is not null)
+            {
+                return AdminResult<Client>.Fail(pathProblem);
+            }
+        }
+        else
+        {
+            // Reject an exact policy without any registered redirect URI: nothing could ever match.
+            if (client.RedirectUris.Count == 0)
+            {
+                return AdminResult<Client>.Fail("the exact redirect policy needs at least one registered redirect URI");
+            }
+            callbackPath = null;
+        }
+        // Reject a quota below one request an hour.
+        var rateLimit = childRateLimit ?? installation.Value.DefaultChildRateLimit;
+        if (rateLimit < 1)
+        {
+            return AdminResult<Client>.Fail("the child rate limit must be at least 1 request per hour");
+        }
+        var normalised = EndpointPattern.TryNormalise(endpoints.Count > 0 ? endpoints : EndpointPattern.DefaultChildEndpoints, out var endpointProblem);
+        if (normalised is null)
+        {
+            return AdminResult<Client>.Fail(endpointProblem!);
+        }
+        await clients.SetParentSettingsAsync(clientId, policy, callbackPath, rateLimit, normalised, cancellationToken);
+        return AdminResult<Client>.Ok((await clients.FindAsync(clientId, cancellationToken))!);
+    }
+
+    /// <summary>Creates a site owner's account.</summary>
+    public async Task<AdminResult<User>> CreateUserAsync(string email, string password, CancellationToken cancellationToken = default)
+    {
+        var problem = AccountRules.EmailProblem(email) ?? AccountRules.PasswordProblem(password);
+        if (problem is not null)
+        {
+            return AdminResult<User>.Fail(problem);
+        }
+        var user = AccountEndpoints.NewUser(email, password, hasher, time.GetUtcNow());
+        return await users.CreateAsync(user, cancellationToken)
+            ? AdminResult<User>.Ok(user)
+            : AdminResult<User>.Fail($"a user with e-mail '{email}' exists");
+    }
+}

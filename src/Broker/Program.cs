@@ -1,0 +1,35 @@
+using Broker.Accounts;
+using Broker.Cli;
+using Broker.Hosting;
+using Broker.Installation;
+using Broker.Operations;
+using Broker.Pages;
+using Broker.Platform;
+
+if (BrokerCli.IsCommand(args))
+{
+    return await BrokerCli.RunAsync(args, Console.Out, Console.Error);
+}
+
+var builder = WebApplication.CreateBuilder(args);
+builder.AddWebSecurity();
+builder.Services.AddBrokerStorage(builder.Configuration);
+builder.Services.AddHostedService<MigrateOnStart>();
+builder.Services.AddInstallation(builder.Configuration);
+builder.Services.AddAccounts(builder.Configuration);
+builder.Services.AddSingleton<ClientAdministration>();
+builder.Services.AddHostedService<DevelopmentSeed>();
+
+var app = builder.Build();
+app.UseWebSecurity();
+app.UseAuthentication();
+app.UseAuthorization();
+app.MapStylesheet();
+app.MapOperations();
+app.MapAccounts();
+app.MapInstallation();
+await app.RunAsync();
+return 0;
+
+/// <summary>The entry point, visible to WebApplicationFactory in the tests.</summary>
+public partial class Program;
