@@ -142,7 +142,9 @@ public static class RedirectUris
             return "redirect URI must be printable ASCII; percent-encode other characters and use the punycode host";
         }
         // Reject relative URIs.
-        if (!Uri.TryCreate(uri, UriKind.Absolute, out parsed) || string.IsNullOrEmpty(parsed.Scheme))
+        // (On Unix, Uri reads "/path" as file:///path: the scheme must really be written.)
+        if (!Uri.TryCreate(uri, UriKind.Absolute, out parsed)
+            || !uri.StartsWith(parsed.Scheme + ":", StringComparison.OrdinalIgnoreCase))
         {
             return $"redirect URI '{uri}' must be absolute";
         }
