@@ -285,16 +285,35 @@ public static class ClientsEndpoint
                 {
                     return (null, null, $"'{property.Name}' must be a string");
                 }
+                // Reject strings that are not valid Unicode (a lone surrogate escape cannot be transcoded).
+                if (!TryGetText(property.Value, out var text))
+                {
+                    return (null, null, $"'{property.Name}' must be valid Unicode text");
+                }
                 if (property.Name == "name")
                 {
-                    name = property.Value.GetString();
+                    name = text;
                 }
                 else
                 {
-                    description = property.Value.GetString();
+                    description = text;
                 }
             }
             return (name, description, null);
+        }
+    }
+
+    private static bool TryGetText(JsonElement element, out string? text)
+    {
+        try
+        {
+            text = element.GetString();
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            text = null;
+            return false;
         }
     }
 }
