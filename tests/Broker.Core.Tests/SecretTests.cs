@@ -33,4 +33,48 @@ public sealed class SecretTests
         Secret.Matches(Secret.NewToken(), hash).Should().BeFalse();
         Secret.Matches(secret, null).Should().BeFalse();
     }
+
+    [Theory]
+    [InlineData("abcdefghijklmnopqrstuvwx", true)]
+    [InlineData("A1234567890123456789012345678901", true)]
+    [InlineData("0abcdefghijklmnopqrstuvw", true)]
+    [InlineData("abcdefghijklmnopqrstuvw", false)]
+    [InlineData("-abcdefghijklmnopqrstuvwx", false)]
+    [InlineData("abcdefghijklmnopqrstuvw-", false)]
+    [InlineData("abcdefghijkl_mnopqrstuvwx", false)]
+    [InlineData("abcdefghijkl mnopqrstuvwx", false)]
+    [InlineData("abcdefghijklmnopqrstuvw\u00e9", false)]
+    [InlineData("abcdefghijklmnopqrstuvw\uff11", false)]
+    [InlineData("", false)]
+    [InlineData(null, false)]
+    public void Only_ids_of_24_or_more_ascii_letters_and_digits_are_taken_for_client_ids(string? clientId, bool wellFormed)
+    {
+        Secret.IsWellFormedClientId(clientId).Should().Be(wellFormed);
+    }
+
+    [Fact]
+    public void Client_ids_over_64_characters_are_refused_before_any_lookup()
+    {
+        Secret.IsWellFormedClientId(new string('a', 64)).Should().BeTrue();
+        Secret.IsWellFormedClientId(new string('a', 65)).Should().BeFalse();
+    }
+
+    [Theory]
+    [InlineData("", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")]
+    [InlineData("abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")]
+    public void The_stored_form_is_lowercase_hex_sha_256(string secret, string hash)
+    {
+        Secret.Hash(secret).Should().Be(hash);
+        Secret.Matches(secret, hash).Should().BeTrue();
+        Secret.Matches(secret, hash[..^1]).Should().BeFalse();
+    }
+
+    [Theory]
+    [InlineData("0123456789abcdef", "cdef")]
+    [InlineData("abcd", "abcd")]
+    [InlineData("ab", "ab")]
+    public void A_fingerprint_shows_only_the_last_four_characters(string secret, string fingerprint)
+    {
+        Secret.Fingerprint(secret).Should().Be(fingerprint);
+    }
 }

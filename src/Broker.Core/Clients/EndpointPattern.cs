@@ -96,11 +96,14 @@ public sealed record EndpointPattern(string Method, IReadOnlyList<string> Segmen
         {
             return false;
         }
-        var requested = path.AsSpan().Trim('/');
-        if (requested.Length == 0)
+        if (path is "" or "/")
         {
             return Segments.Count == 0;
         }
+        // One leading and one trailing slash; any other empty segment ("//photos") is refused below.
+        var requested = path.AsSpan();
+        requested = requested[0] == '/' ? requested[1..] : requested;
+        requested = requested.Length > 0 && requested[^1] == '/' ? requested[..^1] : requested;
         var index = 0;
         foreach (var range in requested.Split('/'))
         {

@@ -54,17 +54,14 @@ public static class RedirectUris
                 return true;
             }
         }
-        if (!Uri.TryCreate(requested, UriKind.Absolute, out var requestedUri)
-            || requestedUri.Scheme != Uri.UriSchemeHttp || !IsLoopback(requestedUri))
+        var requestedWithoutPort = LoopbackWithoutPort(requested);
+        if (requestedWithoutPort is null)
         {
             return false;
         }
-        var withoutPort = WithoutPort(requestedUri);
         foreach (var candidate in registered)
         {
-            if (Uri.TryCreate(candidate, UriKind.Absolute, out var candidateUri)
-                && candidateUri.Scheme == Uri.UriSchemeHttp && IsLoopback(candidateUri)
-                && string.Equals(WithoutPort(candidateUri), withoutPort, StringComparison.Ordinal))
+            if (string.Equals(LoopbackWithoutPort(candidate), requestedWithoutPort, StringComparison.Ordinal))
             {
                 return true;
             }
@@ -142,8 +139,8 @@ public static class RedirectUris
             return "redirect URI must be printable ASCII; percent-encode other characters and use the punycode host";
         }
         // Reject relative URIs.
-        // (On Unix, Uri reads "/path" as file:///path: the scheme must really be written.)
-        if (!Uri.TryCreate(uri, UriKind.Absolute, out parsed)
+        // On Unix, Uri reads "/path" and "//host/path" as absolute file URIs, so the scheme must be written.
+        if (!Uri.TryCreate(uri, UriKind.Absolute, out parsed) || string.IsNullOrEmpty(parsed.Scheme)
             || !uri.StartsWith(parsed.Scheme + ":", StringComparison.OrdinalIgnoreCase))
         {
             return $"redirect URI '{uri}' must be absolute";
@@ -193,6 +190,23 @@ public static class RedirectUris
         return end < 0 ? uri[start..] : uri[start..end];
     }
 
-    private static string WithoutPort(Uri uri) =>
-        $"{uri.Scheme}://{uri.Host}{uri.PathAndQuery}";
+    // A loopback http URI as written, minus its port: only the port may differ (RFC 8252 §7.3), so
+    // nothing is normalised, and URIs with user-info or a fragment are not loopback redirects at all.
+    private static string? LoopbackWithoutPort(string uri)
+    {
+        if (!Uri.TryCreate(uri, UriKind.Absolute, out var parsed) || parsed.Scheme != Uri.UriSchemeHttp
+            || !IsLoopback(parsed) || uri.Contains('#'))
+        {
+            return null;
+        }
+        var authority = RawAuthority(uri);
+        if (authority.Length == 0 || authority.Contains('@'))
+        {
+            return null;
+        }
+        var start = uri.IndexOf("//", StringComparison.Ordinal) + 2;
+        var colon = authority.LastIndexOf(':');
+        var host = colon > authority.LastIndexOf(']') ? authority[..colon] : authority;
+        return uri[..start] + host + uri[(start + authority.Length)..];
+    }
 }

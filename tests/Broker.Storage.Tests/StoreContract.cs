@@ -1,0 +1,580 @@
+using Broker.Core.Accounts;
+using Broker.Core.Authorization;
+using Broker.Core.Clients;
+using Broker.Core.Security;
+using Broker.Storage.Stores;
+using Dapper;
+
+namespace Broker.Storage.Tests;
+
+/// <summary>
+/// What every storage provider must do, written once (as Dapper's AsyncTests are) and run by one
+/// subclass per provider. Tests use only the stores and portable SQL, never a provider's features.
+/// </summary>
+public abstract class StoreContract : IAsyncLifetime
+{
+    private const int Racers = 20;
+
+    // A time with sub-millisecond ticks: stores keep milliseconds.
+    protected static readonly DateTimeOffset Now = new DateTimeOffset(2026, 3, 4, 5, 6, 7, TimeSpan.Zero).AddTicks(1_234_567);
+
+    private Database? database;
+
+    /// <summary>A new, empty database of the provider, used by no other test; the subclass cleans it up.</summary>
+    protected abstract Task<Database> CreateEmptyDatabaseAsync();
+
+    /// <summary>Drops what <see cref="CreateEmptyDatabaseAsync"/> made.</summary>
+    protected abstract Task DropDatabasesAsync();
+
+    protected Database Database => database ?? throw new InvalidOperationException("not initialised");
+
+    protected ClientStore Clients => new(Database);
+
+    protected UserStore Users => new(Database);
+
+    protected GrantStore Grants => new(Database);
+
+    public async Task InitializeAsync()
+    {
+        database = await CreateEmptyDatabaseAsync();
+        await new MigrationRunner(database).MigrateAsync();
+    }
+
+    public Task DisposeAsync() => DropDatabasesAsync();
+
+    // ---- Migrations ----
+
+    [Fact]
+    public async Task A_new_database_gets_every_migration_once_and_a_second_run_changes_nothing()
+    {
+        var runner = new MigrationRunner(await CreateEmptyDatabaseAsync());
+        var all = runner.Migrations().Select(m => $"V{m.Version:000}_{m.Name}").ToList();
+
+        all.Should().Contain("V001_initial");
+        (await runner.MigrateAsync()).Should().Equal(all);
+        (await runner.MigrateAsync()).Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task Instances_starting_together_apply_each_migration_exactly_once()
+    {
+        var fresh = await CreateEmptyDatabaseAsync();
+        var all = new MigrationRunner(fresh).Migrations().Select(m => $"V{m.Version:000}_{m.Name}").ToList();
+
+        var applied = await RaceAsync(6, _ => new MigrationRunner(fresh).MigrateAsync());
+
+        applied.SelectMany(names => names).Should().BeEquivalentTo(all);
+        await using var connection = await fresh.OpenAsync();
+        (await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM schema_migrations")).Should().Be(all.Count);
+        (await new UserStore(fresh).CreateAsync(NewUser())).Should().BeTrue();
+    }
+
+    // ---- Clients ----
+
+    public static TheoryData<string> ClientSamples() => ["full", "minimal", "empty lists", "text"];
+
+    [Theory]
+    [MemberData(nameof(ClientSamples))]
+    public async Task A_client_reads_back_with_every_field_as_written_and_times_to_the_millisecond(string sample)
+    {
+        var owner = await CreateUserAsync();
+        var parent = await CreateParentAsync();
+        var client = sample switch
+        {
+            "full" => NewChild(parent, owner) with
+            {
+                SecretHash = Secret.Hash("s"),
+                SecretFingerprint = "abcd",
+                Description = "An installation",
+                RedirectUris = ["https://b.example/cb", "https://a.example/cb", "com.example.app:/x"],
+                GrantTypes = [GrantType.AuthorizationCode, GrantType.RefreshToken],
+                TokenEndpointAuthMethod = ClientAuthMethod.ClientSecretBasic,
+                RedirectPolicy = RedirectPolicy.Installation,
+                CallbackPath = "/broker/callback",
+                ChildRateLimit = 50,
+                ChildEndpoints = ["GET /b", "GET /a"],
+                RevokedAt = Now.AddMinutes(1),
+                DisabledAt = Now.AddMinutes(2),
+            },
+            "minimal" => new Client { ClientId = Secret.NewClientId(), Name = "Minimal", CreatedAt = Now },
+            "empty lists" => new Client
+            {
+                ClientId = Secret.NewClientId(),
+                Name = "Empty",
+                RedirectUris = [],
+                GrantTypes = [],
+                ChildEndpoints = [],
+                Endpoints = [],
+                CreatedAt = Now,
+            },
+            "text" => new Client
+            {
+                ClientId = Secret.NewClientId(),
+                Name = "<b>O'Brien</b> \"Café\" \u65e5\u672c \U0001F600",
+                Description = "Line one\r\nLine two\t'quoted'; DROP TABLE clients; --",
+                RedirectUris = ["https://example.com/cb?a=1&b=%20"],
+                CreatedAt = Now,
+            },
+            _ => throw new ArgumentOutOfRangeException(nameof(sample)),
+        };
+
+        (await Clients.CreateAsync(client)).Should().BeTrue();
+
+        var read = await Clients.FindAsync(client.ClientId);
+        read.Should().BeEquivalentTo(ToMilliseconds(client), options => options.WithStrictOrdering());
+    }
+
+    [Fact]
+    public async Task An_unknown_client_is_not_found()
+    {
+        (await Clients.FindAsync(Secret.NewClientId())).Should().BeNull();
+    }
+
+    [Fact]
+    public async Task A_second_client_with_the_same_id_is_refused_and_the_first_is_kept()
+    {
+        var first = NewStandard("First");
+        (await Clients.CreateAsync(first)).Should().BeTrue();
+
+        (await Clients.CreateAsync(NewStandard("Second") with { ClientId = first.ClientId })).Should().BeFalse();
+
+        (await Clients.FindAsync(first.ClientId))!.Name.Should().Be("First");
+    }
+
+    [Fact]
+    public async Task Promoting_a_client_to_parent_sets_its_policy_and_limits_it_to_the_code_grant()
+    {
+        var client = NewStandard("Vendor") with { GrantTypes = [GrantType.AuthorizationCode, GrantType.ClientCredentials] };
+        await Clients.CreateAsync(client);
+
+        (await Clients.SetParentSettingsAsync(client.ClientId, RedirectPolicy.Installation, "/broker/callback", 3000, ["GET /photos", "GET /photos/*"]))
+            .Should().BeTrue();
+
+        var parent = await Clients.FindAsync(client.ClientId);
+        parent!.Kind.Should().Be(ClientKind.Parent);
+        parent.RedirectPolicy.Should().Be(RedirectPolicy.Installation);
+        parent.CallbackPath.Should().Be("/broker/callback");
+        parent.ChildRateLimit.Should().Be(3000);
+        parent.ChildEndpoints.Should().Equal("GET /photos", "GET /photos/*");
+        parent.GrantTypes.Should().Equal(GrantType.AuthorizationCode);
+        parent.Name.Should().Be("Vendor");
+    }
+
+    [Fact]
+    public async Task A_child_cannot_be_made_a_parent_and_an_unknown_client_cannot_either()
+    {
+        var child = NewChild(await CreateParentAsync(), await CreateUserAsync());
+        await Clients.CreateAsync(child);
+
+        (await Clients.SetParentSettingsAsync(child.ClientId, RedirectPolicy.Exact, null, 10, [])).Should().BeFalse();
+        (await Clients.SetParentSettingsAsync(Secret.NewClientId(), RedirectPolicy.Exact, null, 10, [])).Should().BeFalse();
+
+        (await Clients.FindAsync(child.ClientId)).Should().BeEquivalentTo(ToMilliseconds(child));
+    }
+
+    [Fact]
+    public async Task A_site_owner_sees_only_their_own_children_newest_first()
+    {
+        var parent = await CreateParentAsync();
+        var owner = await CreateUserAsync();
+        var other = await CreateUserAsync();
+        var oldest = NewChild(parent, owner, Now.AddMinutes(-2));
+        var newest = NewChild(parent, owner, Now);
+        // Same creation time: ordered by client id, so pages are stable.
+        var tiedA = NewChild(parent, owner, Now.AddMinutes(-1)) with { ClientId = "A" + Secret.NewClientId()[1..] };
+        var tiedB = NewChild(parent, owner, Now.AddMinutes(-1)) with { ClientId = "B" + Secret.NewClientId()[1..] };
+        foreach (var client in new[] { tiedB, oldest, newest, tiedA, NewChild(parent, other), NewStandard("Owned but not a child") with { OwnerUserId = owner.UserId } })
+        {
+            (await Clients.CreateAsync(client)).Should().BeTrue();
+        }
+
+        var listed = await Clients.ListChildrenOwnedByAsync(owner.UserId);
+
+        listed.Select(c => c.ClientId).Should().Equal(newest.ClientId, tiedA.ClientId, tiedB.ClientId, oldest.ClientId);
+        (await Clients.ListChildrenOwnedByAsync(NewUser().UserId)).Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task A_site_owner_revokes_their_own_child_once_and_no_one_elses()
+    {
+        var parent = await CreateParentAsync();
+        var owner = await CreateUserAsync();
+        var stranger = await CreateUserAsync();
+        var child = NewChild(parent, owner);
+        await Clients.CreateAsync(child);
+
+        (await Clients.RevokeOwnedChildAsync(stranger.UserId, child.ClientId, Now)).Should().BeFalse();
+        (await Clients.FindAsync(child.ClientId))!.RevokedAt.Should().BeNull();
+
+        (await Clients.RevokeOwnedChildAsync(owner.UserId, child.ClientId, Now)).Should().BeTrue();
+        (await Clients.RevokeOwnedChildAsync(owner.UserId, child.ClientId, Now.AddHours(1))).Should().BeFalse();
+
+        var revoked = await Clients.FindAsync(child.ClientId);
+        revoked!.RevokedAt.Should().Be(ToMilliseconds(Now));
+        revoked.IsActive.Should().BeFalse();
+    }
+
+    [Fact]
+    public async Task An_owner_cannot_revoke_a_client_that_is_not_a_child()
+    {
+        var owner = await CreateUserAsync();
+        var standard = NewStandard("Standard") with { OwnerUserId = owner.UserId };
+        await Clients.CreateAsync(standard);
+
+        (await Clients.RevokeOwnedChildAsync(owner.UserId, standard.ClientId, Now)).Should().BeFalse();
+        (await Clients.FindAsync(standard.ClientId))!.RevokedAt.Should().BeNull();
+    }
+
+    // ---- Users ----
+
+    [Fact]
+    public async Task A_user_reads_back_by_id_and_by_normalized_email()
+    {
+        var user = NewUser() with { DisabledAt = Now.AddDays(1) };
+        (await Users.CreateAsync(user)).Should().BeTrue();
+
+        var expected = user with { CreatedAt = ToMilliseconds(user.CreatedAt), DisabledAt = ToMilliseconds(user.DisabledAt!.Value) };
+        (await Users.FindAsync(user.UserId)).Should().Be(expected);
+        (await Users.FindByEmailAsync(user.NormalizedEmail)).Should().Be(expected);
+        (await Users.FindAsync(NewUser().UserId)).Should().BeNull();
+        (await Users.FindByEmailAsync("nobody@example.com")).Should().BeNull();
+    }
+
+    [Fact]
+    public async Task An_email_address_belongs_to_one_account_whatever_its_case()
+    {
+        var first = NewUser("Owner@Example.com");
+        (await Users.CreateAsync(first)).Should().BeTrue();
+
+        var second = NewUser("OWNER@example.COM");
+        (await Users.CreateAsync(second)).Should().BeFalse();
+        (await Users.CreateAsync(NewUser() with { UserId = first.UserId })).Should().BeFalse();
+
+        (await Users.FindAsync(second.UserId)).Should().BeNull();
+        (await Users.FindByEmailAsync("owner@example.com"))!.UserId.Should().Be(first.UserId);
+    }
+
+    // ---- Codes ----
+
+    [Fact]
+    public async Task A_code_reads_back_as_written()
+    {
+        var code = await CreateCodeAsync();
+        (await Grants.FindCodeAsync(code.CodeHash)).Should().BeEquivalentTo(code with
+        {
+            CreatedAt = ToMilliseconds(code.CreatedAt),
+            ExpiresAt = ToMilliseconds(code.ExpiresAt),
+        });
+        (await Grants.FindCodeAsync(Secret.Hash("unknown"))).Should().BeNull();
+    }
+
+    [Fact]
+    public async Task A_code_is_redeemed_once_and_a_replay_stores_nothing()
+    {
+        var code = await CreateCodeAsync();
+        var first = NewToken(code, TokenPurpose.Installation);
+        var replay = NewToken(code, TokenPurpose.Installation);
+
+        (await Grants.RedeemCodeAsync(code.CodeHash, first, Now)).Should().BeTrue();
+        (await Grants.RedeemCodeAsync(code.CodeHash, replay, Now.AddSeconds(1))).Should().BeFalse();
+
+        (await Grants.FindCodeAsync(code.CodeHash))!.RedeemedAt.Should().Be(ToMilliseconds(Now));
+        (await Grants.FindTokenAsync(first.TokenHash)).Should().BeEquivalentTo(ToMilliseconds(first));
+        (await Grants.FindTokenAsync(replay.TokenHash)).Should().BeNull();
+    }
+
+    [Fact]
+    public async Task An_unknown_code_redeems_nothing()
+    {
+        var parent = await CreateParentAsync();
+        var token = NewToken(parent.ClientId, null, TokenPurpose.Access);
+        (await Grants.RedeemCodeAsync(Secret.Hash("unknown"), token, Now)).Should().BeFalse();
+        (await Grants.FindTokenAsync(token.TokenHash)).Should().BeNull();
+    }
+
+    [Fact]
+    public async Task Twenty_racing_redemptions_of_one_code_issue_exactly_one_token()
+    {
+        var code = await CreateCodeAsync();
+        var tokens = Enumerable.Range(0, Racers).Select(_ => NewToken(code, TokenPurpose.Installation)).ToList();
+
+        var results = await RaceAsync(Racers, i => Grants.RedeemCodeAsync(code.CodeHash, tokens[i], Now));
+
+        results.Count(redeemed => redeemed).Should().Be(1);
+        var stored = await Task.WhenAll(tokens.Select(token => Grants.FindTokenAsync(token.TokenHash)));
+        stored.OfType<AccessToken>().Should().ContainSingle()
+            .Which.TokenHash.Should().Be(tokens[Array.IndexOf(results, true)].TokenHash);
+    }
+
+    // ---- Installation tokens ----
+
+    [Fact]
+    public async Task Spending_an_installation_token_creates_the_child_and_records_the_spend()
+    {
+        var (token, parent, owner) = await CreateInstallationTokenAsync();
+        var child = NewChild(parent, owner);
+
+        (await Grants.SpendInstallationTokenAsync(token.TokenHash, "key-1", "fingerprint-1", child, Now)).Should().Be(SpendOutcome.Created);
+
+        (await Clients.FindAsync(child.ClientId)).Should().BeEquivalentTo(ToMilliseconds(child));
+        var spent = await Grants.FindTokenAsync(token.TokenHash);
+        spent!.SpentAt.Should().Be(ToMilliseconds(Now));
+        spent.ChildClientId.Should().Be(child.ClientId);
+        spent.IdempotencyKey.Should().Be("key-1");
+        spent.RequestFingerprint.Should().Be("fingerprint-1");
+        spent.IsUsableAt(Now).Should().BeFalse();
+    }
+
+    [Fact]
+    public async Task Twenty_racing_spends_of_one_token_create_exactly_one_child()
+    {
+        var (token, parent, owner) = await CreateInstallationTokenAsync();
+        var children = Enumerable.Range(0, Racers).Select(_ => NewChild(parent, owner)).ToList();
+
+        var outcomes = await RaceAsync(Racers, i => Grants.SpendInstallationTokenAsync(token.TokenHash, null, $"body-{i}", children[i], Now));
+
+        outcomes.Count(outcome => outcome == SpendOutcome.Created).Should().Be(1);
+        var winner = children[Array.IndexOf(outcomes, SpendOutcome.Created)];
+        var found = await Task.WhenAll(children.Select(child => Clients.FindAsync(child.ClientId)));
+        found.OfType<Client>().Should().ContainSingle().Which.ClientId.Should().Be(winner.ClientId);
+        (await Grants.FindTokenAsync(token.TokenHash))!.ChildClientId.Should().Be(winner.ClientId);
+        (await Clients.ListChildrenOwnedByAsync(owner.UserId)).Should().ContainSingle();
+    }
+
+    public static TheoryData<string> UnusableTokens() =>
+        ["expired", "expiring this millisecond", "revoked", "already spent", "ordinary access token", "unknown"];
+
+    [Theory]
+    [MemberData(nameof(UnusableTokens))]
+    public async Task An_unusable_token_is_not_spent_and_no_child_appears(string why)
+    {
+        var parent = await CreateParentAsync();
+        var owner = await CreateUserAsync();
+        var token = NewToken(parent.ClientId, owner.UserId, TokenPurpose.Installation);
+        token = why switch
+        {
+            "expired" => token with { ExpiresAt = Now.AddMinutes(-1) },
+            "expiring this millisecond" => token with { ExpiresAt = Now },
+            "revoked" => token with { RevokedAt = Now.AddMinutes(-1) },
+            "already spent" => token with { SpentAt = Now.AddMinutes(-1) },
+            "ordinary access token" => token with { Purpose = TokenPurpose.Access },
+            "unknown" => token,
+            _ => throw new ArgumentOutOfRangeException(nameof(why)),
+        };
+        if (why != "unknown")
+        {
+            token = await StoreTokenAsync(token);
+        }
+        var child = NewChild(parent, owner);
+
+        (await Grants.SpendInstallationTokenAsync(token.TokenHash, "key", "body", child, Now)).Should().Be(SpendOutcome.TokenNotUsable);
+
+        (await Clients.FindAsync(child.ClientId)).Should().BeNull();
+        var after = await Grants.FindTokenAsync(token.TokenHash);
+        if (why == "unknown")
+        {
+            after.Should().BeNull();
+        }
+        else
+        {
+            after.Should().BeEquivalentTo(ToMilliseconds(token));
+        }
+    }
+
+    [Fact]
+    public async Task A_token_is_spendable_until_its_last_millisecond()
+    {
+        var (token, parent, owner) = await CreateInstallationTokenAsync(expiresAt: Now.AddMilliseconds(1));
+        (await Grants.SpendInstallationTokenAsync(token.TokenHash, null, "body", NewChild(parent, owner), Now)).Should().Be(SpendOutcome.Created);
+    }
+
+    [Fact]
+    public async Task A_replayed_code_revokes_its_token_and_the_child_that_token_minted()
+    {
+        var (token, parent, owner) = await CreateInstallationTokenAsync();
+        var child = NewChild(parent, owner);
+        await Grants.SpendInstallationTokenAsync(token.TokenHash, null, "body", child, Now);
+        var (bystanderToken, _, _) = await CreateInstallationTokenAsync(parent, owner);
+        var bystanderChild = NewChild(parent, owner);
+        await Grants.SpendInstallationTokenAsync(bystanderToken.TokenHash, null, "body", bystanderChild, Now);
+
+        await Grants.RevokeIssuedForCodeAsync(token.CodeHash!, Now.AddMinutes(1));
+
+        (await Grants.FindTokenAsync(token.TokenHash))!.RevokedAt.Should().Be(ToMilliseconds(Now.AddMinutes(1)));
+        (await Clients.FindAsync(child.ClientId))!.RevokedAt.Should().Be(ToMilliseconds(Now.AddMinutes(1)));
+        (await Grants.FindTokenAsync(bystanderToken.TokenHash))!.RevokedAt.Should().BeNull();
+        (await Clients.FindAsync(bystanderChild.ClientId))!.IsActive.Should().BeTrue();
+    }
+
+    [Fact]
+    public async Task A_replayed_code_revokes_an_unspent_token_which_then_cannot_be_spent()
+    {
+        var (token, parent, owner) = await CreateInstallationTokenAsync();
+
+        await Grants.RevokeIssuedForCodeAsync(token.CodeHash!, Now);
+
+        var child = NewChild(parent, owner);
+        (await Grants.SpendInstallationTokenAsync(token.TokenHash, null, "body", child, Now)).Should().Be(SpendOutcome.TokenNotUsable);
+        (await Clients.FindAsync(child.ClientId)).Should().BeNull();
+    }
+
+    [Fact]
+    public async Task Revoking_twice_keeps_the_first_revocation_time()
+    {
+        var (token, parent, owner) = await CreateInstallationTokenAsync();
+        var child = NewChild(parent, owner);
+        await Grants.SpendInstallationTokenAsync(token.TokenHash, null, "body", child, Now);
+
+        await Grants.RevokeIssuedForCodeAsync(token.CodeHash!, Now);
+        await Grants.RevokeIssuedForCodeAsync(token.CodeHash!, Now.AddHours(1));
+
+        (await Grants.FindTokenAsync(token.TokenHash))!.RevokedAt.Should().Be(ToMilliseconds(Now));
+        (await Clients.FindAsync(child.ClientId))!.RevokedAt.Should().Be(ToMilliseconds(Now));
+    }
+
+    // ---- Helpers ----
+
+    /// <summary>Starts <paramref name="count"/> calls together, each on its own thread, and waits for all.</summary>
+    protected static async Task<T[]> RaceAsync<T>(int count, Func<int, Task<T>> call)
+    {
+        var start = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var racers = Enumerable.Range(0, count).Select(i => Task.Run(async () =>
+        {
+            await start.Task;
+            return await call(i);
+        })).ToArray();
+        start.SetResult();
+        return await Task.WhenAll(racers);
+    }
+
+    protected static DateTimeOffset ToMilliseconds(DateTimeOffset time) =>
+        DateTimeOffset.FromUnixTimeMilliseconds(time.ToUnixTimeMilliseconds());
+
+    private static DateTimeOffset? ToMilliseconds(DateTimeOffset? time) => time is null ? null : ToMilliseconds(time.Value);
+
+    private static Client ToMilliseconds(Client client) => client with
+    {
+        CreatedAt = ToMilliseconds(client.CreatedAt),
+        RevokedAt = ToMilliseconds(client.RevokedAt),
+        DisabledAt = ToMilliseconds(client.DisabledAt),
+    };
+
+    private static AccessToken ToMilliseconds(AccessToken token) => token with
+    {
+        CreatedAt = ToMilliseconds(token.CreatedAt),
+        ExpiresAt = ToMilliseconds(token.ExpiresAt),
+        RevokedAt = ToMilliseconds(token.RevokedAt),
+        SpentAt = ToMilliseconds(token.SpentAt),
+    };
+
+    private static User NewUser(string? email = null)
+    {
+        email ??= $"{Guid.NewGuid():N}@example.com";
+        return new User
+        {
+            UserId = Guid.NewGuid().ToString("N"),
+            Email = email,
+            NormalizedEmail = AccountRules.Normalize(email),
+            PasswordHash = "AQAAAAIAAYagAAAAEhash",
+            CreatedAt = Now,
+        };
+    }
+
+    private async Task<User> CreateUserAsync()
+    {
+        var user = NewUser();
+        (await Users.CreateAsync(user)).Should().BeTrue();
+        return user;
+    }
+
+    private static Client NewStandard(string name) => new()
+    {
+        ClientId = Secret.NewClientId(),
+        SecretHash = Secret.Hash(Secret.NewToken()),
+        Name = name,
+        RedirectUris = ["https://app.example.com/callback"],
+        CreatedAt = Now,
+    };
+
+    private async Task<Client> CreateParentAsync()
+    {
+        var parent = NewStandard("Plugin") with
+        {
+            Kind = ClientKind.Parent,
+            RedirectPolicy = RedirectPolicy.Installation,
+            CallbackPath = "/broker/callback",
+            ChildRateLimit = 3000,
+            ChildEndpoints = EndpointPattern.DefaultChildEndpoints,
+        };
+        (await Clients.CreateAsync(parent)).Should().BeTrue();
+        return parent;
+    }
+
+    private static Client NewChild(Client parent, User owner, DateTimeOffset? createdAt = null) => new()
+    {
+        ClientId = Secret.NewClientId(),
+        Name = "Installation",
+        Description = "A site",
+        GrantTypes = [],
+        TokenEndpointAuthMethod = ClientAuthMethod.None,
+        Kind = ClientKind.Child,
+        ParentClientId = parent.ClientId,
+        OwnerUserId = owner.UserId,
+        Origin = "https://site.example",
+        RateLimit = parent.ChildRateLimit,
+        Endpoints = parent.ChildEndpoints,
+        CreatedAt = createdAt ?? Now,
+    };
+
+    private async Task<AuthorizationCode> CreateCodeAsync(Client? parent = null, User? owner = null)
+    {
+        parent ??= await CreateParentAsync();
+        owner ??= await CreateUserAsync();
+        var code = new AuthorizationCode
+        {
+            CodeHash = Secret.Hash(Secret.NewToken()),
+            ClientId = parent.ClientId,
+            UserId = owner.UserId,
+            RedirectUri = "https://site.example/broker/callback",
+            Scope = AuthorizationRules.PublicScope,
+            CodeChallenge = Pkce.ChallengeOf(new string('v', 43)),
+            CreatedAt = Now,
+            ExpiresAt = Now.AddMinutes(10),
+        };
+        await Grants.CreateCodeAsync(code);
+        return code;
+    }
+
+    private static AccessToken NewToken(AuthorizationCode code, TokenPurpose purpose) =>
+        NewToken(code.ClientId, code.UserId, purpose) with { CodeHash = code.CodeHash };
+
+    private static AccessToken NewToken(string clientId, string? userId, TokenPurpose purpose) => new()
+    {
+        TokenHash = Secret.Hash(Secret.NewToken()),
+        ClientId = clientId,
+        UserId = userId,
+        Scope = AuthorizationRules.PublicScope,
+        Purpose = purpose,
+        Origin = "https://site.example",
+        CreatedAt = Now.AddSeconds(-1),
+        ExpiresAt = Now.AddMinutes(10),
+    };
+
+    // Stores a token as the token endpoint does: by redeeming a code issued for it.
+    private async Task<AccessToken> StoreTokenAsync(AccessToken token)
+    {
+        var code = await CreateCodeAsync(await Clients.FindAsync(token.ClientId), await Users.FindAsync(token.UserId!));
+        var stored = token with { CodeHash = code.CodeHash };
+        (await Grants.RedeemCodeAsync(code.CodeHash, stored, Now)).Should().BeTrue();
+        return stored;
+    }
+
+    private async Task<(AccessToken Token, Client Parent, User Owner)> CreateInstallationTokenAsync(
+        Client? parent = null, User? owner = null, DateTimeOffset? expiresAt = null)
+    {
+        var code = await CreateCodeAsync(parent, owner);
+        var token = NewToken(code, TokenPurpose.Installation) with { ExpiresAt = expiresAt ?? Now.AddMinutes(10) };
+        (await Grants.RedeemCodeAsync(code.CodeHash, token, Now)).Should().BeTrue();
+        return (token, (await Clients.FindAsync(code.ClientId))!, (await Users.FindAsync(code.UserId))!);
+    }
+}
