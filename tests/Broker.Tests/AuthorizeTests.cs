@@ -5,29 +5,12 @@ using Broker.Core.Clients;
 namespace Broker.Tests;
 
 /// <summary>The authorization endpoint: refusals on a page or by redirect, consent, PKCE.</summary>
-public sealed class AuthorizeTests : IAsyncLifetime
+public sealed class AuthorizeTests : SignedInOwnerTest
 {
-    private readonly BrokerFactory broker = new();
-    private Installation flow = null!;
-    private Platform.CreatedApplication parent = null!;
-
-    public async Task InitializeAsync()
-    {
-        parent = await broker.CreateParentAsync();
-        await broker.CreateUserAsync();
-        flow = new Installation(broker);
-        await flow.Browser.SignInAsync();
-    }
-
-    public Task DisposeAsync()
-    {
-        broker.Dispose();
-        return Task.CompletedTask;
-    }
 
     private async Task ShouldShowErrorPageAsync(string url, string expectedText)
     {
-        var response = await flow.Browser.GetAsync(url);
+        var response = await Flow.Browser.GetAsync(url);
         response.StatusCode.Should().Be(HttpStatusCode.BadRequest);
         response.Headers.Location.Should().BeNull("an unvalidated redirect_uri must never be redirected to");
         response.Content.Headers.ContentType!.MediaType.Should().Be("text/html");
@@ -44,7 +27,7 @@ public sealed class AuthorizeTests : IAsyncLifetime
 
     [Fact]
     public Task A_missing_redirect_uri_gets_an_error_page() =>
-        ShouldShowErrorPageAsync($"/oauth/authorize?client_id={parent.Client.ClientId}&response_type=code", "redirect_uri is required");
+        ShouldShowErrorPageAsync($"/oauth/authorize?client_id={Parent.Client.ClientId}&response_type=code", "redirect_uri is required");
 
     [Theory]
     [InlineData("http://blog.example/broker/callback", "https")]
@@ -55,28 +38,28 @@ public sealed class AuthorizeTests : IAsyncLifetime
     [InlineData("/broker/callback", "absolute")]
     [InlineData("https://blög.example/broker/callback", "ASCII")]
     public Task An_installation_redirect_outside_the_parents_policy_gets_an_error_page(string redirectUri, string reason) =>
-        ShouldShowErrorPageAsync(Installation.AuthorizeUrl(parent.Client.ClientId, redirectUri), reason);
+        ShouldShowErrorPageAsync(Installation.AuthorizeUrl(Parent.Client.ClientId, redirectUri), reason);
 
     [Fact]
     public async Task A_repeated_redirect_uri_gets_an_error_page()
     {
-        var url = Installation.AuthorizeUrl(parent.Client.ClientId) + "&redirect_uri=https%3A%2F%2Fevil.example%2Fbroker%2Fcallback";
+        var url = Installation.AuthorizeUrl(Parent.Client.ClientId) + "&redirect_uri=https%3A%2F%2Fevil.example%2Fbroker%2Fcallback";
         await ShouldShowErrorPageAsync(url, "must each appear once");
     }
 
     [Fact]
     public async Task An_exact_policy_client_is_held_to_its_registered_uris()
     {
-        var app = await broker.CreateApplicationAsync("Exact App", "https://app.example/cb");
+        var app = await Broker.CreateApplicationAsync("Exact App", "https://app.example/cb");
         await ShouldShowErrorPageAsync(Installation.AuthorizeUrl(app.Client.ClientId, "https://app.example/cb2"), "not registered");
-        var ok = await flow.Browser.GetAsync(Installation.AuthorizeUrl(app.Client.ClientId, "https://app.example/cb"));
+        var ok = await Flow.Browser.GetAsync(Installation.AuthorizeUrl(app.Client.ClientId, "https://app.example/cb"));
         ok.StatusCode.Should().Be(HttpStatusCode.OK);
     }
 
     [Fact]
     public async Task Any_https_installation_host_gets_a_consent_page_naming_that_host()
     {
-        var response = await flow.Browser.GetAsync(Installation.AuthorizeUrl(parent.Client.ClientId, "https://another-site.example:8443/broker/callback?x=1"));
+        var response = await Flow.Browser.GetAsync(Installation.AuthorizeUrl(Parent.Client.ClientId, "https://another-site.example:8443/broker/callback?x=1"));
         response.StatusCode.Should().Be(HttpStatusCode.OK);
         var html = await response.Content.ReadAsStringAsync();
         html.Should().Contain("<p class=\"host\">another-site.example:8443</p>");
@@ -91,9 +74,9 @@ public sealed class AuthorizeTests : IAsyncLifetime
     [InlineData("&state=again", "invalid_request")]
     public async Task Other_errors_return_to_the_validated_redirect_uri_with_state_and_iss(string extra, string error)
     {
-        var url = $"/oauth/authorize?client_id={parent.Client.ClientId}&redirect_uri={Uri.EscapeDataString(Installation.InstallationRedirect)}&state=s1";
+        var url = $"/oauth/authorize?client_id={Parent.Client.ClientId}&redirect_uri={Uri.EscapeDataString(Installation.InstallationRedirect)}&state=s1";
         url += extra.StartsWith("&response_type", StringComparison.Ordinal) ? extra : "&response_type=code" + extra;
-        var response = await flow.Browser.GetAsync(url);
+        var response = await Flow.Browser.GetAsync(url);
         response.StatusCode.Should().Be(HttpStatusCode.Redirect);
         response.Headers.Location!.GetLeftPart(UriPartial.Path).Should().Be(Installation.InstallationRedirect);
         var query = Browser.RedirectQuery(response);
@@ -109,8 +92,8 @@ public sealed class AuthorizeTests : IAsyncLifetime
     [Fact]
     public async Task Denying_returns_access_denied_with_state_and_no_code()
     {
-        var consent = await flow.Browser.GetAsync(Installation.AuthorizeUrl(parent.Client.ClientId, state: "keep-me"));
-        var denied = await flow.Browser.SubmitAsync(await Browser.FormAsync(consent, "/oauth/authorize"), ("decision", "deny"));
+        var consent = await Flow.Browser.GetAsync(Installation.AuthorizeUrl(Parent.Client.ClientId, state: "keep-me"));
+        var denied = await Flow.Browser.SubmitAsync(await Browser.FormAsync(consent, "/oauth/authorize"), ("decision", "deny"));
         denied.StatusCode.Should().Be(HttpStatusCode.Redirect);
         var query = Browser.RedirectQuery(denied);
         query["error"].Should().Be("access_denied");
@@ -121,10 +104,10 @@ public sealed class AuthorizeTests : IAsyncLifetime
     [Fact]
     public async Task Consent_without_the_antiforgery_token_issues_no_code()
     {
-        var consent = await flow.Browser.GetAsync(Installation.AuthorizeUrl(parent.Client.ClientId));
+        var consent = await Flow.Browser.GetAsync(Installation.AuthorizeUrl(Parent.Client.ClientId));
         var form = await Browser.FormAsync(consent, "/oauth/authorize");
         form.Fields.Remove("__RequestVerificationToken");
-        var response = await flow.Browser.SubmitAsync(form, ("decision", "approve"));
+        var response = await Flow.Browser.SubmitAsync(form, ("decision", "approve"));
         response.StatusCode.Should().Be(HttpStatusCode.BadRequest);
         response.Headers.Location.Should().BeNull();
     }
@@ -133,10 +116,10 @@ public sealed class AuthorizeTests : IAsyncLifetime
     public async Task Consent_posted_by_another_signed_in_user_with_a_stolen_form_is_refused()
     {
         // A cross-site attacker holding one user's form cannot make another user's browser approve it.
-        var consent = await flow.Browser.GetAsync(Installation.AuthorizeUrl(parent.Client.ClientId));
+        var consent = await Flow.Browser.GetAsync(Installation.AuthorizeUrl(Parent.Client.ClientId));
         var form = await Browser.FormAsync(consent, "/oauth/authorize");
-        await broker.CreateUserAsync("victim@blog.example");
-        var victim = new Browser(broker.CreateBrowser());
+        await Broker.CreateUserAsync("victim@blog.example");
+        var victim = new Browser(Broker.CreateBrowser());
         await victim.SignInAsync("victim@blog.example");
         var response = await victim.SubmitAsync(form, ("decision", "approve"));
         response.StatusCode.Should().Be(HttpStatusCode.BadRequest);
@@ -146,8 +129,8 @@ public sealed class AuthorizeTests : IAsyncLifetime
     public async Task Client_supplied_names_are_encoded_isolated_and_shortened_on_the_consent_page()
     {
         var name = "<script>alert(1)</script>" + new string('x', 150);
-        var evil = await broker.CreateParentAsync(name);
-        var response = await flow.Browser.GetAsync(Installation.AuthorizeUrl(evil.Client.ClientId));
+        var evil = await Broker.CreateParentAsync(name);
+        var response = await Flow.Browser.GetAsync(Installation.AuthorizeUrl(evil.Client.ClientId));
         var html = await response.Content.ReadAsStringAsync();
         html.Should().NotContain("<script>");
         html.Should().Contain("<bdi>&lt;script&gt;alert(1)&lt;/script&gt;xxx");
@@ -157,10 +140,9 @@ public sealed class AuthorizeTests : IAsyncLifetime
     [Fact]
     public async Task A_childs_key_cannot_start_the_flow()
     {
-        var code = await flow.ApproveAsync(parent);
-        var api = broker.CreateApiClient();
-        var token = await Installation.TokenAsync(api, parent, code);
-        var created = await Installation.CreateChildAsync(api, token, new { name = "Site" });
+        var code = await Flow.ApproveAsync(Parent);
+        var token = await Installation.TokenAsync(Api, Parent, code);
+        var created = await Installation.CreateChildAsync(Api, token, new { name = "Site" });
         var childId = (await created.Content.ReadAsStringAsync()).Split("\"client_id\":\"")[1].Split('"')[0];
         await ShouldShowErrorPageAsync(Installation.AuthorizeUrl(childId), "unauthorized_client");
     }
@@ -170,34 +152,33 @@ public sealed class AuthorizeTests : IAsyncLifetime
     {
         const string verifier = "dBjftJeZ4CVP-mJ92K9aRXQyCJXCJ0khbwSOY5Jw2lc";
         var challenge = Pkce.ChallengeOf(verifier);
-        var api = broker.CreateApiClient();
 
-        var code = await flow.ApproveAsync(parent, extra: $"&code_challenge={challenge}&code_challenge_method=S256");
-        var missing = await Installation.RequestTokenAsync(api, parent, code);
+        var code = await Flow.ApproveAsync(Parent, extra: $"&code_challenge={challenge}&code_challenge_method=S256");
+        var missing = await Installation.RequestTokenAsync(Api, Parent, code);
         missing.StatusCode.Should().Be(HttpStatusCode.BadRequest);
         (await missing.Content.ReadAsStringAsync()).Should().Contain("invalid_grant");
 
-        var code2 = await flow.ApproveAsync(parent, extra: $"&code_challenge={challenge}&code_challenge_method=S256");
-        var wrong = await Installation.RequestTokenAsync(api, parent, code2, Installation.InstallationRedirect, ("code_verifier", new string('a', 43)));
+        var code2 = await Flow.ApproveAsync(Parent, extra: $"&code_challenge={challenge}&code_challenge_method=S256");
+        var wrong = await Installation.RequestTokenAsync(Api, Parent, code2, Installation.InstallationRedirect, ("code_verifier", new string('a', 43)));
         wrong.StatusCode.Should().Be(HttpStatusCode.BadRequest);
 
-        var code3 = await flow.ApproveAsync(parent, extra: $"&code_challenge={challenge}&code_challenge_method=S256");
-        var right = await Installation.RequestTokenAsync(api, parent, code3, Installation.InstallationRedirect, ("code_verifier", verifier));
+        var code3 = await Flow.ApproveAsync(Parent, extra: $"&code_challenge={challenge}&code_challenge_method=S256");
+        var right = await Installation.RequestTokenAsync(Api, Parent, code3, Installation.InstallationRedirect, ("code_verifier", verifier));
         right.StatusCode.Should().Be(HttpStatusCode.OK);
 
         // A verifier for a code issued without PKCE is a downgrade attempt.
-        var code4 = await flow.ApproveAsync(parent);
-        var downgrade = await Installation.RequestTokenAsync(api, parent, code4, Installation.InstallationRedirect, ("code_verifier", verifier));
+        var code4 = await Flow.ApproveAsync(Parent);
+        var downgrade = await Installation.RequestTokenAsync(Api, Parent, code4, Installation.InstallationRedirect, ("code_verifier", verifier));
         downgrade.StatusCode.Should().Be(HttpStatusCode.BadRequest);
     }
 
     [Fact]
     public async Task A_parent_under_the_exact_policy_accepts_only_its_registered_uris()
     {
-        var app = await broker.CreateApplicationAsync("Exact Parent", "https://app.example/cb");
-        var policy = await broker.Administration.EnableParentAsync(app.Client.ClientId, RedirectPolicy.Exact, null, null, []);
+        var app = await Broker.CreateApplicationAsync("Exact Parent", "https://app.example/cb");
+        var policy = await Broker.Administration.EnableParentAsync(app.Client.ClientId, RedirectPolicy.Exact, null, null, []);
         policy.Problem.Should().BeNull();
-        var ok = await flow.Browser.GetAsync(Installation.AuthorizeUrl(app.Client.ClientId, "https://app.example/cb"));
+        var ok = await Flow.Browser.GetAsync(Installation.AuthorizeUrl(app.Client.ClientId, "https://app.example/cb"));
         ok.StatusCode.Should().Be(HttpStatusCode.OK);
         await ShouldShowErrorPageAsync(Installation.AuthorizeUrl(app.Client.ClientId, "https://blog.example/cb"), "not registered");
     }

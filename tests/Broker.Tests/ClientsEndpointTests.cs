@@ -9,36 +9,17 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Broker.Tests;
 
 /// <summary>POST /clients: the one-time token, body validation, idempotency and races.</summary>
-public sealed class ClientsEndpointTests : IAsyncLifetime
+public sealed class ClientsEndpointTests : SignedInOwnerTest
 {
-    private readonly BrokerFactory broker = new();
-    private Installation flow = null!;
-    private Platform.CreatedApplication parent = null!;
-    private HttpClient api = null!;
 
-    public async Task InitializeAsync()
-    {
-        parent = await broker.CreateParentAsync();
-        await broker.CreateUserAsync();
-        flow = new Installation(broker);
-        await flow.Browser.SignInAsync();
-        api = broker.CreateApiClient();
-    }
-
-    public Task DisposeAsync()
-    {
-        broker.Dispose();
-        return Task.CompletedTask;
-    }
-
-    private Task<string> TokenAsync() => flow.InstallationTokenAsync(parent, api);
+    private Task<string> TokenAsync() => Flow.InstallationTokenAsync(Parent, Api);
 
     private Task<HttpResponseMessage> PostRawAsync(string token, string body, string contentType)
     {
         var request = new HttpRequestMessage(HttpMethod.Post, "/clients") { Content = new StringContent(body, Encoding.UTF8) };
         request.Content.Headers.ContentType = MediaTypeHeaderValue.Parse(contentType);
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
-        return api.SendAsync(request);
+        return Api.SendAsync(request);
     }
 
     private static async Task<JsonElement> JsonOf(HttpResponseMessage response) =>
@@ -46,8 +27,8 @@ public sealed class ClientsEndpointTests : IAsyncLifetime
 
     private async Task<int> ChildCountAsync()
     {
-        var owner = await broker.Services.GetRequiredService<IUserStore>().FindByEmailAsync("owner@blog.example");
-        return (await broker.Services.GetRequiredService<IClientStore>().ListChildrenOwnedByAsync(owner!.UserId)).Count;
+        var owner = await Broker.Services.GetRequiredService<IUserStore>().FindByEmailAsync("owner@blog.example");
+        return (await Broker.Services.GetRequiredService<IClientStore>().ListChildrenOwnedByAsync(owner!.UserId)).Count;
     }
 
     [Fact]
@@ -93,7 +74,7 @@ public sealed class ClientsEndpointTests : IAsyncLifetime
         (await JsonOf(refused)).GetProperty("error").GetString().Should().Be("invalid_client_metadata");
         (await ChildCountAsync()).Should().Be(0);
 
-        var accepted = await Installation.CreateChildAsync(api, token, new { name = "Fixed" });
+        var accepted = await Installation.CreateChildAsync(Api, token, new { name = "Fixed" });
         accepted.StatusCode.Should().Be(HttpStatusCode.Created);
     }
 
@@ -101,9 +82,9 @@ public sealed class ClientsEndpointTests : IAsyncLifetime
     public async Task Markup_in_a_name_is_kept_as_text_and_encoded_on_the_apps_page()
     {
         var token = await TokenAsync();
-        var created = await Installation.CreateChildAsync(api, token, new { name = "<img src=x onerror=alert(1)>" });
+        var created = await Installation.CreateChildAsync(Api, token, new { name = "<img src=x onerror=alert(1)>" });
         (await JsonOf(created)).GetProperty("name").GetString().Should().Be("<img src=x onerror=alert(1)>");
-        var page = await (await flow.Browser.GetAsync("/account/apps")).Content.ReadAsStringAsync();
+        var page = await (await Flow.Browser.GetAsync("/account/apps")).Content.ReadAsStringAsync();
         page.Should().NotContain("<img src=x").And.Contain("&lt;img src=x onerror=alert(1)&gt;");
     }
 
@@ -119,7 +100,7 @@ public sealed class ClientsEndpointTests : IAsyncLifetime
         {
             request.Headers.TryAddWithoutValidation("Authorization", authorization);
         }
-        var response = await api.SendAsync(request);
+        var response = await Api.SendAsync(request);
         response.StatusCode.Should().Be(HttpStatusCode.Unauthorized);
         response.Headers.WwwAuthenticate.ToString().Should().StartWith("Bearer");
         (await JsonOf(response)).GetProperty("error").GetString().Should().Be("invalid_token");
@@ -128,10 +109,10 @@ public sealed class ClientsEndpointTests : IAsyncLifetime
     [Fact]
     public async Task A_token_of_an_ordinary_application_is_403_insufficient_scope()
     {
-        var app = await broker.CreateApplicationAsync("Ordinary", "https://app.example/cb");
-        var code = await flow.ApproveAsync(app, "https://app.example/cb");
-        var token = await Installation.TokenAsync(api, app, code, "https://app.example/cb");
-        var response = await Installation.CreateChildAsync(api, token, new { name = "Nope" });
+        var app = await Broker.CreateApplicationAsync("Ordinary", "https://app.example/cb");
+        var code = await Flow.ApproveAsync(app, "https://app.example/cb");
+        var token = await Installation.TokenAsync(Api, app, code, "https://app.example/cb");
+        var response = await Installation.CreateChildAsync(Api, token, new { name = "Nope" });
         response.StatusCode.Should().Be(HttpStatusCode.Forbidden);
         (await JsonOf(response)).GetProperty("error").GetString().Should().Be("insufficient_scope");
     }
@@ -143,7 +124,7 @@ public sealed class ClientsEndpointTests : IAsyncLifetime
         {
             var token = await TokenAsync();
             var responses = await Task.WhenAll(Enumerable.Range(0, 8).Select(i =>
-                Installation.CreateChildAsync(api, token, new { name = $"Racer {i}" })));
+                Installation.CreateChildAsync(Api, token, new { name = $"Racer {i}" })));
             responses.Count(r => r.StatusCode == HttpStatusCode.Created).Should().Be(1);
             responses.Where(r => r.StatusCode != HttpStatusCode.Created).Should().OnlyContain(r => r.StatusCode == HttpStatusCode.Unauthorized);
         }
@@ -154,18 +135,18 @@ public sealed class ClientsEndpointTests : IAsyncLifetime
     public async Task A_retry_with_the_same_idempotency_key_returns_the_same_child()
     {
         var token = await TokenAsync();
-        var first = await Installation.CreateChildAsync(api, token, new { name = "Blog", description = "d" }, "key-1");
+        var first = await Installation.CreateChildAsync(Api, token, new { name = "Blog", description = "d" }, "key-1");
         first.StatusCode.Should().Be(HttpStatusCode.Created);
-        var retry = await Installation.CreateChildAsync(api, token, new { name = "Blog", description = "d" }, "key-1");
+        var retry = await Installation.CreateChildAsync(Api, token, new { name = "Blog", description = "d" }, "key-1");
         retry.StatusCode.Should().Be(HttpStatusCode.Created);
         (await JsonOf(retry)).GetProperty("client_id").GetString().Should().Be((await JsonOf(first)).GetProperty("client_id").GetString());
         (await ChildCountAsync()).Should().Be(1);
 
-        var otherBody = await Installation.CreateChildAsync(api, token, new { name = "Other" }, "key-1");
+        var otherBody = await Installation.CreateChildAsync(Api, token, new { name = "Other" }, "key-1");
         otherBody.StatusCode.Should().Be(HttpStatusCode.UnprocessableEntity);
-        var otherKey = await Installation.CreateChildAsync(api, token, new { name = "Blog", description = "d" }, "key-2");
+        var otherKey = await Installation.CreateChildAsync(Api, token, new { name = "Blog", description = "d" }, "key-2");
         otherKey.StatusCode.Should().Be(HttpStatusCode.Unauthorized);
-        var noKey = await Installation.CreateChildAsync(api, token, new { name = "Blog", description = "d" });
+        var noKey = await Installation.CreateChildAsync(Api, token, new { name = "Blog", description = "d" });
         noKey.StatusCode.Should().Be(HttpStatusCode.Unauthorized);
         (await ChildCountAsync()).Should().Be(1);
     }
@@ -175,7 +156,7 @@ public sealed class ClientsEndpointTests : IAsyncLifetime
     {
         var token = await TokenAsync();
         var responses = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ =>
-            Installation.CreateChildAsync(api, token, new { name = "Same" }, "same-key")));
+            Installation.CreateChildAsync(Api, token, new { name = "Same" }, "same-key")));
         // Each answer is the first response or "still in progress" (409), never a second child.
         responses.Should().OnlyContain(r => r.StatusCode == HttpStatusCode.Created || r.StatusCode == HttpStatusCode.Conflict);
         var ids = new HashSet<string>();
@@ -194,29 +175,29 @@ public sealed class ClientsEndpointTests : IAsyncLifetime
         var request = new HttpRequestMessage(HttpMethod.Post, "/clients") { Content = JsonContent.Create(new { name = "x" }) };
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
         request.Headers.TryAddWithoutValidation("Idempotency-Key", new string('k', 300));
-        (await api.SendAsync(request)).StatusCode.Should().Be(HttpStatusCode.BadRequest);
-        (await Installation.CreateChildAsync(api, token, new { name = "x" })).StatusCode.Should().Be(HttpStatusCode.Created);
+        (await Api.SendAsync(request)).StatusCode.Should().Be(HttpStatusCode.BadRequest);
+        (await Installation.CreateChildAsync(Api, token, new { name = "x" })).StatusCode.Should().Be(HttpStatusCode.Created);
     }
 
     [Fact]
     public async Task The_owner_revokes_an_installation_from_the_apps_page_and_nobody_else_can()
     {
         var token = await TokenAsync();
-        var childId = (await JsonOf(await Installation.CreateChildAsync(api, token, new { name = "Mine" }))).GetProperty("client_id").GetString()!;
+        var childId = (await JsonOf(await Installation.CreateChildAsync(Api, token, new { name = "Mine" }))).GetProperty("client_id").GetString()!;
 
         // Someone else, signed in, cannot revoke it.
-        await broker.CreateUserAsync("stranger@example.com");
-        var stranger = new Browser(broker.CreateBrowser());
+        await Broker.CreateUserAsync("stranger@example.com");
+        var stranger = new Browser(Broker.CreateBrowser());
         await stranger.SignInAsync("stranger@example.com");
         var strangerPage = await stranger.GetAsync("/account/apps");
         var strangerForm = await Browser.FormAsync(strangerPage, "/account/logout");
         var refused = await stranger.Http.PostAsync($"/account/apps/{childId}/revoke", new FormUrlEncodedContent(strangerForm.Fields));
         refused.StatusCode.Should().Be(HttpStatusCode.NotFound);
 
-        var page = await flow.Browser.GetAsync("/account/apps");
-        var revoked = await flow.Browser.SubmitAsync(await Browser.FormAsync(page, $"/account/apps/{childId}/revoke"));
+        var page = await Flow.Browser.GetAsync("/account/apps");
+        var revoked = await Flow.Browser.SubmitAsync(await Browser.FormAsync(page, $"/account/apps/{childId}/revoke"));
         revoked.StatusCode.Should().Be(HttpStatusCode.Redirect);
-        var child = await broker.Services.GetRequiredService<IClientStore>().FindAsync(childId);
+        var child = await Broker.Services.GetRequiredService<IClientStore>().FindAsync(childId);
         child!.RevokedAt.Should().NotBeNull();
         child.IsActive.Should().BeFalse();
     }

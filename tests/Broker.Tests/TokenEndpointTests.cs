@@ -7,27 +7,8 @@ using System.Text.Json;
 namespace Broker.Tests;
 
 /// <summary>POST /oauth/token: client authentication, grant rules, code rules, races.</summary>
-public sealed class TokenEndpointTests : IAsyncLifetime
+public sealed class TokenEndpointTests : SignedInOwnerTest
 {
-    private readonly BrokerFactory broker = new();
-    private Installation flow = null!;
-    private Platform.CreatedApplication parent = null!;
-    private HttpClient api = null!;
-
-    public async Task InitializeAsync()
-    {
-        parent = await broker.CreateParentAsync();
-        await broker.CreateUserAsync();
-        flow = new Installation(broker);
-        await flow.Browser.SignInAsync();
-        api = broker.CreateApiClient();
-    }
-
-    public Task DisposeAsync()
-    {
-        broker.Dispose();
-        return Task.CompletedTask;
-    }
 
     private static async Task<string> ErrorOf(HttpResponseMessage response) =>
         (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error").GetString()!;
@@ -36,7 +17,7 @@ public sealed class TokenEndpointTests : IAsyncLifetime
     {
         var request = new HttpRequestMessage(HttpMethod.Post, "/oauth/token") { Content = new FormUrlEncodedContent(fields) };
         request.Headers.Authorization = authorization;
-        return api.SendAsync(request);
+        return Api.SendAsync(request);
     }
 
     private static AuthenticationHeaderValue Basic(string id, string secret) =>
@@ -45,31 +26,31 @@ public sealed class TokenEndpointTests : IAsyncLifetime
     [Fact]
     public async Task Client_secret_basic_works_as_well_as_the_seeds_post()
     {
-        var code = await flow.ApproveAsync(parent);
+        var code = await Flow.ApproveAsync(Parent);
         var response = await PostAsync(
             new() { ["grant_type"] = "authorization_code", ["code"] = code, ["redirect_uri"] = Installation.InstallationRedirect },
-            Basic(parent.Client.ClientId, parent.ClientSecret));
+            Basic(Parent.Client.ClientId, Parent.ClientSecret));
         response.StatusCode.Should().Be(HttpStatusCode.OK);
     }
 
     [Fact]
     public async Task A_wrong_secret_is_401_invalid_client_with_a_challenge()
     {
-        var code = await flow.ApproveAsync(parent);
-        var response = await Installation.RequestTokenAsync(api, parent with { ClientSecret = new string('0', 64) }, code);
+        var code = await Flow.ApproveAsync(Parent);
+        var response = await Installation.RequestTokenAsync(Api, Parent with { ClientSecret = new string('0', 64) }, code);
         response.StatusCode.Should().Be(HttpStatusCode.Unauthorized);
         response.Headers.WwwAuthenticate.Should().NotBeEmpty();
         (await ErrorOf(response)).Should().Be("invalid_client");
         // The code was not spent by the failed attempt.
-        (await Installation.RequestTokenAsync(api, parent, code)).StatusCode.Should().Be(HttpStatusCode.OK);
+        (await Installation.RequestTokenAsync(Api, Parent, code)).StatusCode.Should().Be(HttpStatusCode.OK);
     }
 
     [Fact]
     public async Task Two_authentication_methods_at_once_are_refused()
     {
         var response = await PostAsync(
-            new() { ["grant_type"] = "authorization_code", ["code"] = "x", ["redirect_uri"] = Installation.InstallationRedirect, ["client_secret"] = parent.ClientSecret },
-            Basic(parent.Client.ClientId, parent.ClientSecret));
+            new() { ["grant_type"] = "authorization_code", ["code"] = "x", ["redirect_uri"] = Installation.InstallationRedirect, ["client_secret"] = Parent.ClientSecret },
+            Basic(Parent.Client.ClientId, Parent.ClientSecret));
         response.StatusCode.Should().Be(HttpStatusCode.BadRequest);
         (await ErrorOf(response)).Should().Be("invalid_request");
     }
@@ -83,7 +64,7 @@ public sealed class TokenEndpointTests : IAsyncLifetime
     {
         var response = await PostAsync(new()
         {
-            ["grant_type"] = grantType, ["client_id"] = parent.Client.ClientId, ["client_secret"] = parent.ClientSecret,
+            ["grant_type"] = grantType, ["client_id"] = Parent.Client.ClientId, ["client_secret"] = Parent.ClientSecret,
         });
         response.StatusCode.Should().Be(HttpStatusCode.BadRequest);
         (await ErrorOf(response)).Should().Be("unauthorized_client");
@@ -92,7 +73,7 @@ public sealed class TokenEndpointTests : IAsyncLifetime
     [Fact]
     public async Task An_ordinary_application_asking_for_an_unimplemented_grant_gets_unsupported_grant_type()
     {
-        var app = await broker.CreateApplicationAsync("Ordinary", "https://app.example/cb");
+        var app = await Broker.CreateApplicationAsync("Ordinary", "https://app.example/cb");
         var response = await PostAsync(new()
         {
             ["grant_type"] = "password", ["client_id"] = app.Client.ClientId, ["client_secret"] = app.ClientSecret,
@@ -103,15 +84,15 @@ public sealed class TokenEndpointTests : IAsyncLifetime
     [Fact]
     public async Task Missing_and_repeated_parameters_are_invalid_request()
     {
-        var missing = await PostAsync(new() { ["client_id"] = parent.Client.ClientId, ["client_secret"] = parent.ClientSecret });
+        var missing = await PostAsync(new() { ["client_id"] = Parent.Client.ClientId, ["client_secret"] = Parent.ClientSecret });
         (await ErrorOf(missing)).Should().Be("invalid_request");
 
         var repeated = new HttpRequestMessage(HttpMethod.Post, "/oauth/token")
         {
-            Content = new StringContent("grant_type=authorization_code&grant_type=authorization_code&client_id=" + parent.Client.ClientId,
+            Content = new StringContent("grant_type=authorization_code&grant_type=authorization_code&client_id=" + Parent.Client.ClientId,
                 Encoding.UTF8, "application/x-www-form-urlencoded"),
         };
-        var response = await api.SendAsync(repeated);
+        var response = await Api.SendAsync(repeated);
         response.StatusCode.Should().Be(HttpStatusCode.BadRequest);
         (await ErrorOf(response)).Should().Be("invalid_request");
     }
@@ -119,7 +100,7 @@ public sealed class TokenEndpointTests : IAsyncLifetime
     [Fact]
     public async Task A_json_body_is_refused()
     {
-        var response = await api.PostAsJsonAsync("/oauth/token", new { grant_type = "authorization_code" });
+        var response = await Api.PostAsJsonAsync("/oauth/token", new { grant_type = "authorization_code" });
         response.StatusCode.Should().Be(HttpStatusCode.BadRequest);
         (await ErrorOf(response)).Should().Be("invalid_request");
     }
@@ -127,38 +108,38 @@ public sealed class TokenEndpointTests : IAsyncLifetime
     [Fact]
     public async Task A_code_is_bound_to_its_client()
     {
-        var other = await broker.CreateParentAsync("Other Plugin");
-        var code = await flow.ApproveAsync(parent);
-        var response = await Installation.RequestTokenAsync(api, other, code);
+        var other = await Broker.CreateParentAsync("Other Plugin");
+        var code = await Flow.ApproveAsync(Parent);
+        var response = await Installation.RequestTokenAsync(Api, other, code);
         (await ErrorOf(response)).Should().Be("invalid_grant");
     }
 
     [Fact]
     public async Task A_code_is_bound_to_its_redirect_uri()
     {
-        var code = await flow.ApproveAsync(parent);
-        var response = await Installation.RequestTokenAsync(api, parent, code, "https://evil.example/broker/callback");
+        var code = await Flow.ApproveAsync(Parent);
+        var response = await Installation.RequestTokenAsync(Api, Parent, code, "https://evil.example/broker/callback");
         (await ErrorOf(response)).Should().Be("invalid_grant");
     }
 
     [Fact]
     public async Task A_code_lives_at_most_ten_minutes()
     {
-        var code = await flow.ApproveAsync(parent);
-        broker.Time.Advance(TimeSpan.FromMinutes(10) + TimeSpan.FromSeconds(1));
-        var response = await Installation.RequestTokenAsync(api, parent, code);
+        var code = await Flow.ApproveAsync(Parent);
+        Broker.Time.Advance(TimeSpan.FromMinutes(10) + TimeSpan.FromSeconds(1));
+        var response = await Installation.RequestTokenAsync(Api, Parent, code);
         (await ErrorOf(response)).Should().Be("invalid_grant");
     }
 
     [Fact]
     public async Task A_replayed_code_is_refused_and_revokes_the_token_it_issued()
     {
-        var code = await flow.ApproveAsync(parent);
-        var token = await Installation.TokenAsync(api, parent, code);
-        var replay = await Installation.RequestTokenAsync(api, parent, code);
+        var code = await Flow.ApproveAsync(Parent);
+        var token = await Installation.TokenAsync(Api, Parent, code);
+        var replay = await Installation.RequestTokenAsync(Api, Parent, code);
         replay.StatusCode.Should().Be(HttpStatusCode.BadRequest);
         (await ErrorOf(replay)).Should().Be("invalid_grant");
-        var spend = await Installation.CreateChildAsync(api, token, new { name = "Too late" });
+        var spend = await Installation.CreateChildAsync(Api, token, new { name = "Too late" });
         spend.StatusCode.Should().Be(HttpStatusCode.Unauthorized);
     }
 
@@ -167,8 +148,8 @@ public sealed class TokenEndpointTests : IAsyncLifetime
     {
         for (var round = 0; round < 5; round++)
         {
-            var code = await flow.ApproveAsync(parent);
-            var responses = await Task.WhenAll(Enumerable.Range(0, 2).Select(_ => Installation.RequestTokenAsync(api, parent, code)));
+            var code = await Flow.ApproveAsync(Parent);
+            var responses = await Task.WhenAll(Enumerable.Range(0, 2).Select(_ => Installation.RequestTokenAsync(Api, Parent, code)));
             responses.Count(r => r.StatusCode == HttpStatusCode.OK).Should().Be(1);
             responses.Count(r => r.StatusCode == HttpStatusCode.BadRequest).Should().Be(1);
         }
@@ -177,13 +158,13 @@ public sealed class TokenEndpointTests : IAsyncLifetime
     [Fact]
     public async Task Repeated_failed_authentication_of_one_client_is_throttled()
     {
-        var code = await flow.ApproveAsync(parent);
-        var wrong = parent with { ClientSecret = new string('f', 64) };
+        var code = await Flow.ApproveAsync(Parent);
+        var wrong = Parent with { ClientSecret = new string('f', 64) };
         for (var i = 0; i < 10; i++)
         {
-            (await Installation.RequestTokenAsync(api, wrong, code)).StatusCode.Should().Be(HttpStatusCode.Unauthorized);
+            (await Installation.RequestTokenAsync(Api, wrong, code)).StatusCode.Should().Be(HttpStatusCode.Unauthorized);
         }
-        var throttled = await Installation.RequestTokenAsync(api, parent, code);
+        var throttled = await Installation.RequestTokenAsync(Api, Parent, code);
         throttled.StatusCode.Should().Be(HttpStatusCode.TooManyRequests);
         throttled.Headers.RetryAfter.Should().NotBeNull();
     }
