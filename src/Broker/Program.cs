@@ -2,9 +2,11 @@ using Broker.Accounts;
 using Broker.Cli;
 using Broker.Hosting;
 using Broker.Installation;
+using Broker.Management;
 using Broker.Operations;
 using Broker.Pages;
 using Broker.Platform;
+using Broker.Registration;
 
 if (BrokerCli.IsCommand(args))
 {
@@ -18,6 +20,8 @@ builder.Services.AddHostedService<MigrateOnStart>();
 builder.Services.AddInstallation(builder.Configuration);
 builder.Services.AddAccounts(builder.Configuration);
 builder.Services.AddSingleton<ClientAdministration>();
+builder.Services.AddRegistration(builder.Configuration);
+builder.Services.AddManagementPolicies();
 builder.Services.AddHostedService<DevelopmentSeed>();
 
 var app = builder.Build();
@@ -28,6 +32,9 @@ app.MapStylesheet();
 app.MapOperations();
 app.MapAccounts();
 app.MapInstallation();
+app.MapOpenRegistration();
+app.MapOktaClients();
+app.MapTenantSettings();
 await app.RunAsync();
 return 0;
 

@@ -72,6 +72,31 @@ public sealed record Client
     /// <summary>Children: whitelisted endpoints.</summary>
     public IReadOnlyList<string>? Endpoints { get; init; }
 
+    /// <summary>RFC 7591 <c>application_type</c> (Okta's web, native, browser or service).</summary>
+    public string ApplicationType { get; init; } = ApplicationTypes.Web;
+
+    public IReadOnlyList<string> ResponseTypes { get; init; } = ["code"];
+
+    public IReadOnlyList<string> PostLogoutRedirectUris { get; init; } = [];
+
+    public string? ClientUri { get; init; }
+
+    public string? LogoUri { get; init; }
+
+    public string? TosUri { get; init; }
+
+    public string? PolicyUri { get; init; }
+
+    public string? InitiateLoginUri { get; init; }
+
+    public IReadOnlyList<string> Contacts { get; init; } = [];
+
+    /// <summary>How the client came to be; open-registered clients are third party and labelled so.</summary>
+    public RegistrationSource Source { get; init; } = RegistrationSource.Admin;
+
+    /// <summary>Open-registered clients: hash of the RFC 7592 registration access token.</summary>
+    public string? RegistrationTokenHash { get; init; }
+
     public required DateTimeOffset CreatedAt { get; init; }
 
     /// <summary>Set when the owner or a replayed code revoked the client; permanent.</summary>
@@ -85,6 +110,40 @@ public sealed record Client
     public bool IsParent => Kind == ClientKind.Parent;
 
     public bool IsPublic => TokenEndpointAuthMethod == ClientAuthMethod.None;
+
+    /// <summary>Soft-deleted clients are gone from every API; their row stays for the audit trail.</summary>
+    public DateTimeOffset? DeletedAt { get; init; }
+
+    /// <summary>This client with the caller-settable metadata replaced (Okta PUT, RFC 7592 PUT).</summary>
+    public Client WithMetadata(ClientMetadata metadata) => this with
+    {
+        Name = metadata.ClientName,
+        ApplicationType = metadata.ApplicationType,
+        RedirectUris = metadata.RedirectUris,
+        PostLogoutRedirectUris = metadata.PostLogoutRedirectUris,
+        ResponseTypes = metadata.ResponseTypes,
+        GrantTypes = IsParent ? GrantTypes : metadata.GrantTypes,
+        TokenEndpointAuthMethod = metadata.TokenEndpointAuthMethod,
+        ClientUri = metadata.ClientUri,
+        LogoUri = metadata.LogoUri,
+        TosUri = metadata.TosUri,
+        PolicyUri = metadata.PolicyUri,
+        InitiateLoginUri = metadata.InitiateLoginUri,
+        Contacts = metadata.Contacts,
+    };
+}
+
+/// <summary>How a client was created.</summary>
+public enum RegistrationSource
+{
+    /// <summary>By the platform team (command line, admin or Okta management API): first party.</summary>
+    Admin,
+
+    /// <summary>By anyone through open dynamic registration (Auth0): third party, unverified.</summary>
+    Open,
+
+    /// <summary>By an installation through <c>POST /clients</c>.</summary>
+    Installation,
 }
 
 public static class GrantType

@@ -22,6 +22,39 @@ public interface IClientStore
 
     /// <summary>Revokes a child its owner names; false when the user owns no such active child.</summary>
     Task<bool> RevokeOwnedChildAsync(string userId, string clientId, DateTimeOffset now, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The clients the management APIs show (not children, not deleted): names starting with
+    /// <paramref name="nameStartsWith"/> (exact matches first), after the client <paramref name="afterClientId"/>.
+    /// </summary>
+    Task<IReadOnlyList<Client>> ListManagedAsync(string? nameStartsWith, int limit, string? afterClientId, CancellationToken cancellationToken = default);
+
+    /// <summary>Replaces a client's metadata and secret; Conflict when its name is taken.</summary>
+    Task<WriteOutcome> ReplaceAsync(Client client, CancellationToken cancellationToken = default);
+
+    /// <summary>Soft-deletes a client: its credentials stop at once, its name is free again.</summary>
+    Task<bool> DeleteAsync(string clientId, DateTimeOffset now, CancellationToken cancellationToken = default);
+
+    /// <summary>Open-registered clients not deleted (the tenant cap counts these).</summary>
+    Task<long> CountOpenRegisteredAsync(CancellationToken cancellationToken = default);
+}
+
+/// <summary>How a write that can collide went.</summary>
+public enum WriteOutcome
+{
+    Done,
+    NotFound,
+
+    /// <summary>A uniqueness rule refused it (for clients: the name).</summary>
+    Conflict,
+}
+
+/// <summary>Tenant-wide settings, such as Auth0's <c>enable_dynamic_client_registration</c> flag.</summary>
+public interface ITenantSettingsStore
+{
+    Task<string?> GetAsync(string name, CancellationToken cancellationToken = default);
+
+    Task SetAsync(string name, string value, CancellationToken cancellationToken = default);
 }
 
 public interface IUserStore
@@ -51,6 +84,9 @@ public interface IGrantStore
     Task RevokeIssuedForCodeAsync(string codeHash, DateTimeOffset now, CancellationToken cancellationToken = default);
 
     Task<AccessToken?> FindTokenAsync(string tokenHash, CancellationToken cancellationToken = default);
+
+    /// <summary>Stores a token issued without a code (client_credentials).</summary>
+    Task CreateTokenAsync(AccessToken token, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// In one transaction: spends a usable installation token and creates the child. Exactly one of

@@ -10,12 +10,16 @@ public sealed class ClientStore(Database database) : IClientStore
     internal const string Columns =
         "client_id, secret_hash, secret_fingerprint, name, description, redirect_uris, grant_types, " +
         "token_endpoint_auth_method, kind, redirect_policy, callback_path, child_rate_limit, child_endpoints, " +
-        "parent_client_id, owner_user_id, origin, rate_limit, endpoints, created_at, revoked_at, disabled_at";
+        "parent_client_id, owner_user_id, origin, rate_limit, endpoints, created_at, revoked_at, disabled_at, " +
+        "application_type, response_types, post_logout_redirect_uris, client_uri, logo_uri, tos_uri, policy_uri, " +
+        "initiate_login_uri, contacts, registration_source, registration_token_hash, deleted_at, name_key";
 
     internal const string InsertSql =
         $"INSERT INTO clients ({Columns}) VALUES (@ClientId, @SecretHash, @SecretFingerprint, @Name, @Description, " +
         "@RedirectUris, @GrantTypes, @TokenEndpointAuthMethod, @Kind, @RedirectPolicy, @CallbackPath, @ChildRateLimit, " +
-        "@ChildEndpoints, @ParentClientId, @OwnerUserId, @Origin, @RateLimit, @Endpoints, @CreatedAt, @RevokedAt, @DisabledAt)";
+        "@ChildEndpoints, @ParentClientId, @OwnerUserId, @Origin, @RateLimit, @Endpoints, @CreatedAt, @RevokedAt, @DisabledAt, " +
+        "@ApplicationType, @ResponseTypes, @PostLogoutRedirectUris, @ClientUri, @LogoUri, @TosUri, @PolicyUri, " +
+        "@InitiateLoginUri, @Contacts, @RegistrationSource, @RegistrationTokenHash, @DeletedAt, @NameKey)";
 
     public async Task<Client?> FindAsync(string clientId, CancellationToken cancellationToken = default)
     {
@@ -85,6 +89,97 @@ public sealed class ClientStore(Database database) : IClientStore
             cancellationToken: cancellationToken));
         return rows == 1;
     }
+
+    public async Task<IReadOnlyList<Client>> ListManagedAsync(
+        string? nameStartsWith, int limit, string? afterClientId, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        // Exact name matches first, then by name and id; the cursor is the last client's position in that order.
+        // The SQL is assembled from fixed fragments (never from input) so no parameter is ever an untyped NULL.
+        var rank = nameStartsWith is null ? "1" : "CASE WHEN name = @Query THEN 0 ELSE 1 END";
+        var cursor = afterClientId is null
+            ? null
+            : await connection.QuerySingleOrDefaultAsync<CursorRow>(new CommandDefinition(
+                $"SELECT {rank} AS rank_value, name, client_id FROM clients WHERE client_id = @afterClientId AND name_key IS NOT NULL",
+                new { afterClientId, Query = nameStartsWith }, cancellationToken: cancellationToken));
+        if (afterClientId is not null && cursor is null)
+        {
+            return [];
+        }
+        var filter = nameStartsWith is null ? "" : "AND name LIKE @Prefix ESCAPE '\\'";
+        var after = cursor is null
+            ? ""
+            : $"AND ({rank} > @CursorRank OR ({rank} = @CursorRank AND (name > @CursorName OR (name = @CursorName AND client_id > @CursorId))))";
+        var rows = await connection.QueryAsync<ClientRow>(new CommandDefinition(
+            $"SELECT {Columns} FROM clients WHERE name_key IS NOT NULL {filter} {after} ORDER BY {rank}, name, client_id LIMIT @Limit",
+            new
+            {
+                Query = nameStartsWith ?? "",
+                Prefix = EscapeLike(nameStartsWith ?? "") + "%",
+                CursorId = cursor?.ClientId ?? "",
+                CursorRank = cursor?.RankValue ?? 0,
+                CursorName = cursor?.Name ?? "",
+                Limit = limit,
+            },
+            cancellationToken: cancellationToken));
+        return rows.Select(row => row.ToClient()).ToList();
+    }
+
+    public async Task<WriteOutcome> ReplaceAsync(Client client, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        try
+        {
+            var rows = await connection.ExecuteAsync(new CommandDefinition(
+                """
+                UPDATE clients
+                   SET name = @Name, name_key = @NameKey, application_type = @ApplicationType, redirect_uris = @RedirectUris,
+                       post_logout_redirect_uris = @PostLogoutRedirectUris, response_types = @ResponseTypes,
+                       grant_types = @GrantTypes, token_endpoint_auth_method = @TokenEndpointAuthMethod,
+                       client_uri = @ClientUri, logo_uri = @LogoUri, tos_uri = @TosUri, policy_uri = @PolicyUri,
+                       initiate_login_uri = @InitiateLoginUri, contacts = @Contacts,
+                       secret_hash = @SecretHash, secret_fingerprint = @SecretFingerprint
+                 WHERE client_id = @ClientId AND deleted_at IS NULL
+                """,
+                ClientRow.From(client), cancellationToken: cancellationToken));
+            return rows == 1 ? WriteOutcome.Done : WriteOutcome.NotFound;
+        }
+        catch (DbException exception) when (database.Dialect.IsUniqueViolation(exception))
+        {
+            return WriteOutcome.Conflict;
+        }
+    }
+
+    public async Task<bool> DeleteAsync(string clientId, DateTimeOffset now, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        var rows = await connection.ExecuteAsync(new CommandDefinition(
+            """
+            UPDATE clients SET deleted_at = @Now, revoked_at = COALESCE(revoked_at, @Now), name_key = NULL,
+                               registration_token_hash = NULL
+             WHERE client_id = @clientId AND deleted_at IS NULL
+            """,
+            new { clientId, Now = DbValues.Time(now) }, cancellationToken: cancellationToken));
+        return rows == 1;
+    }
+
+    public async Task<long> CountOpenRegisteredAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        return await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+            "SELECT COUNT(*) FROM clients WHERE registration_source = @Source AND deleted_at IS NULL",
+            new { Source = ClientRow.SourceName(RegistrationSource.Open) }, cancellationToken: cancellationToken));
+    }
+
+    private static string EscapeLike(string value) =>
+        value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("%", "\\%", StringComparison.Ordinal).Replace("_", "\\_", StringComparison.Ordinal);
+
+    private sealed class CursorRow
+    {
+        public long RankValue { get; set; }
+        public string Name { get; set; } = "";
+        public string ClientId { get; set; } = "";
+    }
 }
 
 /// <summary>A <c>clients</c> row as Dapper reads and writes it.</summary>
@@ -111,6 +206,21 @@ internal sealed class ClientRow
     public long CreatedAt { get; set; }
     public long? RevokedAt { get; set; }
     public long? DisabledAt { get; set; }
+    public string ApplicationType { get; set; } = "web";
+    public string ResponseTypes { get; set; } = "[]";
+    public string PostLogoutRedirectUris { get; set; } = "[]";
+    public string? ClientUri { get; set; }
+    public string? LogoUri { get; set; }
+    public string? TosUri { get; set; }
+    public string? PolicyUri { get; set; }
+    public string? InitiateLoginUri { get; set; }
+    public string Contacts { get; set; } = "[]";
+    public string RegistrationSource { get; set; } = "admin";
+    public string? RegistrationTokenHash { get; set; }
+    public long? DeletedAt { get; set; }
+
+    /// <summary>The name where it must be unique (listed, undeleted clients), else null.</summary>
+    public string? NameKey { get; set; }
 
     public static string KindName(ClientKind kind) => kind.ToString().ToLowerInvariant();
 
@@ -139,7 +249,22 @@ internal sealed class ClientRow
         CreatedAt = DbValues.Time(client.CreatedAt),
         RevokedAt = DbValues.Time(client.RevokedAt),
         DisabledAt = DbValues.Time(client.DisabledAt),
+        ApplicationType = client.ApplicationType,
+        ResponseTypes = DbValues.List(client.ResponseTypes),
+        PostLogoutRedirectUris = DbValues.List(client.PostLogoutRedirectUris),
+        ClientUri = client.ClientUri,
+        LogoUri = client.LogoUri,
+        TosUri = client.TosUri,
+        PolicyUri = client.PolicyUri,
+        InitiateLoginUri = client.InitiateLoginUri,
+        Contacts = DbValues.List(client.Contacts),
+        RegistrationSource = SourceName(client.Source),
+        RegistrationTokenHash = client.RegistrationTokenHash,
+        DeletedAt = DbValues.Time(client.DeletedAt),
+        NameKey = client.Kind == ClientKind.Child || client.DeletedAt is not null ? null : client.Name,
     };
+
+    public static string SourceName(RegistrationSource source) => source.ToString().ToLowerInvariant();
 
     public Client ToClient() => new()
     {
@@ -164,5 +289,17 @@ internal sealed class ClientRow
         CreatedAt = DbValues.Time(CreatedAt),
         RevokedAt = DbValues.Time(RevokedAt),
         DisabledAt = DbValues.Time(DisabledAt),
+        ApplicationType = ApplicationType,
+        ResponseTypes = DbValues.List(ResponseTypes),
+        PostLogoutRedirectUris = DbValues.List(PostLogoutRedirectUris),
+        ClientUri = ClientUri,
+        LogoUri = LogoUri,
+        TosUri = TosUri,
+        PolicyUri = PolicyUri,
+        InitiateLoginUri = InitiateLoginUri,
+        Contacts = DbValues.List(Contacts),
+        Source = Enum.Parse<RegistrationSource>(RegistrationSource, ignoreCase: true),
+        RegistrationTokenHash = RegistrationTokenHash,
+        DeletedAt = DbValues.Time(DeletedAt),
     };
 }

@@ -88,6 +88,12 @@ public sealed class GrantStore(Database database) : IGrantStore
         return row?.ToToken();
     }
 
+    public async Task CreateTokenAsync(AccessToken token, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        EnsureOneRow(await connection.ExecuteAsync(new CommandDefinition(InsertTokenSql, TokenRow.From(token), cancellationToken: cancellationToken)), "access token insert");
+    }
+
     public Task<SpendOutcome> SpendInstallationTokenAsync(
         string tokenHash, string? idempotencyKey, string requestFingerprint, Client child, DateTimeOffset now,
         CancellationToken cancellationToken = default) =>

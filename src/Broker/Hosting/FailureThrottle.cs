@@ -37,6 +37,14 @@ public sealed class FailureThrottle : IDisposable
         return true;
     }
 
+    /// <summary>Takes one permit for <paramref name="key"/> if any is left (a plain per-key rate limit).</summary>
+    public bool TryAcquire(string key, out TimeSpan retryAfter)
+    {
+        using var lease = limiter.AttemptAcquire(key);
+        retryAfter = lease.IsAcquired || !lease.TryGetMetadata(MetadataName.RetryAfter, out var after) ? TimeSpan.FromMinutes(1) : after;
+        return lease.IsAcquired;
+    }
+
     /// <summary>Records one failure against <paramref name="key"/>.</summary>
     public void RecordFailure(string key)
     {

@@ -40,6 +40,7 @@ public static class StorageSetup
         services.AddSingleton<IClientStore, ClientStore>();
         services.AddSingleton<IUserStore, UserStore>();
         services.AddSingleton<IGrantStore, GrantStore>();
+        services.AddSingleton<ITenantSettingsStore, TenantSettingsStore>();
         return services;
     }
 

@@ -150,6 +150,7 @@ public static class AuthorizeEndpoints
                """
             : $"""
                <h1>Authorize {Html.Untrusted(client.Name)}?</h1>
+               {(client.Source == RegistrationSource.Open ? "<p><span class=\"badge\">Unverified</span> This application registered itself; the platform has not reviewed it.</p>" : "")}
                <p>After you approve, you will be sent to <strong>{Html.Text(host)}</strong>.</p>
                """;
         var fields = string.Concat(

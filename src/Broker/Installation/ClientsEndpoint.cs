@@ -44,7 +44,7 @@ public static class ClientsEndpoint
     private static async Task<Results<Created<ChildCreated>, JsonHttpResult<OAuthErrorBody>>> CreateChild(
         HttpContext context, IClientStore clients, IGrantStore grants, TimeProvider time)
     {
-        var presented = BearerToken(context.Request);
+        var presented = BearerTokens.FromHeader(context.Request);
         // Reject a call without a bearer token.
         if (presented is null)
         {
@@ -102,6 +102,7 @@ public static class ClientsEndpoint
                 Name = body.Request!.Name,
                 Description = body.Request.Description,
                 Kind = ClientKind.Child,
+                Source = RegistrationSource.Installation,
                 GrantTypes = [],
                 TokenEndpointAuthMethod = ClientAuthMethod.None,
                 ParentClientId = parent.ClientId,
@@ -153,23 +154,6 @@ public static class ClientsEndpoint
     private static JsonHttpResult<OAuthErrorBody> InvalidToken(HttpContext context, string description) =>
         OAuthResults.BearerError(context, StatusCodes.Status401Unauthorized, OAuthErrors.InvalidToken, description);
 
-    private static string? BearerToken(HttpRequest request)
-    {
-        var header = request.Headers.Authorization;
-        if (header.Count != 1)
-        {
-            return null;
-        }
-        var value = header[0]!;
-        const string scheme = "Bearer ";
-        if (!value.StartsWith(scheme, StringComparison.OrdinalIgnoreCase))
-        {
-            return null;
-        }
-        var token = value[scheme.Length..].Trim();
-        return token.Length is > 0 and <= 512 ? token : null;
-    }
-
     // The draft's header is a structured-field string ("key"); a bare token is accepted too.
     private static string? IdempotencyKey(HttpRequest request, out string? problem)
     {
@@ -213,7 +197,7 @@ public static class ClientsEndpoint
             name = RequestForms.SingleValue(form["name"]);
             description = RequestForms.SingleValue(form["description"]);
         }
-        else if (IsJson(request.ContentType))
+        else if (RequestJson.IsJson(request))
         {
             var parsed = await ReadJsonAsync(request, cancellationToken);
             if (parsed.Problem is not null)
@@ -232,30 +216,12 @@ public static class ClientsEndpoint
             : new ParsedBody(null, problem);
     }
 
-    private static bool IsJson(string? contentType)
-    {
-        if (contentType is null)
-        {
-            return false;
-        }
-        var parts = contentType.Split(';');
-        var mediaType = parts[0].Trim();
-        var charset = parts.Skip(1).Select(part => part.Trim())
-            .FirstOrDefault(part => part.StartsWith("charset=", StringComparison.OrdinalIgnoreCase))?["charset=".Length..].Trim('"');
-        return mediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase)
-            && (charset is null || charset.Equals("utf-8", StringComparison.OrdinalIgnoreCase));
-    }
-
     private static async Task<(string? Name, string? Description, string? Problem)> ReadJsonAsync(HttpRequest request, CancellationToken cancellationToken)
     {
-        JsonDocument document;
-        try
+        var (document, problem) = await RequestJson.TryReadAsync(request, cancellationToken);
+        if (document is null)
         {
-            document = await JsonDocument.ParseAsync(request.Body, new JsonDocumentOptions { MaxDepth = 16 }, cancellationToken);
-        }
-        catch (Exception exception) when (exception is JsonException or BadHttpRequestException or IOException or DecoderFallbackException)
-        {
-            return (null, null, "the body is not well-formed JSON");
+            return (null, null, problem);
         }
         using (document)
         {
@@ -277,18 +243,9 @@ public static class ClientsEndpoint
                 {
                     return (null, null, $"'{property.Name}' must appear once");
                 }
-                if (property.Value.ValueKind == JsonValueKind.Null && property.Name == "description")
+                if (!RequestJson.TryGetString(property.Value, out var text) || (text is null && property.Name == "name"))
                 {
-                    continue;
-                }
-                if (property.Value.ValueKind != JsonValueKind.String)
-                {
-                    return (null, null, $"'{property.Name}' must be a string");
-                }
-                // Reject strings that are not valid Unicode (a lone surrogate escape cannot be transcoded).
-                if (!TryGetText(property.Value, out var text))
-                {
-                    return (null, null, $"'{property.Name}' must be valid Unicode text");
+                    return (null, null, $"'{property.Name}' must be a string of valid Unicode text");
                 }
                 if (property.Name == "name")
                 {
@@ -300,20 +257,6 @@ public static class ClientsEndpoint
                 }
             }
             return (name, description, null);
-        }
-    }
-
-    private static bool TryGetText(JsonElement element, out string? text)
-    {
-        try
-        {
-            text = element.GetString();
-            return true;
-        }
-        catch (InvalidOperationException)
-        {
-            text = null;
-            return false;
         }
     }
 }

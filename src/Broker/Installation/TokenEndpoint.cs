@@ -25,7 +25,7 @@ public static class TokenEndpoint
     public const string Path = "/oauth/token";
 
     /// <summary>The grants this server implements.</summary>
-    private static readonly HashSet<string> SupportedGrantTypes = [GrantType.AuthorizationCode];
+    public static readonly IReadOnlyList<string> SupportedGrantTypes = [GrantType.AuthorizationCode, GrantType.ClientCredentials];
 
     private static readonly string[] SingleValued =
         ["grant_type", "code", "redirect_uri", "client_id", "client_secret", "code_verifier", "scope"];
@@ -40,7 +40,7 @@ public static class TokenEndpoint
 
     private static async Task<Results<Ok<TokenResponse>, JsonHttpResult<OAuthErrorBody>>> Token(
         HttpContext context, IClientStore clients, IGrantStore grants, Throttles throttles,
-        IOptions<InstallationOptions> options, TimeProvider time)
+        IOptions<InstallationOptions> options, IOptions<Registration.RegistrationOptions> registration, TimeProvider time)
     {
         // Reject anything but a form post (RFC 6749 §3.2).
         if (!RequestForms.IsUrlEncodedForm(context.Request))
@@ -100,11 +100,47 @@ public static class TokenEndpoint
         {
             return OAuthResults.BadRequest(OAuthErrors.UnauthorizedClient, $"this client may not use grant_type '{grantType}'");
         }
-        return await ExchangeCodeAsync(form, client, grants, options.Value, time.GetUtcNow(), context.RequestAborted);
+        var lifetimes = new TokenLifetimes(options.Value.TokenLifetime, registration.Value.AccessTokenLifetime);
+        return grantType == GrantType.ClientCredentials
+            ? await IssueForClientAsync(form, client, grants, lifetimes, time.GetUtcNow(), context.RequestAborted)
+            : await ExchangeCodeAsync(form, client, grants, lifetimes, time.GetUtcNow(), context.RequestAborted);
+    }
+
+    // Installation tokens live as long as Installation:TokenLifetime says (forever by default, as in the seed);
+    // every other access token lives Registration:AccessTokenLifetime.
+    private sealed record TokenLifetimes(TimeSpan? Installation, TimeSpan Access)
+    {
+        public TimeSpan? For(TokenPurpose purpose) => purpose == TokenPurpose.Installation ? Installation : Access;
+    }
+
+    private static async Task<Results<Ok<TokenResponse>, JsonHttpResult<OAuthErrorBody>>> IssueForClientAsync(
+        IFormCollection form, Client client, IGrantStore grants, TokenLifetimes lifetimes, DateTimeOffset now,
+        CancellationToken cancellationToken)
+    {
+        var requested = RequestForms.SingleValue(form["scope"]);
+        var scopes = (requested ?? AuthorizationRules.PublicScope).Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        // Reject scopes the server does not know.
+        if (scopes.Length == 0 || scopes.Any(scope => !AuthorizationRules.SupportedScopes.Contains(scope)))
+        {
+            return OAuthResults.BadRequest(OAuthErrors.InvalidScope, $"unknown scope; supported: {string.Join(' ', AuthorizationRules.SupportedScopes)}");
+        }
+        var tokenValue = Secret.NewToken();
+        var scope = string.Join(' ', scopes.Distinct(StringComparer.Ordinal));
+        var lifetime = lifetimes.For(TokenPurpose.Access);
+        await grants.CreateTokenAsync(new AccessToken
+        {
+            TokenHash = Secret.Hash(tokenValue),
+            ClientId = client.ClientId,
+            Scope = scope,
+            Purpose = TokenPurpose.Access,
+            CreatedAt = now,
+            ExpiresAt = now + lifetime,
+        }, cancellationToken);
+        return TypedResults.Ok(new TokenResponse(tokenValue, "bearer", scope, now.ToUnixTimeSeconds(), (long?)lifetime?.TotalSeconds));
     }
 
     private static async Task<Results<Ok<TokenResponse>, JsonHttpResult<OAuthErrorBody>>> ExchangeCodeAsync(
-        IFormCollection form, Client client, IGrantStore grants, InstallationOptions options, DateTimeOffset now,
+        IFormCollection form, Client client, IGrantStore grants, TokenLifetimes lifetimes, DateTimeOffset now,
         CancellationToken cancellationToken)
     {
         var codeValue = RequestForms.SingleValue(form["code"]);
@@ -157,7 +193,7 @@ public static class TokenEndpoint
             CodeHash = codeHash,
             Origin = client.IsParent ? RedirectUris.Origin(code.RedirectUri) : null,
             CreatedAt = now,
-            ExpiresAt = now + options.TokenLifetime,
+            ExpiresAt = now + lifetimes.For(purpose),
         };
         // The code is spent and the token stored in one transaction; a racing redemption loses and is a replay.
         if (!await grants.RedeemCodeAsync(codeHash, token, now, cancellationToken))
@@ -166,7 +202,7 @@ public static class TokenEndpoint
             return InvalidGrant("the code was already used; the token it issued is revoked");
         }
         return TypedResults.Ok(new TokenResponse(
-            tokenValue, "bearer", code.Scope, now.ToUnixTimeSeconds(), (long?)options.TokenLifetime?.TotalSeconds));
+            tokenValue, "bearer", code.Scope, now.ToUnixTimeSeconds(), (long?)lifetimes.For(purpose)?.TotalSeconds));
     }
 
     private static JsonHttpResult<OAuthErrorBody> InvalidGrant(string description) =>

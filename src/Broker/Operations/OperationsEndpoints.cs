@@ -3,6 +3,7 @@ using Broker.Core.Authorization;
 using Broker.Core.Clients;
 using Broker.Hosting;
 using Broker.Installation;
+using Broker.Registration;
 using Broker.Storage;
 using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -21,7 +22,8 @@ public sealed record ServerMetadata(
     [property: JsonPropertyName("grant_types_supported")] IReadOnlyList<string> GrantTypesSupported,
     [property: JsonPropertyName("token_endpoint_auth_methods_supported")] IReadOnlyList<string> TokenEndpointAuthMethodsSupported,
     [property: JsonPropertyName("code_challenge_methods_supported")] IReadOnlyList<string> CodeChallengeMethodsSupported,
-    [property: JsonPropertyName("authorization_response_iss_parameter_supported")] bool AuthorizationResponseIssParameterSupported);
+    [property: JsonPropertyName("authorization_response_iss_parameter_supported")] bool AuthorizationResponseIssParameterSupported,
+    [property: JsonPropertyName("registration_endpoint"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? RegistrationEndpoint);
 
 public static class OperationsEndpoints
 {
@@ -33,9 +35,13 @@ public static class OperationsEndpoints
         return routes;
     }
 
-    private static Ok<ServerMetadata> Metadata(IOptions<BrokerOptions> options)
+    private static async Task<Ok<ServerMetadata>> Metadata(IOptions<BrokerOptions> options, TenantSettings settings, CancellationToken cancellationToken)
     {
         var issuer = options.Value.Issuer.TrimEnd('/');
+        // The registration endpoint is listed only while the tenant allows open registration.
+        var registration = await settings.IsEnabledAsync(TenantSettings.DynamicClientRegistrationFlag, cancellationToken)
+            ? issuer + OpenRegistrationEndpoints.Path
+            : null;
         return TypedResults.Ok(new ServerMetadata(
             issuer,
             issuer + AuthorizeEndpoints.Path,
@@ -43,10 +49,11 @@ public static class OperationsEndpoints
             AuthorizationRules.SupportedScopes,
             ["code"],
             ["query"],
-            [GrantType.AuthorizationCode],
-            [ClientAuthMethod.ClientSecretBasic, ClientAuthMethod.ClientSecretPost],
+            TokenEndpoint.SupportedGrantTypes,
+            [ClientAuthMethod.ClientSecretBasic, ClientAuthMethod.ClientSecretPost, ClientAuthMethod.None],
             [Core.Authorization.Pkce.S256],
-            true));
+            true,
+            registration));
     }
 
     // Ready when the database answers.

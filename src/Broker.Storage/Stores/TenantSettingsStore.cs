@@ -1,0 +1,41 @@
+using System.Data.Common;
+using Broker.Core.Stores;
+using Dapper;
+
+namespace Broker.Storage.Stores;
+
+public sealed class TenantSettingsStore(Database database) : ITenantSettingsStore
+{
+    public async Task<string?> GetAsync(string name, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        return await connection.QuerySingleOrDefaultAsync<string?>(new CommandDefinition(
+            "SELECT value FROM tenant_settings WHERE name = @name", new { name }, cancellationToken: cancellationToken));
+    }
+
+    // Update, else insert; a racing insert of the same name loses on the key and updates instead.
+    // (Portable across providers, which spell upsert differently.)
+    public async Task SetAsync(string name, string value, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        for (var attempt = 0; attempt < 2; attempt++)
+        {
+            var updated = await connection.ExecuteAsync(new CommandDefinition(
+                "UPDATE tenant_settings SET value = @value WHERE name = @name", new { name, value }, cancellationToken: cancellationToken));
+            if (updated == 1)
+            {
+                return;
+            }
+            try
+            {
+                await connection.ExecuteAsync(new CommandDefinition(
+                    "INSERT INTO tenant_settings (name, value) VALUES (@name, @value)", new { name, value }, cancellationToken: cancellationToken));
+                return;
+            }
+            catch (DbException exception) when (database.Dialect.IsUniqueViolation(exception))
+            {
+                // Inserted by another caller meanwhile: update it on the next pass.
+            }
+        }
+    }
+}
