@@ -2,6 +2,7 @@ using Broker.Core.Accounts;
 using Broker.Core.Authorization;
 using Broker.Core.Clients;
 using Broker.Core.Security;
+using Broker.Core.Stores;
 using Broker.Storage.Stores;
 using Dapper;
 
@@ -435,6 +436,99 @@ public abstract class StoreContract : IAsyncLifetime
     // ---- Helpers ----
 
     /// <summary>Starts <paramref name="count"/> calls together, each on its own thread, and waits for all.</summary>
+    // ---- Registration: the management listing, names, replace, delete, tenant settings ----
+
+    [Fact]
+    public async Task Listed_clients_page_by_name_with_exact_matches_first_and_children_and_deleted_left_out()
+    {
+        foreach (var name in new[] { "Payroll Application", "Payroll", "Billing", "payroll lower", "Payroll Zeta" })
+        {
+            (await Clients.CreateAsync(NewStandard(name))).Should().BeTrue();
+        }
+        var owner = await CreateUserAsync();
+        var parent = await CreateParentAsync();
+        (await Clients.CreateAsync(NewChild(parent, owner) with { Name = "Payroll child" })).Should().BeTrue();
+        var deleted = NewStandard("Payroll Deleted");
+        await Clients.CreateAsync(deleted);
+        (await Clients.DeleteAsync(deleted.ClientId, Now)).Should().BeTrue();
+
+        var all = await Clients.ListManagedAsync(null, 100, null);
+        all.Select(c => c.Name).Should().Contain(["Billing", "Payroll", parent.Name]).And.NotContain(["Payroll child", "Payroll Deleted"]);
+
+        var search = await Clients.ListManagedAsync("Payroll", 100, null);
+        search.Select(c => c.Name).Should().StartWith("Payroll");
+        search.Select(c => c.Name).Should().Contain(["Payroll Application", "Payroll Zeta"]).And.NotContain("Billing");
+
+        // Paging by cursor walks the same order without gaps or repeats.
+        var walked = new List<string>();
+        string? after = null;
+        while (true)
+        {
+            var page = await Clients.ListManagedAsync("Payroll", 1, after);
+            if (page.Count == 0)
+            {
+                break;
+            }
+            walked.Add(page[0].Name);
+            after = page[0].ClientId;
+        }
+        walked.Should().Equal(search.Select(c => c.Name));
+    }
+
+    [Fact]
+    public async Task Names_of_listed_clients_are_unique_but_children_may_share_one()
+    {
+        (await Clients.CreateAsync(NewStandard("Unique Name"))).Should().BeTrue();
+        (await Clients.CreateAsync(NewStandard("Unique Name"))).Should().BeFalse();
+        var owner = await CreateUserAsync();
+        var parent = await CreateParentAsync();
+        (await Clients.CreateAsync(NewChild(parent, owner) with { Name = "Same Blog" })).Should().BeTrue();
+        (await Clients.CreateAsync(NewChild(parent, owner) with { Name = "Same Blog" })).Should().BeTrue();
+    }
+
+    [Fact]
+    public async Task Replacing_a_client_changes_its_metadata_and_refuses_a_taken_name()
+    {
+        var first = NewStandard("First");
+        var second = NewStandard("Second");
+        await Clients.CreateAsync(first);
+        await Clients.CreateAsync(second);
+        var changed = second with { Name = "Second v2", RedirectUris = ["https://v2.example/cb"], LogoUri = "https://v2.example/logo.png", Contacts = ["a@v2.example"] };
+        (await Clients.ReplaceAsync(changed)).Should().Be(WriteOutcome.Done);
+        var read = await Clients.FindAsync(second.ClientId);
+        read!.Name.Should().Be("Second v2");
+        read.LogoUri.Should().Be("https://v2.example/logo.png");
+        read.Contacts.Should().Equal("a@v2.example");
+        (await Clients.ReplaceAsync(changed with { Name = "First" })).Should().Be(WriteOutcome.Conflict);
+        (await Clients.ReplaceAsync(NewStandard("Ghost"))).Should().Be(WriteOutcome.NotFound);
+    }
+
+    [Fact]
+    public async Task Deleting_a_client_stops_it_frees_its_name_and_happens_once()
+    {
+        var client = NewStandard("Doomed") with { Source = RegistrationSource.Open };
+        await Clients.CreateAsync(client);
+        (await Clients.CountOpenRegisteredAsync()).Should().Be(1);
+        (await Clients.DeleteAsync(client.ClientId, Now)).Should().BeTrue();
+        (await Clients.DeleteAsync(client.ClientId, Now)).Should().BeFalse();
+        var read = await Clients.FindAsync(client.ClientId);
+        read!.IsActive.Should().BeFalse();
+        read.DeletedAt.Should().Be(ToMilliseconds(Now));
+        (await Clients.CountOpenRegisteredAsync()).Should().Be(0);
+        (await Clients.CreateAsync(NewStandard("Doomed"))).Should().BeTrue();
+    }
+
+    [Fact]
+    public async Task Tenant_settings_are_absent_until_set_and_keep_the_last_value_under_racing_writers()
+    {
+        var settings = new TenantSettingsStore(Database);
+        (await settings.GetAsync("flag")).Should().BeNull();
+        await RaceAsync(Racers, i => settings.SetAsync("flag", i % 2 == 0 ? "true" : "false").ContinueWith(_ => 0, TaskScheduler.Default));
+        (await settings.GetAsync("flag")).Should().BeOneOf("true", "false");
+        await settings.SetAsync("flag", "true");
+        (await settings.GetAsync("flag")).Should().Be("true");
+    }
+
     protected static async Task<T[]> RaceAsync<T>(int count, Func<int, Task<T>> call)
     {
         var start = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
