@@ -1,5 +1,6 @@
 using Broker.Accounts;
 using Broker.Cli;
+using Broker.Gateway;
 using Broker.Hosting;
 using Broker.Installation;
 using Broker.Operations;
@@ -19,6 +20,7 @@ builder.Services.AddInstallation(builder.Configuration);
 builder.Services.AddAccounts(builder.Configuration);
 builder.Services.AddSingleton<ClientAdministration>();
 builder.Services.AddHostedService<DevelopmentSeed>();
+builder.Services.AddGateway(builder.Configuration);
 
 var app = builder.Build();
 app.UseWebSecurity();
@@ -28,6 +30,7 @@ app.MapStylesheet();
 app.MapOperations();
 app.MapAccounts();
 app.MapInstallation();
+app.MapGateway();
 await app.RunAsync();
 return 0;
 
