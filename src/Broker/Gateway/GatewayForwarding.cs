@@ -43,7 +43,9 @@ public static class GatewayForwarding
     {
         // The caller's key stays with the broker; the upstream learns who called from our headers instead.
         context.AddQueryRemoveKey(GateMiddleware.QueryParameter);
-        // RFC 7239 Forwarded from the caller is not ours to vouch for; YARP sets X-Forwarded-* afresh.
+        // Forwarding headers from the caller are not ours to vouch for: X-Forwarded-* are set afresh
+        // from this hop (the caller's address as the broker sees it), RFC 7239 Forwarded is dropped.
+        context.AddXForwarded(ForwardedTransformActions.Set);
         context.AddRequestHeaderRemove("Forwarded");
         context.AddRequestTransform(transform =>
         {
