@@ -15,6 +15,13 @@ public sealed class GateTests : IDisposable
 
     public void Dispose() => broker.Dispose();
 
+    /// <summary>A child of a new parent (with that child quota) and an API client to call with.</summary>
+    private async Task<(Client Child, HttpClient Api)> ChildAsync(int? childRateLimit = null)
+    {
+        var parent = await broker.CreateParentAsync(childRateLimit: childRateLimit);
+        return (await CreateChildAsync(broker, parent, await broker.CreateUserAsync()), broker.CreateApiClient());
+    }
+
     [Fact]
     public async Task A_child_from_the_installation_flow_calls_the_api_with_its_quota_headers()
     {
@@ -88,9 +95,7 @@ public sealed class GateTests : IDisposable
     [Fact]
     public async Task An_endpoint_outside_the_whitelist_gets_403_and_spends_no_quota()
     {
-        var parent = await broker.CreateParentAsync(childRateLimit: 5);
-        var child = await CreateChildAsync(broker, parent, await broker.CreateUserAsync());
-        var api = broker.CreateApiClient();
+        var (child, api) = await ChildAsync(5);
 
         // The default child whitelist is the seed's public read API: no likes, no /me.
         var like = await CallAsync(api, child.ClientId, "/photos/demo0001photo/like", HttpMethod.Post);
@@ -107,9 +112,7 @@ public sealed class GateTests : IDisposable
     [Fact]
     public async Task The_quota_admits_its_size_per_clock_hour_then_429_until_the_hour_turns()
     {
-        var parent = await broker.CreateParentAsync(childRateLimit: 3);
-        var child = await CreateChildAsync(broker, parent, await broker.CreateUserAsync());
-        var api = broker.CreateApiClient();
+        var (child, api) = await ChildAsync(3);
         broker.Time.Advance(TimeSpan.FromMinutes(59));
 
         for (var remaining = 2; remaining >= 0; remaining--)
@@ -171,9 +174,7 @@ public sealed class GateTests : IDisposable
     [Fact]
     public async Task Racing_calls_admit_exactly_the_quota()
     {
-        var parent = await broker.CreateParentAsync(childRateLimit: 25);
-        var child = await CreateChildAsync(broker, parent, await broker.CreateUserAsync());
-        var api = broker.CreateApiClient();
+        var (child, api) = await ChildAsync(25);
 
         var responses = await Task.WhenAll(Enumerable.Range(0, 100).Select(_ => CallAsync(api, child.ClientId, "/photos")));
         responses.Count(r => r.StatusCode == HttpStatusCode.OK).Should().Be(25);
@@ -183,9 +184,7 @@ public sealed class GateTests : IDisposable
     [Fact]
     public async Task The_demo_api_answers_bad_input_with_json_4xx()
     {
-        var parent = await broker.CreateParentAsync();
-        var child = await CreateChildAsync(broker, parent, await broker.CreateUserAsync());
-        var api = broker.CreateApiClient();
+        var (child, api) = await ChildAsync();
 
         var missing = await CallAsync(api, child.ClientId, "/photos/nosuchphoto");
         missing.StatusCode.Should().Be(HttpStatusCode.NotFound);
