@@ -50,6 +50,11 @@ public static class GatewayForwarding
         context.AddRequestTransform(transform =>
         {
             var headers = transform.ProxyRequest.Headers;
+            // RFC 9110 7.6.1: headers the caller named in Connection are for this hop only (YARP drops the fixed set).
+            foreach (var option in transform.HttpContext.Request.Headers.Connection.SelectMany(value => (value ?? "").Split(',')))
+            {
+                headers.Remove(option.Trim());
+            }
             headers.Remove("Authorization");
             // Whatever the caller sent under our names is replaced, never passed on.
             headers.Remove(ClientHeader);

@@ -76,6 +76,10 @@ public sealed class ForwardingTests : IAsyncLifetime
         request.Headers.TryAddWithoutValidation("Authorization", $"Client-ID {child.ClientId}");
         request.Headers.TryAddWithoutValidation(GatewayForwarding.ClientHeader, "SpoofedChild");
         request.Headers.TryAddWithoutValidation("Forwarded", "for=203.0.113.9");
+        request.Headers.Connection.Add("X-Hop-Secret");
+        request.Headers.TryAddWithoutValidation("X-Hop-Secret", "for the broker only");
+        request.Headers.TryAddWithoutValidation("Proxy-Authorization", "Basic c2VjcmV0");
+        request.Headers.TryAddWithoutValidation("X-End-To-End", "kept");
         var response = await api.SendAsync(request);
 
         response.StatusCode.Should().Be(HttpStatusCode.OK);
@@ -85,7 +89,9 @@ public sealed class ForwardingTests : IAsyncLifetime
         seen.Should().ContainSingle();
         var (pathAndQuery, headers) = seen.Single();
         pathAndQuery.Should().Be("/photos?page=2");
-        headers.Should().NotContainKey("Authorization").And.NotContainKey("Forwarded");
+        headers.Should().NotContainKey("Authorization").And.NotContainKey("Forwarded")
+            .And.NotContainKey("X-Hop-Secret").And.NotContainKey("Proxy-Authorization");
+        headers["X-End-To-End"].Should().Be("kept");
         headers[GatewayForwarding.ClientHeader].Should().Be(child.ClientId);
         headers[GatewayForwarding.OwnerHeader].Should().Be(child.OwnerUserId);
         headers[GatewayForwarding.ParentHeader].Should().Be(child.ParentClientId);
