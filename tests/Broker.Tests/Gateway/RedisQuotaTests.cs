@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using System.Net;
+using Broker.Core.Stores;
+using Microsoft.Extensions.DependencyInjection;
 using static Broker.Tests.Gateway.GatewayCalls;
 
 namespace Broker.Tests.Gateway;
@@ -15,7 +17,7 @@ public sealed class RedisQuotaTests
     }
 
     [RedisFact]
-    public async Task Two_instances_sharing_one_redis_admit_exactly_the_quota()
+    public async Task Two_instances_sharing_one_redis_admit_exactly_the_quota_and_both_see_a_revocation()
     {
         var redis = Environment.GetEnvironmentVariable(RedisFactAttribute.Variable)!;
         var prefix = $"test:{Guid.NewGuid():N}:";
@@ -37,6 +39,14 @@ public sealed class RedisQuotaTests
         // Once spent, it is spent on both instances.
         (await CallAsync(firstHttp, child.ClientId, "/photos")).StatusCode.Should().Be(HttpStatusCode.TooManyRequests);
         (await CallAsync(secondHttp, child.ClientId, "/photos")).StatusCode.Should().Be(HttpStatusCode.TooManyRequests);
+
+        // A revocation through one instance reaches the other within the cache duration.
+        (await first.Services.GetRequiredService<IClientStore>().RevokeOwnedChildAsync(child.OwnerUserId!, child.ClientId, first.Time.GetUtcNow()))
+            .Should().BeTrue();
+        first.Time.Advance(TimeSpan.FromSeconds(5));
+        second.Time.Advance(TimeSpan.FromSeconds(5));
+        (await CallAsync(firstHttp, child.ClientId, "/photos")).StatusCode.Should().Be(HttpStatusCode.Unauthorized);
+        (await CallAsync(secondHttp, child.ClientId, "/photos")).StatusCode.Should().Be(HttpStatusCode.Unauthorized);
     }
 
     [Fact]
