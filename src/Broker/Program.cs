@@ -1,5 +1,6 @@
 using Broker.Accounts;
 using Broker.Cli;
+using Broker.Gateway;
 using Broker.Hosting;
 using Broker.Installation;
 using Broker.Management;
@@ -23,6 +24,7 @@ builder.Services.AddSingleton<ClientAdministration>();
 builder.Services.AddRegistration(builder.Configuration);
 builder.Services.AddManagementPolicies();
 builder.Services.AddHostedService<DevelopmentSeed>();
+builder.Services.AddGateway(builder.Configuration);
 
 var app = builder.Build();
 app.UseWebSecurity();
@@ -35,6 +37,7 @@ app.MapInstallation();
 app.MapOpenRegistration();
 app.MapOktaClients();
 app.MapTenantSettings();
+app.MapGateway();
 await app.RunAsync();
 return 0;
 

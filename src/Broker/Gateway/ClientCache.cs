@@ -1,0 +1,125 @@
+using System.Collections.Concurrent;
+using Broker.Core.Clients;
+using Broker.Core.Stores;
+using Broker.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace Broker.Gateway;
+
+/// <summary>What a key is, as far as the gate cares.</summary>
+public enum KeyStatus
+{
+    /// <summary>No client has this id.</summary>
+    Unknown,
+
+    /// <summary>Revoked or disabled, or a child whose parent is.</summary>
+    Inactive,
+
+    /// <summary>A parent's public key: the installation flow only.</summary>
+    Parent,
+
+    /// <summary>An ordinary application's key: it has no quota or whitelist here.</summary>
+    NotChild,
+
+    /// <summary>An installation's key, good for the gateway.</summary>
+    Child,
+}
+
+/// <summary>A key as the gate sees it: the child's status, owner, effective quota and whitelist.</summary>
+public sealed record GateKey(KeyStatus Status, string ClientId, string? OwnerUserId = null, string? ParentClientId = null,
+    int Limit = 0, EndpointWhitelist? Whitelist = null);
+
+/// <summary>
+/// The hot path's view of keys: each key is read from the store (with its parent) at most once per
+/// <see cref="GatewayOptions.ClientCacheDuration"/>, unknown keys included, so a flood of made-up keys
+/// does not reach the database either. Holds at most <see cref="GatewayOptions.ClientCacheSize"/> keys.
+/// The duration bounds how long a revocation or a quota change takes to reach every instance.
+/// </summary>
+public sealed class ClientCache(IClientStore clients, IOptions<GatewayOptions> gateway, IOptions<InstallationOptions> installation, TimeProvider time)
+{
+    private readonly ConcurrentDictionary<string, Entry> entries = new(StringComparer.Ordinal);
+    private readonly long lifetimeTicks = gateway.Value.ClientCacheDuration.Ticks;
+    private readonly int capacity = gateway.Value.ClientCacheSize;
+    private readonly int defaultChildRateLimit = installation.Value.DefaultChildRateLimit;
+
+    public async ValueTask<GateKey> GetAsync(string clientId, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow().UtcTicks;
+        if (entries.TryGetValue(clientId, out var entry) && entry.ExpiresAt > now && entry.Load.IsCompletedSuccessfully)
+        {
+            return entry.Load.Result;
+        }
+        if (entry is null || entry.ExpiresAt <= now || entry.Load.IsFaulted)
+        {
+            MakeRoom(now);
+            var fresh = new Entry(now + lifetimeTicks, new Lazy<Task<GateKey>>(() => LoadAsync(clientId)));
+            // Racing callers agree on one entry, so a key is loaded once however many ask at once.
+            entry = entries.AddOrUpdate(clientId, fresh, (_, old) => old.ExpiresAt > now && !old.Load.IsFaulted ? old : fresh);
+        }
+        try
+        {
+            return await entry.Load.WaitAsync(cancellationToken);
+        }
+        catch (Exception) when (!cancellationToken.IsCancellationRequested)
+        {
+            entries.TryRemove(new KeyValuePair<string, Entry>(clientId, entry));
+            throw;
+        }
+    }
+
+    private async Task<GateKey> LoadAsync(string clientId)
+    {
+        // Not the caller's token: one caller giving up must not fail the load others wait on.
+        var client = await clients.FindAsync(clientId, CancellationToken.None);
+        if (client is null)
+        {
+            return new GateKey(KeyStatus.Unknown, clientId);
+        }
+        if (!client.IsActive)
+        {
+            return new GateKey(KeyStatus.Inactive, clientId);
+        }
+        if (client.Kind != ClientKind.Child)
+        {
+            return new GateKey(client.IsParent ? KeyStatus.Parent : KeyStatus.NotChild, clientId);
+        }
+        var parent = client.ParentClientId is null ? null : await clients.FindAsync(client.ParentClientId, CancellationToken.None);
+        // A child whose parent is gone, revoked or disabled stops with it.
+        if (parent is null || !parent.IsActive)
+        {
+            return new GateKey(KeyStatus.Inactive, clientId);
+        }
+        return new GateKey(KeyStatus.Child, clientId, client.OwnerUserId, parent.ClientId,
+            ChildPolicy.EffectiveRateLimit(client, parent, defaultChildRateLimit), ChildPolicy.EffectiveEndpoints(client, parent));
+    }
+
+    // Keeps the bound: first drop what has expired, then, if still full, an arbitrary tenth.
+    private void MakeRoom(long now)
+    {
+        if (entries.Count < capacity)
+        {
+            return;
+        }
+        foreach (var (key, entry) in entries)
+        {
+            if (entry.ExpiresAt <= now)
+            {
+                entries.TryRemove(new KeyValuePair<string, Entry>(key, entry));
+            }
+        }
+        var excess = entries.Count - (capacity - Math.Max(1, capacity / 10));
+        foreach (var key in entries.Keys)
+        {
+            if (excess-- <= 0)
+            {
+                break;
+            }
+            entries.TryRemove(key, out _);
+        }
+    }
+
+    private sealed record Entry(long ExpiresAt, Lazy<Task<GateKey>> LoadOnce)
+    {
+        public Task<GateKey> Load => LoadOnce.Value;
+    }
+}

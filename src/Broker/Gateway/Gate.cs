@@ -1,0 +1,68 @@
+using Broker.Core.Security;
+using Microsoft.Extensions.Options;
+
+namespace Broker.Gateway;
+
+/// <summary>How the gate answered one call.</summary>
+public enum GateOutcome
+{
+    Admitted,
+    UnknownKey,
+    NotChildKey,
+    ParentKey,
+    NotWhitelisted,
+    QuotaSpent,
+    StoreUnavailable,
+}
+
+/// <summary>The gate's answer: the outcome, the key it concerned, and the quota lease when one was asked for.</summary>
+public readonly record struct GateDecision(GateOutcome Outcome, GateKey? Key = null, QuotaLease? Lease = null);
+
+/// <summary>
+/// The gate decision, apart from HTTP: which key, may it call this endpoint, has it quota left.
+/// Refused calls never spend quota: the whitelist is checked before a unit is taken.
+/// </summary>
+public sealed class Gate(ClientCache keys, QuotaLimiter quotas, IOptions<GatewayOptions> options)
+{
+    private readonly bool failOpen = options.Value.FailOpen;
+
+    public async ValueTask<GateDecision> DecideAsync(string clientId, string method, string path, CancellationToken cancellationToken)
+    {
+        // Reject malformed ids before any lookup: they cannot name a client.
+        if (!Secret.IsWellFormedClientId(clientId))
+        {
+            return new GateDecision(GateOutcome.UnknownKey);
+        }
+        var key = await keys.GetAsync(clientId, cancellationToken);
+        // Reject unknown, revoked and disabled keys alike, so the answer does not tell which.
+        if (key.Status is KeyStatus.Unknown or KeyStatus.Inactive)
+        {
+            return new GateDecision(GateOutcome.UnknownKey);
+        }
+        // Reject parent keys: they are public and only start the installation flow.
+        if (key.Status == KeyStatus.Parent)
+        {
+            return new GateDecision(GateOutcome.ParentKey, key);
+        }
+        // Reject keys of applications that are not installations: they have no quota or whitelist here.
+        if (key.Status != KeyStatus.Child)
+        {
+            return new GateDecision(GateOutcome.NotChildKey, key);
+        }
+        var request = new QuotaRequest(key.ClientId, key.Limit);
+        // Reject endpoints outside the whitelist; the quota is only read, for the headers.
+        if (!key.Whitelist!.Permits(method, path))
+        {
+            using var peek = await quotas.AcquireAsync(request, 0, cancellationToken);
+            return new GateDecision(GateOutcome.NotWhitelisted, key, (QuotaLease)peek);
+        }
+        var lease = (QuotaLease)await quotas.AcquireAsync(request, 1, cancellationToken);
+        // Reject when the store cannot count, unless configured to let calls through uncounted.
+        if (lease.StoreUnavailable)
+        {
+            return new GateDecision(failOpen ? GateOutcome.Admitted : GateOutcome.StoreUnavailable, key, lease);
+        }
+        // Reject when the hour's quota is spent.
+        return new GateDecision(lease.IsAcquired ? GateOutcome.Admitted : GateOutcome.QuotaSpent, key, lease);
+    }
+}

@@ -1,0 +1,158 @@
+using System.Globalization;
+using Broker.Installation;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Primitives;
+
+namespace Broker.Gateway;
+
+/// <summary>Marks an endpoint as a gateway route: the gate runs before it.</summary>
+public sealed class GatedEndpoint
+{
+    public static readonly GatedEndpoint Instance = new();
+}
+
+/// <summary>What the gate admitted, for the forwarder and the demo API: whose call this is.</summary>
+public sealed record GatedCall(string ClientId, string? OwnerUserId, string? ParentClientId);
+
+/// <summary>
+/// The gate in HTTP: reads the key the Unsplash way (<c>Authorization: Client-ID …</c> or
+/// <c>?client_id=</c>), asks <see cref="Gate"/>, and answers refusals as JSON errors with the
+/// rate-limit headers; admitted calls go on to the demo API or the forwarder.
+/// </summary>
+internal sealed class GateMiddleware(RequestDelegate next, Gate gate)
+{
+    public const string Scheme = "Client-ID";
+    public const string QueryParameter = "client_id";
+
+    public async Task InvokeAsync(HttpContext context)
+    {
+        if (context.GetEndpoint()?.Metadata.GetMetadata<GatedEndpoint>() is null)
+        {
+            await next(context);
+            return;
+        }
+        var clientId = ReadKey(context.Request, out var keyProblem);
+        if (clientId is null)
+        {
+            await keyProblem!.ExecuteAsync(context);
+            return;
+        }
+        GateDecision decision;
+        try
+        {
+            decision = await gate.DecideAsync(clientId, context.Request.Method, context.Request.Path.Value ?? "/", context.RequestAborted);
+        }
+        catch (System.Data.Common.DbException)
+        {
+            await Unavailable(context, TimeSpan.FromSeconds(5), "the key store is not answering; try again shortly").ExecuteAsync(context);
+            return;
+        }
+        if (decision.Lease is { } lease)
+        {
+            WriteQuotaHeaders(context.Response.Headers, lease);
+        }
+        var refusal = Refusal(context, decision);
+        if (refusal is not null)
+        {
+            await refusal.ExecuteAsync(context);
+            return;
+        }
+        var key = decision.Key!;
+        context.Features.Set(new GatedCall(key.ClientId, key.OwnerUserId, key.ParentClientId));
+        if (decision.Lease is { } admitted)
+        {
+            // An upstream may send rate-limit headers of its own; the broker's are the ones that count.
+            context.Response.OnStarting(() =>
+            {
+                WriteQuotaHeaders(context.Response.Headers, admitted);
+                return Task.CompletedTask;
+            });
+        }
+        await next(context);
+    }
+
+    /// <summary>The caller's key, or null with the error to answer.</summary>
+    private static string? ReadKey(HttpRequest request, out IResult? problem)
+    {
+        problem = null;
+        var authorization = request.Headers.Authorization;
+        var query = request.Query[QueryParameter];
+        // Reject repeated keys: which one counts would be a guess.
+        if (authorization.Count > 1 || query.Count > 1)
+        {
+            problem = OAuthResults.BadRequest("invalid_request", "send one key, in Authorization: Client-ID <client_id> or in ?client_id=");
+            return null;
+        }
+        string? fromHeader = null;
+        if (authorization.Count == 1)
+        {
+            var value = authorization[0]!;
+            // Reject other schemes: the gateway takes installation keys only.
+            if (!value.StartsWith(Scheme + " ", StringComparison.OrdinalIgnoreCase))
+            {
+                problem = InvalidKey(request.HttpContext, "the Authorization header must be 'Client-ID <client_id>'");
+                return null;
+            }
+            fromHeader = value[(Scheme.Length + 1)..].Trim();
+        }
+        var fromQuery = query.Count == 1 ? query[0] : null;
+        // Reject two different keys in one call.
+        if (fromHeader is not null && fromQuery is not null && !string.Equals(fromHeader, fromQuery, StringComparison.Ordinal))
+        {
+            problem = OAuthResults.BadRequest("invalid_request", "the Authorization header and ?client_id= name different keys");
+            return null;
+        }
+        var key = fromHeader ?? fromQuery;
+        // Reject calls without a key.
+        if (string.IsNullOrEmpty(key))
+        {
+            problem = InvalidKey(request.HttpContext, "no key: send Authorization: Client-ID <client_id>, or ?client_id=<client_id>");
+            return null;
+        }
+        return key;
+    }
+
+    private static JsonHttpResult<OAuthErrorBody>? Refusal(HttpContext context, GateDecision decision) => decision.Outcome switch
+    {
+        GateOutcome.Admitted => null,
+        GateOutcome.UnknownKey => InvalidKey(context, "unknown, revoked or disabled key"),
+        GateOutcome.ParentKey => OAuthResults.Error(StatusCodes.Status403Forbidden, "unauthorized_client",
+            "a parent application's key may only run the installation flow; call the API with an installation's key"),
+        GateOutcome.NotChildKey => OAuthResults.Error(StatusCodes.Status403Forbidden, "unauthorized_client",
+            "only an installation's key may call the API"),
+        GateOutcome.NotWhitelisted => OAuthResults.Error(StatusCodes.Status403Forbidden, "insufficient_scope",
+            $"{context.Request.Method} {context.Request.Path} is not among the endpoints this installation may call"),
+        GateOutcome.QuotaSpent => OAuthResults.TooManyRequests(context, decision.Lease!.ResetAfter, "rate_limit_exceeded",
+            $"this installation has made its {decision.Lease.Limit} calls for this hour"),
+        _ => Unavailable(context, decision.Lease!.ResetAfter, "the quota store is not answering; try again shortly"),
+    };
+
+    private static JsonHttpResult<OAuthErrorBody> InvalidKey(HttpContext context, string description)
+    {
+        context.Response.Headers.WWWAuthenticate = $"{Scheme} realm=\"broker\"";
+        return OAuthResults.Error(StatusCodes.Status401Unauthorized, "invalid_client", description);
+    }
+
+    private static JsonHttpResult<OAuthErrorBody> Unavailable(HttpContext context, TimeSpan retryAfter, string description)
+    {
+        context.Response.Headers.RetryAfter = OAuthResults.RetryAfterSeconds(retryAfter);
+        return OAuthResults.Error(StatusCodes.Status503ServiceUnavailable, "temporarily_unavailable", description);
+    }
+
+    /// <summary>Unsplash's <c>X-Ratelimit-*</c> and the IETF draft's <c>RateLimit-Policy</c>/<c>RateLimit</c>.</summary>
+    private static void WriteQuotaHeaders(IHeaderDictionary headers, QuotaLease lease)
+    {
+        var limit = lease.Limit.ToString(CultureInfo.InvariantCulture);
+        headers["X-Ratelimit-Limit"] = limit;
+        if (lease.StoreUnavailable)
+        {
+            // Nothing was counted, so there is no remaining figure to report.
+            return;
+        }
+        var remaining = lease.Remaining.ToString(CultureInfo.InvariantCulture);
+        var reset = Math.Max(1, (int)Math.Ceiling(lease.ResetAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+        headers["X-Ratelimit-Remaining"] = remaining;
+        headers["RateLimit-Policy"] = new StringValues(string.Concat("\"hourly\";q=", limit, ";w=3600"));
+        headers["RateLimit"] = new StringValues(string.Concat("\"hourly\";r=", remaining, ";t=", reset));
+    }
+}

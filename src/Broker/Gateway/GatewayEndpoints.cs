@@ -1,0 +1,49 @@
+using Microsoft.Extensions.Options;
+using Yarp.ReverseProxy.Configuration;
+
+namespace Broker.Gateway;
+
+/// <summary>
+/// The gateway: configured routes, gated by each child's key, whitelist and hourly quota, then
+/// forwarded to the upstream API, or answered by the built-in demo API when none is configured.
+/// </summary>
+public static class GatewayEndpoints
+{
+    public static IServiceCollection AddGateway(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<GatewayOptions>().Bind(configuration.GetSection(GatewayOptions.Section)).ValidateOnStart();
+        services.AddOptions<RedisOptions>().Bind(configuration.GetSection(RedisOptions.Section));
+        services.AddSingleton<IValidateOptions<GatewayOptions>, GatewayOptionsValidation>();
+        services.AddSingleton<ClientCache>();
+        services.AddSingleton<Gate>();
+        services.AddSingleton<QuotaLimiter>(provider => provider.GetRequiredService<IOptions<GatewayOptions>>().Value.UsesRedis
+            ? ActivatorUtilities.CreateInstance<RedisQuotaLimiter>(provider)
+            : ActivatorUtilities.CreateInstance<MemoryQuotaLimiter>(provider));
+        // Read when the proxy first starts, after configuration is complete and validated.
+        services.AddSingleton<IProxyConfigProvider>(provider =>
+            GatewayForwarding.ProxyConfig(provider.GetRequiredService<IOptions<GatewayOptions>>().Value));
+        services.AddReverseProxy().AddTransforms(GatewayForwarding.Transforms);
+        return services;
+    }
+
+    /// <summary>The gate, then the routes: forwarded when an upstream is set, the demo API otherwise.</summary>
+    public static WebApplication MapGateway(this WebApplication app)
+    {
+        var options = app.Services.GetRequiredService<IOptions<GatewayOptions>>().Value;
+        var patterns = GatewayForwarding.Patterns(options);
+        app.UseMiddleware<GateMiddleware>();
+        if (string.IsNullOrWhiteSpace(options.Upstream))
+        {
+            app.MapDemoApi(patterns, gated: true);
+        }
+        else
+        {
+            app.MapReverseProxy(GatewayForwarding.Pipeline).WithMetadata(GatedEndpoint.Instance);
+        }
+        if (!string.IsNullOrEmpty(options.UngatedDemoPrefix))
+        {
+            app.MapGroup(options.UngatedDemoPrefix).MapDemoApi(patterns, gated: false);
+        }
+        return app;
+    }
+}
