@@ -21,6 +21,15 @@ public static class ChildPolicy
         return child.Endpoints is { } own ? new EndpointWhitelist(Parse(own), granted) : new EndpointWhitelist(granted, null);
     }
 
+    /// <summary>
+    /// A registered (non-installation) client calling with a bearer access token: its own quota and
+    /// whitelist, or the defaults an installation would get.
+    /// </summary>
+    public static int RegisteredRateLimit(Client client, int defaultRateLimit) => client.RateLimit ?? defaultRateLimit;
+
+    public static EndpointWhitelist RegisteredEndpoints(Client client) =>
+        new(Parse(client.Endpoints ?? EndpointPattern.DefaultChildEndpoints), null);
+
     // Stored patterns were validated when written; one that no longer parses grants nothing.
     private static EndpointPattern[] Parse(IEnumerable<string> patterns) =>
         patterns.Select(text => EndpointPattern.TryParse(text, out _)).OfType<EndpointPattern>().ToArray();

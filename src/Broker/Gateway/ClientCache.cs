@@ -23,11 +23,17 @@ public enum KeyStatus
 
     /// <summary>An installation's key, good for the gateway.</summary>
     Child,
+
+    /// <summary>A registered client's bearer access token, good for the gateway under that client's quota.</summary>
+    AccessToken,
+
+    /// <summary>A parent's one-time installation token: good for <c>POST /clients</c> only.</summary>
+    InstallationToken,
 }
 
 /// <summary>A key as the gate sees it: the child's status, owner, effective quota and whitelist.</summary>
 public sealed record GateKey(KeyStatus Status, string ClientId, string? OwnerUserId = null, string? ParentClientId = null,
-    int Limit = 0, EndpointWhitelist? Whitelist = null);
+    int Limit = 0, EndpointWhitelist? Whitelist = null, DateTimeOffset? ExpiresAt = null);
 
 /// <summary>
 /// The hot path's view of keys: each key is read from the store (with its parent) at most once per
@@ -35,12 +41,20 @@ public sealed record GateKey(KeyStatus Status, string ClientId, string? OwnerUse
 /// does not reach the database either. Holds at most <see cref="GatewayOptions.ClientCacheSize"/> keys.
 /// The duration bounds how long a revocation or a quota change takes to reach every instance.
 /// </summary>
-public sealed class ClientCache(IClientStore clients, IOptions<GatewayOptions> gateway, IOptions<InstallationOptions> installation, TimeProvider time)
+public sealed class ClientCache(
+    IClientStore clients, IGrantStore grants, IOptions<GatewayOptions> gateway, IOptions<InstallationOptions> installation, TimeProvider time)
 {
+    // Bearer tokens share the cache with keys, told apart by this prefix on their hash.
+    private const string TokenPrefix = "bearer:";
+
     private readonly ConcurrentDictionary<string, Entry> entries = new(StringComparer.Ordinal);
     private readonly long lifetimeTicks = gateway.Value.ClientCacheDuration.Ticks;
     private readonly int capacity = gateway.Value.ClientCacheSize;
     private readonly int defaultChildRateLimit = installation.Value.DefaultChildRateLimit;
+
+    /// <summary>A bearer token, by the SHA-256 hash of its value (the value itself is never kept).</summary>
+    public ValueTask<GateKey> GetTokenAsync(string tokenHash, CancellationToken cancellationToken) =>
+        GetAsync(TokenPrefix + tokenHash, cancellationToken);
 
     public async ValueTask<GateKey> GetAsync(string clientId, CancellationToken cancellationToken)
     {
@@ -69,6 +83,10 @@ public sealed class ClientCache(IClientStore clients, IOptions<GatewayOptions> g
 
     private async Task<GateKey> LoadAsync(string clientId)
     {
+        if (clientId.StartsWith(TokenPrefix, StringComparison.Ordinal))
+        {
+            return await LoadTokenAsync(clientId[TokenPrefix.Length..]);
+        }
         // Not the caller's token: one caller giving up must not fail the load others wait on.
         var client = await clients.FindAsync(clientId, CancellationToken.None);
         if (client is null)
@@ -91,6 +109,26 @@ public sealed class ClientCache(IClientStore clients, IOptions<GatewayOptions> g
         }
         return new GateKey(KeyStatus.Child, clientId, client.OwnerUserId, parent.ClientId,
             ChildPolicy.EffectiveRateLimit(client, parent, defaultChildRateLimit), ChildPolicy.EffectiveEndpoints(client, parent));
+    }
+
+    private async Task<GateKey> LoadTokenAsync(string tokenHash)
+    {
+        var token = await grants.FindTokenAsync(tokenHash, CancellationToken.None);
+        if (token is null || token.RevokedAt is not null)
+        {
+            return new GateKey(KeyStatus.Unknown, "");
+        }
+        if (token.Purpose == Core.Authorization.TokenPurpose.Installation)
+        {
+            return new GateKey(KeyStatus.InstallationToken, token.ClientId);
+        }
+        var client = await clients.FindAsync(token.ClientId, CancellationToken.None);
+        if (client is null || !client.IsActive)
+        {
+            return new GateKey(KeyStatus.Inactive, token.ClientId);
+        }
+        return new GateKey(KeyStatus.AccessToken, client.ClientId, token.UserId, null,
+            ChildPolicy.RegisteredRateLimit(client, defaultChildRateLimit), ChildPolicy.RegisteredEndpoints(client), token.ExpiresAt);
     }
 
     // Keeps the bound: first drop what has expired, then, if still full, an arbitrary tenth.

@@ -13,6 +13,7 @@ public enum GateOutcome
     NotWhitelisted,
     QuotaSpent,
     StoreUnavailable,
+    InstallationToken,
 }
 
 /// <summary>The gate's answer: the outcome, the key it concerned, and the quota lease when one was asked for.</summary>
@@ -22,9 +23,26 @@ public readonly record struct GateDecision(GateOutcome Outcome, GateKey? Key = n
 /// The gate decision, apart from HTTP: which key, may it call this endpoint, has it quota left.
 /// Refused calls never spend quota: the whitelist is checked before a unit is taken.
 /// </summary>
-public sealed class Gate(ClientCache keys, QuotaLimiter quotas, IOptions<GatewayOptions> options)
+public sealed class Gate(ClientCache keys, QuotaLimiter quotas, IOptions<GatewayOptions> options, TimeProvider time)
 {
     private readonly bool failOpen = options.Value.FailOpen;
+
+    /// <summary>A call with a bearer token: a registered client's access token, under that client's quota.</summary>
+    public async ValueTask<GateDecision> DecideForTokenAsync(string token, string method, string path, CancellationToken cancellationToken)
+    {
+        var key = await keys.GetTokenAsync(Secret.Hash(token), cancellationToken);
+        // Reject installation tokens: they are good for POST /clients only.
+        if (key.Status == KeyStatus.InstallationToken)
+        {
+            return new GateDecision(GateOutcome.InstallationToken, key);
+        }
+        // Reject unknown, revoked and expired tokens, and tokens of clients no longer active.
+        if (key.Status != KeyStatus.AccessToken || key.ExpiresAt <= time.GetUtcNow())
+        {
+            return new GateDecision(GateOutcome.UnknownKey);
+        }
+        return await AdmitAsync(key, method, path, cancellationToken);
+    }
 
     public async ValueTask<GateDecision> DecideAsync(string clientId, string method, string path, CancellationToken cancellationToken)
     {
@@ -49,6 +67,12 @@ public sealed class Gate(ClientCache keys, QuotaLimiter quotas, IOptions<Gateway
         {
             return new GateDecision(GateOutcome.NotChildKey, key);
         }
+        return await AdmitAsync(key, method, path, cancellationToken);
+    }
+
+    // The whitelist, then one unit of the hourly quota (per client, whichever credential it used).
+    private async ValueTask<GateDecision> AdmitAsync(GateKey key, string method, string path, CancellationToken cancellationToken)
+    {
         var request = new QuotaRequest(key.ClientId, key.Limit);
         // Reject endpoints outside the whitelist; the quota is only read, for the headers.
         if (!key.Whitelist!.Permits(method, path))

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Broker.Hosting;
 using Broker.Installation;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Primitives;
@@ -31,16 +32,24 @@ internal sealed class GateMiddleware(RequestDelegate next, Gate gate)
             await next(context);
             return;
         }
-        var clientId = ReadKey(context.Request, out var keyProblem);
-        if (clientId is null)
+        var bearer = BearerTokens.FromHeader(context.Request);
+        string? clientId = null;
+        if (bearer is null)
         {
-            await keyProblem!.ExecuteAsync(context);
-            return;
+            clientId = ReadKey(context.Request, out var keyProblem);
+            if (clientId is null)
+            {
+                await keyProblem!.ExecuteAsync(context);
+                return;
+            }
         }
         GateDecision decision;
         try
         {
-            decision = await gate.DecideAsync(clientId, context.Request.Method, context.Request.Path.Value ?? "/", context.RequestAborted);
+            var (method, path) = (context.Request.Method, context.Request.Path.Value ?? "/");
+            decision = bearer is not null
+                ? await gate.DecideForTokenAsync(bearer, method, path, context.RequestAborted)
+                : await gate.DecideAsync(clientId!, method, path, context.RequestAborted);
         }
         catch (System.Data.Common.DbException)
         {
@@ -87,10 +96,10 @@ internal sealed class GateMiddleware(RequestDelegate next, Gate gate)
         if (authorization.Count == 1)
         {
             var value = authorization[0]!;
-            // Reject other schemes: the gateway takes installation keys only.
+            // Reject other schemes: the gateway takes installation keys (and bearer access tokens, read before this).
             if (!value.StartsWith(Scheme + " ", StringComparison.OrdinalIgnoreCase))
             {
-                problem = InvalidKey(request.HttpContext, "the Authorization header must be 'Client-ID <client_id>'");
+                problem = InvalidKey(request.HttpContext, "the Authorization header must be 'Client-ID <client_id>' or 'Bearer <access_token>'");
                 return null;
             }
             fromHeader = value[(Scheme.Length + 1)..].Trim();
@@ -120,6 +129,8 @@ internal sealed class GateMiddleware(RequestDelegate next, Gate gate)
             "a parent application's key may only run the installation flow; call the API with an installation's key"),
         GateOutcome.NotChildKey => OAuthResults.Error(StatusCodes.Status403Forbidden, "unauthorized_client",
             "only an installation's key may call the API"),
+        GateOutcome.InstallationToken => OAuthResults.BearerError(context, StatusCodes.Status403Forbidden, "insufficient_scope",
+            "an installation token is good for POST /clients only; call the API with the installation's own key"),
         GateOutcome.NotWhitelisted => OAuthResults.Error(StatusCodes.Status403Forbidden, "insufficient_scope",
             $"{context.Request.Method} {context.Request.Path} is not among the endpoints this installation may call"),
         GateOutcome.QuotaSpent => OAuthResults.TooManyRequests(context, decision.Lease!.ResetAfter, "rate_limit_exceeded",

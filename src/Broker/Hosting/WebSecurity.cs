@@ -46,7 +46,13 @@ public static class WebSecurity
     public static WebApplication UseWebSecurity(this WebApplication app)
     {
         app.UseExceptionHandler(errorApp => errorApp.Run(WriteErrorAsync));
-        app.UseForwardedHeaders();
+        // ASP.NET Core trusts every hop when both trust lists are empty, so with no proxy configured the
+        // forwarding headers are not read at all: the socket's address is the caller's.
+        var forwarding = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<ForwardedHeadersOptions>>().Value;
+        if (forwarding.KnownProxies.Count > 0 || forwarding.KnownIPNetworks.Count > 0)
+        {
+            app.UseForwardedHeaders();
+        }
         app.Use(async (context, next) =>
         {
             // Refuse an over-long declared body before anything reads it (Kestrel also caps streamed bodies).
