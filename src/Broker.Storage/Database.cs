@@ -28,7 +28,7 @@ public sealed class Database(ISqlDialect dialect, string connectionString)
     }
 
     /// <summary>The readiness probe's query, valid on every provider.</summary>
-    internal const string PingSql = "SELECT 1";
+    public const string PingSql = "SELECT 1";
 
     /// <summary>Opens a connection and runs a trivial query; throws when the database does not answer.</summary>
     public async Task PingAsync(CancellationToken cancellationToken = default)
