@@ -43,7 +43,7 @@ public static class StorageSetup
         return services;
     }
 
-    private static ISqlDialect? DialectFor(string? provider) =>
+    internal static ISqlDialect? DialectFor(string? provider) =>
         provider?.Trim().ToUpperInvariant() switch
         {
             "SQLITE" => new SqliteDialect(),
