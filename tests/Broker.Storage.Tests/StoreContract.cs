@@ -76,6 +76,19 @@ public abstract class StoreContract : IAsyncLifetime
         (await new UserStore(fresh).CreateAsync(NewUser())).Should().BeTrue();
     }
 
+    [SkippableFact]
+    public async Task Every_table_has_the_columns_and_nullability_of_SQLite()
+    {
+        var reference = await SqliteSchemaAsync();
+        reference.Keys.Should().Contain(["users", "clients", "authorization_codes", "access_tokens", "schema_migrations"]);
+
+        await using var connection = await Database.OpenAsync();
+        foreach (var (table, columns) in reference)
+        {
+            (await ColumnsAsync(connection, table)).Should().Equal(columns, $"{table} must match the SQLite migrations");
+        }
+    }
+
     // ---- Clients ----
 
     public static TheoryData<string> ClientSamples() => ["full", "minimal", "empty lists", "text"];
@@ -440,6 +453,40 @@ public abstract class StoreContract : IAsyncLifetime
     }
 
     // ---- Helpers ----
+
+    /// <summary>Each table of a freshly migrated SQLite database, with its columns as "name NULL|NOT NULL" in order.</summary>
+    private static async Task<Dictionary<string, List<string>>> SqliteSchemaAsync()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"broker-reference-{Guid.NewGuid():N}.db");
+        var sqlite = new Database(new SqliteDialect(), $"Data Source={path};Pooling=False");
+        try
+        {
+            await new MigrationRunner(sqlite).MigrateAsync();
+            await using var connection = await sqlite.OpenAsync();
+            var tables = await connection.QueryAsync<string>(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name");
+            var schema = new Dictionary<string, List<string>>();
+            foreach (var table in tables)
+            {
+                schema[table] = await ColumnsAsync(connection, table);
+            }
+            return schema;
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    // Portable: an empty result still describes its columns on every provider.
+    private static async Task<List<string>> ColumnsAsync(System.Data.Common.DbConnection connection, string table)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT * FROM {table} WHERE 1 = 0";
+        await using var reader = await command.ExecuteReaderAsync(System.Data.CommandBehavior.KeyInfo);
+        var columns = await reader.GetColumnSchemaAsync();
+        return columns.Select(column => $"{column.ColumnName} {(column.AllowDBNull == false ? "NOT NULL" : "NULL")}").ToList();
+    }
 
     /// <summary>Starts <paramref name="count"/> calls together, each on its own thread, and waits for all.</summary>
     protected static async Task<T[]> RaceAsync<T>(int count, Func<int, Task<T>> call)
