@@ -43,6 +43,17 @@ public sealed class SqlServerScriptTests
     }
 
     [Fact]
+    public void A_SqlServer_script_is_sent_as_the_batches_between_its_GO_lines()
+    {
+        const string script = "ALTER TABLE t ADD goal BIGINT NULL;\r\n  go  \r\nUPDATE t SET goal = 0; -- GO on\nGO -- next\n\nGO\n";
+
+        new SqlServerDialect().SplitScript(script).Select(batch => batch.Trim())
+            .Should().Equal("ALTER TABLE t ADD goal BIGINT NULL;", "UPDATE t SET goal = 0; -- GO on");
+        new PostgresDialect().SplitScript(script).Should().Equal(script);
+        new SqliteDialect().SplitScript(script).Should().Equal(script);
+    }
+
+    [Fact]
     public async Task The_migration_runner_and_readiness_send_only_TSql()
     {
         var dialect = new RecordingDialect(new SqlServerDialect());
