@@ -129,7 +129,7 @@ internal sealed class RecordingDialect(ISqlDialect inner) : ISqlDialect
 
         private void Record()
         {
-            // A command without a text would be a bug in the store, not something to skip.
+            // A stored-procedure call is recorded as the EXEC it becomes, so that it is parsed too.
             dialect.Commands.Enqueue(CommandType == CommandType.Text ? CommandText : $"EXEC {CommandText}");
         }
     }
