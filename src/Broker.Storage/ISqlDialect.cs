@@ -1,3 +1,4 @@
+using System.Data;
 using System.Data.Common;
 
 namespace Broker.Storage;
@@ -16,8 +17,25 @@ public interface ISqlDialect
     /// <summary>Once per process, before migrations: database-wide settings that cannot run in a transaction.</summary>
     Task PrepareDatabaseAsync(DbConnection connection, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// The isolation level of write transactions. The stores' one-time transitions are conditional
+    /// updates checked by affected rows, which row locks keep exactly-once at READ COMMITTED; a
+    /// stronger level is only chosen where the provider needs it to queue writers (SQLite).
+    /// </summary>
+    IsolationLevel WriteIsolation { get; }
+
+    /// <summary>
+    /// Run first in every migration transaction, so that instances starting together queue there and
+    /// each re-checks <c>schema_migrations</c> after the previous one committed; null when the
+    /// transaction itself already excludes other writers.
+    /// </summary>
+    string? MigrationLockSql { get; }
+
     /// <summary>Creates the table that records applied migrations, if missing.</summary>
     string CreateMigrationsTableSql { get; }
+
+    /// <summary>The commands one migration script is sent as, in order (SQL Server's <c>GO</c> batches).</summary>
+    IReadOnlyList<string> SplitScript(string script);
 
     /// <summary>Whether the exception is a unique or primary key violation.</summary>
     bool IsUniqueViolation(DbException exception);

@@ -1,3 +1,4 @@
+using System.Data.Common;
 using System.Reflection;
 using System.Text.RegularExpressions;
 using Dapper;
@@ -29,17 +30,25 @@ public sealed partial class MigrationRunner(Database database)
     /// <summary>Applies what is missing; returns the names of the migrations it applied.</summary>
     public async Task<IReadOnlyList<string>> MigrateAsync(CancellationToken cancellationToken = default)
     {
+        var dialect = database.Dialect;
         await using (var connection = await database.OpenAsync(cancellationToken))
         {
-            await database.Dialect.PrepareDatabaseAsync(connection, cancellationToken);
-            await connection.ExecuteAsync(new CommandDefinition(database.Dialect.CreateMigrationsTableSql, cancellationToken: cancellationToken));
+            await dialect.PrepareDatabaseAsync(connection, cancellationToken);
         }
+        // Under the lock too: PostgreSQL's CREATE TABLE IF NOT EXISTS is not safe against a concurrent twin.
+        await database.InTransactionAsync(async (connection, transaction) =>
+        {
+            await LockAsync(connection, transaction, cancellationToken);
+            await connection.ExecuteAsync(new CommandDefinition(dialect.CreateMigrationsTableSql, transaction: transaction, cancellationToken: cancellationToken));
+            return (true, true);
+        }, cancellationToken);
         var applied = new List<string>();
         foreach (var migration in Migrations())
         {
-            // Each migration in its own transaction, re-checked inside it: instances starting together apply it once.
+            // Each migration in its own transaction, re-checked under the lock: instances starting together apply it once.
             var didApply = await database.InTransactionAsync(async (connection, transaction) =>
             {
+                await LockAsync(connection, transaction, cancellationToken);
                 var exists = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
                     "SELECT COUNT(*) FROM schema_migrations WHERE version = @Version",
                     new { migration.Version }, transaction, cancellationToken: cancellationToken));
@@ -47,7 +56,10 @@ public sealed partial class MigrationRunner(Database database)
                 {
                     return (false, false);
                 }
-                await connection.ExecuteAsync(new CommandDefinition(migration.Sql, transaction: transaction, cancellationToken: cancellationToken));
+                foreach (var batch in dialect.SplitScript(migration.Sql))
+                {
+                    await connection.ExecuteAsync(new CommandDefinition(batch, transaction: transaction, cancellationToken: cancellationToken));
+                }
                 await connection.ExecuteAsync(new CommandDefinition(
                     "INSERT INTO schema_migrations (version, name, applied_at) VALUES (@Version, @Name, @AppliedAt)",
                     new { migration.Version, migration.Name, AppliedAt = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() },
@@ -61,6 +73,11 @@ public sealed partial class MigrationRunner(Database database)
         }
         return applied;
     }
+
+    private Task LockAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken) =>
+        database.Dialect.MigrationLockSql is { } sql
+            ? connection.ExecuteAsync(new CommandDefinition(sql, transaction: transaction, cancellationToken: cancellationToken))
+            : Task.CompletedTask;
 
     private static string Read(Assembly assembly, string resourceName)
     {

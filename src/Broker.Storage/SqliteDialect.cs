@@ -1,3 +1,4 @@
+using System.Data;
 using System.Data.Common;
 using Dapper;
 using Microsoft.Data.Sqlite;
@@ -23,8 +24,16 @@ public sealed class SqliteDialect : ISqlDialect
     public Task PrepareDatabaseAsync(DbConnection connection, CancellationToken cancellationToken) =>
         connection.ExecuteAsync(new CommandDefinition("PRAGMA journal_mode = WAL;", cancellationToken: cancellationToken));
 
+    // BEGIN IMMEDIATE: racing writers queue on the database lock instead of failing on upgrade.
+    public IsolationLevel WriteIsolation => IsolationLevel.Serializable;
+
+    // BEGIN IMMEDIATE already holds the only write lock for the whole migration transaction.
+    public string? MigrationLockSql => null;
+
     public string CreateMigrationsTableSql =>
         "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER NOT NULL PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL);";
+
+    public IReadOnlyList<string> SplitScript(string script) => [script];
 
     public bool IsUniqueViolation(DbException exception) =>
         exception is SqliteException { SqliteErrorCode: SqliteConstraint } sqlite

@@ -11,6 +11,9 @@ namespace Broker.Storage.Tests;
 /// <summary>
 /// What every storage provider must do, written once (as Dapper's AsyncTests are) and run by one
 /// subclass per provider. Tests use only the stores and portable SQL, never a provider's features.
+/// Every test is a <c>SkippableFact</c>/<c>SkippableTheory</c>: a provider without a server here skips
+/// them all with its <see cref="SkipReason"/>, thrown from <see cref="InitializeAsync"/> before each test
+/// (a plain <c>[Fact]</c> added here would fail loudly there instead of passing unseen).
 /// </summary>
 public abstract class StoreContract : IAsyncLifetime
 {
@@ -20,6 +23,9 @@ public abstract class StoreContract : IAsyncLifetime
     protected static readonly DateTimeOffset Now = new DateTimeOffset(2026, 3, 4, 5, 6, 7, TimeSpan.Zero).AddTicks(1_234_567);
 
     private Database? database;
+
+    /// <summary>Why this provider cannot run here (no server given), or null to run.</summary>
+    protected virtual string? SkipReason => null;
 
     /// <summary>A new, empty database of the provider, used by no other test; the subclass cleans it up.</summary>
     protected abstract Task<Database> CreateEmptyDatabaseAsync();
@@ -37,15 +43,16 @@ public abstract class StoreContract : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
+        Skip.If(SkipReason is not null, SkipReason);
         database = await CreateEmptyDatabaseAsync();
         await new MigrationRunner(database).MigrateAsync();
     }
 
-    public Task DisposeAsync() => DropDatabasesAsync();
+    public Task DisposeAsync() => SkipReason is null ? DropDatabasesAsync() : Task.CompletedTask;
 
     // ---- Migrations ----
 
-    [Fact]
+    [SkippableFact]
     public async Task A_new_database_gets_every_migration_once_and_a_second_run_changes_nothing()
     {
         var runner = new MigrationRunner(await CreateEmptyDatabaseAsync());
@@ -56,7 +63,7 @@ public abstract class StoreContract : IAsyncLifetime
         (await runner.MigrateAsync()).Should().BeEmpty();
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Instances_starting_together_apply_each_migration_exactly_once()
     {
         var fresh = await CreateEmptyDatabaseAsync();
@@ -70,11 +77,24 @@ public abstract class StoreContract : IAsyncLifetime
         (await new UserStore(fresh).CreateAsync(NewUser())).Should().BeTrue();
     }
 
+    [SkippableFact]
+    public async Task Every_table_has_the_columns_and_nullability_of_SQLite()
+    {
+        var reference = await SqliteSchemaAsync();
+        reference.Keys.Should().Contain(["users", "clients", "authorization_codes", "access_tokens", "schema_migrations"]);
+
+        await using var connection = await Database.OpenAsync();
+        foreach (var (table, columns) in reference)
+        {
+            (await ColumnsAsync(connection, table)).Should().Equal(columns, $"{table} must match the SQLite migrations");
+        }
+    }
+
     // ---- Clients ----
 
     public static TheoryData<string> ClientSamples() => ["full", "minimal", "empty lists", "text"];
 
-    [Theory]
+    [SkippableTheory]
     [MemberData(nameof(ClientSamples))]
     public async Task A_client_reads_back_with_every_field_as_written_and_times_to_the_millisecond(string sample)
     {
@@ -125,13 +145,13 @@ public abstract class StoreContract : IAsyncLifetime
         read.Should().BeEquivalentTo(ToMilliseconds(client), options => options.WithStrictOrdering());
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task An_unknown_client_is_not_found()
     {
         (await Clients.FindAsync(Secret.NewClientId())).Should().BeNull();
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task A_second_client_with_the_same_id_is_refused_and_the_first_is_kept()
     {
         var first = NewStandard("First");
@@ -142,7 +162,7 @@ public abstract class StoreContract : IAsyncLifetime
         (await Clients.FindAsync(first.ClientId))!.Name.Should().Be("First");
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Promoting_a_client_to_parent_sets_its_policy_and_limits_it_to_the_code_grant()
     {
         var client = NewStandard("Vendor") with { GrantTypes = [GrantType.AuthorizationCode, GrantType.ClientCredentials] };
@@ -161,7 +181,7 @@ public abstract class StoreContract : IAsyncLifetime
         parent.Name.Should().Be("Vendor");
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task A_child_cannot_be_made_a_parent_and_an_unknown_client_cannot_either()
     {
         var child = NewChild(await CreateParentAsync(), await CreateUserAsync());
@@ -173,7 +193,7 @@ public abstract class StoreContract : IAsyncLifetime
         (await Clients.FindAsync(child.ClientId)).Should().BeEquivalentTo(ToMilliseconds(child));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task A_site_owner_sees_only_their_own_children_newest_first()
     {
         var parent = await CreateParentAsync();
@@ -195,7 +215,7 @@ public abstract class StoreContract : IAsyncLifetime
         (await Clients.ListChildrenOwnedByAsync(NewUser().UserId)).Should().BeEmpty();
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task A_site_owner_revokes_their_own_child_once_and_no_one_elses()
     {
         var parent = await CreateParentAsync();
@@ -215,7 +235,7 @@ public abstract class StoreContract : IAsyncLifetime
         revoked.IsActive.Should().BeFalse();
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task An_owner_cannot_revoke_a_client_that_is_not_a_child()
     {
         var owner = await CreateUserAsync();
@@ -228,7 +248,7 @@ public abstract class StoreContract : IAsyncLifetime
 
     // ---- Users ----
 
-    [Fact]
+    [SkippableFact]
     public async Task A_user_reads_back_by_id_and_by_normalized_email()
     {
         var user = NewUser() with { DisabledAt = Now.AddDays(1) };
@@ -241,7 +261,7 @@ public abstract class StoreContract : IAsyncLifetime
         (await Users.FindByEmailAsync("nobody@example.com")).Should().BeNull();
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task An_email_address_belongs_to_one_account_whatever_its_case()
     {
         var first = NewUser("Owner@Example.com");
@@ -257,7 +277,7 @@ public abstract class StoreContract : IAsyncLifetime
 
     // ---- Codes ----
 
-    [Fact]
+    [SkippableFact]
     public async Task A_code_reads_back_as_written()
     {
         var code = await CreateCodeAsync();
@@ -269,7 +289,7 @@ public abstract class StoreContract : IAsyncLifetime
         (await Grants.FindCodeAsync(Secret.Hash("unknown"))).Should().BeNull();
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task A_code_is_redeemed_once_and_a_replay_stores_nothing()
     {
         var code = await CreateCodeAsync();
@@ -284,7 +304,7 @@ public abstract class StoreContract : IAsyncLifetime
         (await Grants.FindTokenAsync(replay.TokenHash)).Should().BeNull();
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task An_unknown_code_redeems_nothing()
     {
         var parent = await CreateParentAsync();
@@ -293,7 +313,7 @@ public abstract class StoreContract : IAsyncLifetime
         (await Grants.FindTokenAsync(token.TokenHash)).Should().BeNull();
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Twenty_racing_redemptions_of_one_code_issue_exactly_one_token()
     {
         var code = await CreateCodeAsync();
@@ -309,7 +329,7 @@ public abstract class StoreContract : IAsyncLifetime
 
     // ---- Installation tokens ----
 
-    [Fact]
+    [SkippableFact]
     public async Task Spending_an_installation_token_creates_the_child_and_records_the_spend()
     {
         var (token, parent, owner) = await CreateInstallationTokenAsync();
@@ -326,7 +346,7 @@ public abstract class StoreContract : IAsyncLifetime
         spent.IsUsableAt(Now).Should().BeFalse();
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Twenty_racing_spends_of_one_token_create_exactly_one_child()
     {
         var (token, parent, owner) = await CreateInstallationTokenAsync();
@@ -345,7 +365,7 @@ public abstract class StoreContract : IAsyncLifetime
     public static TheoryData<string> UnusableTokens() =>
         ["expired", "expiring this millisecond", "revoked", "already spent", "ordinary access token", "unknown"];
 
-    [Theory]
+    [SkippableTheory]
     [MemberData(nameof(UnusableTokens))]
     public async Task An_unusable_token_is_not_spent_and_no_child_appears(string why)
     {
@@ -382,14 +402,14 @@ public abstract class StoreContract : IAsyncLifetime
         }
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task A_token_is_spendable_until_its_last_millisecond()
     {
         var (token, parent, owner) = await CreateInstallationTokenAsync(expiresAt: Now.AddMilliseconds(1));
         (await Grants.SpendInstallationTokenAsync(token.TokenHash, null, "body", NewChild(parent, owner), Now)).Should().Be(SpendOutcome.Created);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task A_replayed_code_revokes_its_token_and_the_child_that_token_minted()
     {
         var (token, parent, owner) = await CreateInstallationTokenAsync();
@@ -407,7 +427,7 @@ public abstract class StoreContract : IAsyncLifetime
         (await Clients.FindAsync(bystanderChild.ClientId))!.IsActive.Should().BeTrue();
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task A_replayed_code_revokes_an_unspent_token_which_then_cannot_be_spent()
     {
         var (token, parent, owner) = await CreateInstallationTokenAsync();
@@ -419,7 +439,7 @@ public abstract class StoreContract : IAsyncLifetime
         (await Clients.FindAsync(child.ClientId)).Should().BeNull();
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Revoking_twice_keeps_the_first_revocation_time()
     {
         var (token, parent, owner) = await CreateInstallationTokenAsync();
@@ -434,6 +454,40 @@ public abstract class StoreContract : IAsyncLifetime
     }
 
     // ---- Helpers ----
+
+    /// <summary>Each table of a freshly migrated SQLite database, with its columns as "name NULL|NOT NULL" in order.</summary>
+    private static async Task<Dictionary<string, List<string>>> SqliteSchemaAsync()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"broker-reference-{Guid.NewGuid():N}.db");
+        var sqlite = new Database(new SqliteDialect(), $"Data Source={path};Pooling=False");
+        try
+        {
+            await new MigrationRunner(sqlite).MigrateAsync();
+            await using var connection = await sqlite.OpenAsync();
+            var tables = await connection.QueryAsync<string>(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name");
+            var schema = new Dictionary<string, List<string>>();
+            foreach (var table in tables)
+            {
+                schema[table] = await ColumnsAsync(connection, table);
+            }
+            return schema;
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    // Portable: an empty result still describes its columns on every provider.
+    private static async Task<List<string>> ColumnsAsync(System.Data.Common.DbConnection connection, string table)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT * FROM {table} WHERE 1 = 0";
+        await using var reader = await command.ExecuteReaderAsync(System.Data.CommandBehavior.KeyInfo);
+        var columns = await reader.GetColumnSchemaAsync();
+        return columns.Select(column => $"{column.ColumnName} {(column.AllowDBNull == false ? "NOT NULL" : "NULL")}").ToList();
+    }
 
     /// <summary>Starts <paramref name="count"/> calls together, each on its own thread, and waits for all.</summary>
     // ---- Registration: the management listing, names, replace, delete, tenant settings ----

@@ -29,7 +29,7 @@ public static class StorageSetup
     {
         services.AddOptions<StorageOptions>().Bind(configuration.GetSection(StorageOptions.Section))
             .Validate(options => DialectFor(options.Provider) is not null,
-                "Storage:Provider must be Sqlite; SqlServer and Postgres are not available in this build yet.")
+                "Storage:Provider must be Sqlite, SqlServer or Postgres (case-insensitive).")
             .ValidateOnStart();
         services.AddSingleton(provider =>
         {
@@ -44,10 +44,12 @@ public static class StorageSetup
         return services;
     }
 
-    private static ISqlDialect? DialectFor(string? provider) =>
+    internal static ISqlDialect? DialectFor(string? provider) =>
         provider?.Trim().ToUpperInvariant() switch
         {
             "SQLITE" => new SqliteDialect(),
+            "SQLSERVER" => new SqlServerDialect(),
+            "POSTGRES" => new PostgresDialect(),
             _ => null,
         };
 }

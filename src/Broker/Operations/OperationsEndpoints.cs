@@ -5,7 +5,6 @@ using Broker.Hosting;
 using Broker.Installation;
 using Broker.Registration;
 using Broker.Storage;
-using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 
@@ -61,8 +60,7 @@ public static class OperationsEndpoints
     {
         try
         {
-            await using var connection = await database.OpenAsync(cancellationToken);
-            await connection.ExecuteScalarAsync<long>(new CommandDefinition("SELECT 1", cancellationToken: cancellationToken));
+            await database.PingAsync(cancellationToken);
             return TypedResults.Ok("ready");
         }
         catch (Exception exception) when (exception is System.Data.Common.DbException or InvalidOperationException or TimeoutException)

@@ -1,0 +1,31 @@
+using System.Data;
+using System.Data.Common;
+using Npgsql;
+
+namespace Broker.Storage;
+
+public sealed class PostgresDialect : ISqlDialect
+{
+    public string Name => "Postgres";
+
+    public DbConnection CreateConnection(string connectionString) => new NpgsqlConnection(connectionString);
+
+    public Task OnOpenedAsync(DbConnection connection, CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task PrepareDatabaseAsync(DbConnection connection, CancellationToken cancellationToken) => Task.CompletedTask;
+
+    // SERIALIZABLE would make racing writers fail with 40001 instead of waiting; READ COMMITTED
+    // re-checks a conditional UPDATE's WHERE on the row once the lock holder commits, so one wins.
+    public IsolationLevel WriteIsolation => IsolationLevel.ReadCommitted;
+
+    // A transaction-scoped advisory lock, released by commit or rollback; the key is "BrokerMg" in ASCII.
+    public string? MigrationLockSql => "SELECT pg_advisory_xact_lock(4788011860902432103)";
+
+    public string CreateMigrationsTableSql =>
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER NOT NULL PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL);";
+
+    public IReadOnlyList<string> SplitScript(string script) => [script];
+
+    public bool IsUniqueViolation(DbException exception) =>
+        exception is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation };
+}
