@@ -37,6 +37,9 @@ public interface ISqlDialect
     /// <summary>The commands one migration script is sent as, in order (SQL Server's <c>GO</c> batches).</summary>
     IReadOnlyList<string> SplitScript(string script);
 
+    /// <summary>The clause that ends an ordered query after <paramref name="parameter"/> rows (LIMIT, or OFFSET/FETCH).</summary>
+    string LimitClause(string parameter);
+
     /// <summary>Whether the exception is a unique or primary key violation.</summary>
     bool IsUniqueViolation(DbException exception);
 }

@@ -26,6 +26,8 @@ public sealed class PostgresDialect : ISqlDialect
 
     public IReadOnlyList<string> SplitScript(string script) => [script];
 
+    public string LimitClause(string parameter) => $"LIMIT {parameter}";
+
     public bool IsUniqueViolation(DbException exception) =>
         exception is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation };
 }

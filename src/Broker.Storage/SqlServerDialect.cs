@@ -46,6 +46,8 @@ public sealed partial class SqlServerDialect : ISqlDialect
     public IReadOnlyList<string> SplitScript(string script) =>
         BatchSeparator().Split(script).Where(batch => !string.IsNullOrWhiteSpace(batch)).ToList();
 
+    public string LimitClause(string parameter) => $"OFFSET 0 ROWS FETCH NEXT {parameter} ROWS ONLY";
+
     public bool IsUniqueViolation(DbException exception) =>
         exception is SqlException { Number: UniqueConstraintViolation or UniqueIndexViolation };
 

@@ -35,6 +35,8 @@ public sealed class SqliteDialect : ISqlDialect
 
     public IReadOnlyList<string> SplitScript(string script) => [script];
 
+    public string LimitClause(string parameter) => $"LIMIT {parameter}";
+
     public bool IsUniqueViolation(DbException exception) =>
         exception is SqliteException { SqliteErrorCode: SqliteConstraint } sqlite
         && (sqlite.SqliteExtendedErrorCode is 1555 or 2067);

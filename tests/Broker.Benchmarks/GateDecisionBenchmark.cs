@@ -48,7 +48,7 @@ public class GateDecisionBenchmark
         active = ids.Where((_, i) => i % stride == 0).Take(ActiveChildren).ToArray();
         var time = TimeProvider.System;
         var options = Options.Create(new GatewayOptions());
-        gate = new Gate(new ClientCache(store, options, Options.Create(new InstallationOptions()), time), new MemoryQuotaLimiter(time), options);
+        gate = new Gate(new ClientCache(store, null!, options, Options.Create(new InstallationOptions()), time), new MemoryQuotaLimiter(time), options, time);
         // Warm the cache as a running broker's would be.
         foreach (var id in active)
         {
@@ -92,5 +92,14 @@ public class GateDecisionBenchmark
 
         public Task<bool> RevokeOwnedChildAsync(string userId, string clientId, DateTimeOffset now, CancellationToken cancellationToken = default) =>
             throw new NotSupportedException();
+
+        public Task<IReadOnlyList<Client>> ListManagedAsync(string? nameStartsWith, int limit, string? afterClientId, CancellationToken cancellationToken = default) =>
+            throw new NotSupportedException();
+
+        public Task<WriteOutcome> ReplaceAsync(Client client, CancellationToken cancellationToken = default) => throw new NotSupportedException();
+
+        public Task<bool> DeleteAsync(string clientId, DateTimeOffset now, CancellationToken cancellationToken = default) => throw new NotSupportedException();
+
+        public Task<long> CountOpenRegisteredAsync(CancellationToken cancellationToken = default) => throw new NotSupportedException();
     }
 }

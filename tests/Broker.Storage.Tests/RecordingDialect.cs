@@ -34,6 +34,8 @@ internal sealed class RecordingDialect(ISqlDialect inner) : ISqlDialect
 
     public IReadOnlyList<string> SplitScript(string script) => inner.SplitScript(script);
 
+    public string LimitClause(string parameter) => inner.LimitClause(parameter);
+
     public bool IsUniqueViolation(DbException exception) => inner.IsUniqueViolation(exception);
 
     private sealed class RecordingConnection(RecordingDialect dialect) : DbConnection

@@ -492,7 +492,7 @@ public abstract class StoreContract : IAsyncLifetime
     /// <summary>Starts <paramref name="count"/> calls together, each on its own thread, and waits for all.</summary>
     // ---- Registration: the management listing, names, replace, delete, tenant settings ----
 
-    [Fact]
+    [SkippableFact]
     public async Task Listed_clients_page_by_name_with_exact_matches_first_and_children_and_deleted_left_out()
     {
         foreach (var name in new[] { "Payroll Application", "Payroll", "Billing", "payroll lower", "Payroll Zeta" })
@@ -529,7 +529,7 @@ public abstract class StoreContract : IAsyncLifetime
         walked.Should().Equal(search.Select(c => c.Name));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Names_of_listed_clients_are_unique_but_children_may_share_one()
     {
         (await Clients.CreateAsync(NewStandard("Unique Name"))).Should().BeTrue();
@@ -540,7 +540,7 @@ public abstract class StoreContract : IAsyncLifetime
         (await Clients.CreateAsync(NewChild(parent, owner) with { Name = "Same Blog" })).Should().BeTrue();
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Replacing_a_client_changes_its_metadata_and_refuses_a_taken_name()
     {
         var first = NewStandard("First");
@@ -557,7 +557,7 @@ public abstract class StoreContract : IAsyncLifetime
         (await Clients.ReplaceAsync(NewStandard("Ghost"))).Should().Be(WriteOutcome.NotFound);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Deleting_a_client_stops_it_frees_its_name_and_happens_once()
     {
         var client = NewStandard("Doomed") with { Source = RegistrationSource.Open };
@@ -572,7 +572,7 @@ public abstract class StoreContract : IAsyncLifetime
         (await Clients.CreateAsync(NewStandard("Doomed"))).Should().BeTrue();
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Tenant_settings_are_absent_until_set_and_keep_the_last_value_under_racing_writers()
     {
         var settings = new TenantSettingsStore(Database);

@@ -111,7 +111,7 @@ public sealed class ClientStore(Database database) : IClientStore
             ? ""
             : $"AND ({rank} > @CursorRank OR ({rank} = @CursorRank AND (name > @CursorName OR (name = @CursorName AND client_id > @CursorId))))";
         var rows = await connection.QueryAsync<ClientRow>(new CommandDefinition(
-            $"SELECT {Columns} FROM clients WHERE name_key IS NOT NULL {filter} {after} ORDER BY {rank}, name, client_id LIMIT @Limit",
+            $"SELECT {Columns} FROM clients WHERE name_key IS NOT NULL {filter} {after} ORDER BY {rank}, name, client_id {database.Dialect.LimitClause("@Limit")}",
             new
             {
                 Query = nameStartsWith ?? "",
