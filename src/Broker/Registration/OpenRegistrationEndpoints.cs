@@ -26,6 +26,7 @@ public static class OpenRegistrationEndpoints
         services.AddMemoryCache();
         services.AddSingleton<TenantSettings>();
         services.AddSingleton<ClientRegistrar>();
+        services.AddSingleton<OpenRegistrationCap>();
         services.AddSingleton(provider => new OpenRegistrationLimit(new FailureThrottle(
             provider.GetRequiredService<IOptions<RegistrationOptions>>().Value.PermitsPerMinutePerAddress, TimeSpan.FromMinutes(1))));
         return services;
@@ -42,8 +43,8 @@ public static class OpenRegistrationEndpoints
     }
 
     private static async Task<Results<Created<JsonObject>, JsonHttpResult<OAuthErrorBody>>> Register(
-        HttpContext context, TenantSettings settings, ClientRegistrar registrar, IClientStore clients,
-        OpenRegistrationLimit limit, IOptions<RegistrationOptions> options, IOptions<BrokerOptions> broker)
+        HttpContext context, TenantSettings settings, ClientRegistrar registrar, OpenRegistrationCap cap,
+        OpenRegistrationLimit limit, IOptions<BrokerOptions> broker)
     {
         // Reject while the tenant has not turned open registration on.
         if (!await settings.IsEnabledAsync(TenantSettings.DynamicClientRegistrationFlag, context.RequestAborted))
@@ -63,7 +64,7 @@ public static class OpenRegistrationEndpoints
             return error;
         }
         // Reject once the tenant holds its cap of open-registered clients.
-        if (await clients.CountOpenRegisteredAsync(context.RequestAborted) >= options.Value.MaxOpenClients)
+        if (!await cap.HasRoomAsync(context.RequestAborted))
         {
             return OAuthResults.Error(StatusCodes.Status403Forbidden, OAuthErrors.AccessDenied,
                 "this tenant has reached its limit of open-registered clients");
@@ -74,6 +75,7 @@ public static class OpenRegistrationEndpoints
         {
             return OAuthResults.BadRequest(OAuthErrors.InvalidClientMetadata, $"client_name '{metadata!.ClientName}' is already in use");
         }
+        cap.Registered();
         var location = RegistrationClientUri(broker.Value, issued.Client.ClientId);
         return TypedResults.Created(location, ClientRegistrar.Document(issued, location));
     }
