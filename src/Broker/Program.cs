@@ -17,7 +17,7 @@ builder.Services.AddBrokerStorage(builder.Configuration);
 builder.Services.AddHostedService<MigrateOnStart>();
 builder.Services.AddInstallation(builder.Configuration);
 builder.Services.AddAccounts(builder.Configuration);
-builder.Services.AddSingleton<ClientAdministration>();
+builder.Services.AddPlatform(builder.Configuration);
 builder.Services.AddHostedService<DevelopmentSeed>();
 
 var app = builder.Build();
@@ -28,6 +28,7 @@ app.MapStylesheet();
 app.MapOperations();
 app.MapAccounts();
 app.MapInstallation();
+app.MapPlatform();
 await app.RunAsync();
 return 0;
 

@@ -1,21 +1,24 @@
 using System.Data.Common;
 using Broker.Core.Clients;
+using Broker.Core.Platform;
 using Broker.Core.Stores;
 using Dapper;
 
 namespace Broker.Storage.Stores;
 
-public sealed class ClientStore(Database database) : IClientStore
+public sealed partial class ClientStore(Database database) : IClientStore
 {
     internal const string Columns =
         "client_id, secret_hash, secret_fingerprint, name, description, redirect_uris, grant_types, " +
         "token_endpoint_auth_method, kind, redirect_policy, callback_path, child_rate_limit, child_endpoints, " +
-        "parent_client_id, owner_user_id, origin, rate_limit, endpoints, created_at, revoked_at, disabled_at";
+        "parent_client_id, owner_user_id, origin, rate_limit, endpoints, created_at, revoked_at, disabled_at, " +
+        "version, previous_secret_hash, previous_secret_expires_at, last_used_at";
 
     internal const string InsertSql =
         $"INSERT INTO clients ({Columns}) VALUES (@ClientId, @SecretHash, @SecretFingerprint, @Name, @Description, " +
         "@RedirectUris, @GrantTypes, @TokenEndpointAuthMethod, @Kind, @RedirectPolicy, @CallbackPath, @ChildRateLimit, " +
-        "@ChildEndpoints, @ParentClientId, @OwnerUserId, @Origin, @RateLimit, @Endpoints, @CreatedAt, @RevokedAt, @DisabledAt)";
+        "@ChildEndpoints, @ParentClientId, @OwnerUserId, @Origin, @RateLimit, @Endpoints, @CreatedAt, @RevokedAt, @DisabledAt, " +
+        "@Version, @PreviousSecretHash, @PreviousSecretExpiresAt, @LastUsedAt)";
 
     public async Task<Client?> FindAsync(string clientId, CancellationToken cancellationToken = default)
     {
@@ -48,7 +51,8 @@ public sealed class ClientStore(Database database) : IClientStore
             """
             UPDATE clients
                SET kind = @Kind, redirect_policy = @Policy, callback_path = @CallbackPath,
-                   child_rate_limit = @ChildRateLimit, child_endpoints = @ChildEndpoints, grant_types = @GrantTypes
+                   child_rate_limit = @ChildRateLimit, child_endpoints = @ChildEndpoints, grant_types = @GrantTypes,
+                   version = version + 1
              WHERE client_id = @ClientId AND kind <> @ChildKind
             """,
             new
@@ -76,15 +80,24 @@ public sealed class ClientStore(Database database) : IClientStore
         return rows.Select(row => row.ToClient()).ToList();
     }
 
-    public async Task<bool> RevokeOwnedChildAsync(string userId, string clientId, DateTimeOffset now, CancellationToken cancellationToken = default)
-    {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        var rows = await connection.ExecuteAsync(new CommandDefinition(
-            "UPDATE clients SET revoked_at = @Now WHERE client_id = @clientId AND owner_user_id = @userId AND kind = @Kind AND revoked_at IS NULL",
-            new { clientId, userId, Kind = ClientRow.KindName(ClientKind.Child), Now = DbValues.Time(now) },
-            cancellationToken: cancellationToken));
-        return rows == 1;
-    }
+    public Task<bool> RevokeOwnedChildAsync(
+        string userId, string clientId, DateTimeOffset now, AuditEntry? audit = null, CancellationToken cancellationToken = default) =>
+        database.InTransactionAsync(async (connection, transaction) =>
+        {
+            var rows = await connection.ExecuteAsync(new CommandDefinition(
+                "UPDATE clients SET revoked_at = @Now, version = version + 1 WHERE client_id = @clientId AND owner_user_id = @userId AND kind = @Kind AND revoked_at IS NULL",
+                new { clientId, userId, Kind = ClientRow.KindName(ClientKind.Child), Now = DbValues.Time(now) },
+                transaction, cancellationToken: cancellationToken));
+            if (rows != 1)
+            {
+                return (false, false);
+            }
+            if (audit is not null)
+            {
+                await AuditStore.InsertAsync(connection, transaction, audit, cancellationToken);
+            }
+            return (true, true);
+        }, cancellationToken);
 }
 
 /// <summary>A <c>clients</c> row as Dapper reads and writes it.</summary>
@@ -111,6 +124,10 @@ internal sealed class ClientRow
     public long CreatedAt { get; set; }
     public long? RevokedAt { get; set; }
     public long? DisabledAt { get; set; }
+    public long Version { get; set; } = 1;
+    public string? PreviousSecretHash { get; set; }
+    public long? PreviousSecretExpiresAt { get; set; }
+    public long? LastUsedAt { get; set; }
 
     public static string KindName(ClientKind kind) => kind.ToString().ToLowerInvariant();
 
@@ -139,6 +156,10 @@ internal sealed class ClientRow
         CreatedAt = DbValues.Time(client.CreatedAt),
         RevokedAt = DbValues.Time(client.RevokedAt),
         DisabledAt = DbValues.Time(client.DisabledAt),
+        Version = client.Version,
+        PreviousSecretHash = client.PreviousSecretHash,
+        PreviousSecretExpiresAt = DbValues.Time(client.PreviousSecretExpiresAt),
+        LastUsedAt = DbValues.Time(client.LastUsedAt),
     };
 
     public Client ToClient() => new()
@@ -164,5 +185,9 @@ internal sealed class ClientRow
         CreatedAt = DbValues.Time(CreatedAt),
         RevokedAt = DbValues.Time(RevokedAt),
         DisabledAt = DbValues.Time(DisabledAt),
+        Version = Version,
+        PreviousSecretHash = PreviousSecretHash,
+        PreviousSecretExpiresAt = DbValues.Time(PreviousSecretExpiresAt),
+        LastUsedAt = DbValues.Time(LastUsedAt),
     };
 }

@@ -15,7 +15,7 @@ namespace Broker.Cli;
 /// </summary>
 public static class BrokerCli
 {
-    private static readonly string[] Commands = ["migrate", "apps", "parents", "users"];
+    private static readonly string[] Commands = ["migrate", "apps", "parents", "users", "admin-tokens"];
 
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
 
@@ -29,6 +29,7 @@ public static class BrokerCli
         root.Subcommands.Add(AppsCommand(output, error));
         root.Subcommands.Add(ParentsCommand(output, error));
         root.Subcommands.Add(UsersCommand(output, error));
+        root.Subcommands.Add(AdminTokensCommand(output, error));
         var configuration = new InvocationConfiguration { Output = output, Error = error };
         return await root.Parse(args).InvokeAsync(configuration);
     }
@@ -91,7 +92,7 @@ public static class BrokerCli
                 parse.GetValue(callbackPath),
                 parse.GetValue(childRateLimit),
                 parse.GetValue(endpoints) ?? [],
-                cancellationToken);
+                cancellationToken: cancellationToken);
             if (result.Problem is not null)
             {
                 return await FailAsync(error, result.Problem);
@@ -137,6 +138,35 @@ public static class BrokerCli
         return new Command("users", "Site owners' accounts.") { create };
     }
 
+    private static Command AdminTokensCommand(TextWriter output, TextWriter error)
+    {
+        var name = new Option<string>("--name") { Description = "What the token is for (who holds it).", Required = true };
+        var scopes = new Option<string[]>("--scope")
+        {
+            Description = $"A scope (repeatable): {string.Join(", ", Core.Platform.AdminScopes.All)}.",
+            Arity = ArgumentArity.OneOrMore,
+            AllowMultipleArgumentsPerToken = true,
+            Required = true,
+        };
+        var json = JsonOption();
+        var create = new Command("create", "Create an admin API token (Authorization: SSWS <token>); prints it once.") { name, scopes, json };
+        create.SetAction(async (parse, cancellationToken) =>
+        {
+            await using var services = await MigratedServicesAsync(cancellationToken);
+            var result = await services.GetRequiredService<PlatformAdministration>().CreateAdminTokenAsync(
+                parse.GetValue(name)!, parse.GetValue(scopes) ?? [], Core.Platform.AuditActor.CommandLine, cancellationToken);
+            if (result.Problem is not null)
+            {
+                return await FailAsync(error, result.Problem);
+            }
+            var (token, value) = (result.Value!.Token, result.Value.Value);
+            await WriteAsync(output, parse.GetValue(json), new { token = value, id = token.TokenId, scopes = token.Scopes },
+                $"token: {value}\nid:    {token.TokenId}\nscopes: {string.Join(' ', token.Scopes)}\nThe token is shown only now; send it as Authorization: SSWS <token>.");
+            return 0;
+        });
+        return new Command("admin-tokens", "Admin API tokens.") { create };
+    }
+
     private static async Task<int> FailAsync(TextWriter error, string problem)
     {
         await error.WriteLineAsync($"error: {problem}");
@@ -160,7 +190,7 @@ public static class BrokerCli
         builder.Services.AddBrokerStorage(builder.Configuration);
         builder.Services.AddInstallation(builder.Configuration);
         builder.Services.AddAccountsCore(builder.Configuration);
-        builder.Services.AddSingleton<ClientAdministration>();
+        builder.Services.AddPlatformCore(builder.Configuration);
         return builder.Services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true });
     }
 }

@@ -40,6 +40,11 @@ public static class StorageSetup
         services.AddSingleton<IClientStore, ClientStore>();
         services.AddSingleton<IUserStore, UserStore>();
         services.AddSingleton<IGrantStore, GrantStore>();
+        // The platform team's interfaces are served by the same store instances.
+        services.AddSingleton<IPlatformClientStore>(provider => (ClientStore)provider.GetRequiredService<IClientStore>());
+        services.AddSingleton<IPlatformUserStore>(provider => (UserStore)provider.GetRequiredService<IUserStore>());
+        services.AddSingleton<IAdminTokenStore, AdminTokenStore>();
+        services.AddSingleton<IAuditStore, AuditStore>();
         return services;
     }
 
