@@ -280,18 +280,12 @@ public static class PlatformApi
     private static async Task<Results<Ok<PageView<AuditEntryView>>, ProblemHttpResult>> QueryAudit(HttpContext context, IAuditStore audit)
     {
         var request = context.Request;
-        var limit = Paging(request)?.Limit;
-        var after = Filter(request, "after");
-        long? before = null;
         // Reject a malformed page size or cursor (audit cursors are entry ids).
-        if (limit is null || (after is not null && !long.TryParse(after, NumberStyles.None, CultureInfo.InvariantCulture, out var cursor) is var ok && !ok))
+        if (Paging(request, after => long.TryParse(after, NumberStyles.None, CultureInfo.InvariantCulture, out _)) is not { } paging)
         {
             return BadRequest("limit must be 1 to 200 and after the next value of a previous page");
         }
-        if (after is not null)
-        {
-            before = long.Parse(after, NumberStyles.None, CultureInfo.InvariantCulture);
-        }
+        long? before = paging.After is null ? null : long.Parse(paging.After, NumberStyles.None, CultureInfo.InvariantCulture);
         // Reject times that are not ISO 8601 with an offset.
         DateTimeOffset? from = null, to = null;
         foreach (var (name, assign) in new (string, Action<DateTimeOffset>)[] { ("from", value => from = value), ("to", value => to = value) })
@@ -315,7 +309,7 @@ public static class PlatformApi
             Action = Filter(request, "action"),
             Target = Filter(request, "target"),
             Before = before,
-            Limit = limit.Value,
+            Limit = paging.Limit,
         };
         var page = await audit.QueryAsync(query, context.RequestAborted);
         return PageOf(context, page, AuditEntryView.From);
@@ -382,7 +376,10 @@ public static class PlatformApi
 
     private sealed record PagingParameters(string? After, int Limit);
 
-    private static PagingParameters? Paging(HttpRequest request)
+    private static PagingParameters? Paging(HttpRequest request) =>
+        Paging(request, after => PageCursor.TryDecode(after, out _, out _));
+
+    private static PagingParameters? Paging(HttpRequest request, Func<string, bool> validCursor)
     {
         var limitText = Filter(request, "limit");
         var limit = 50;
@@ -391,9 +388,7 @@ public static class PlatformApi
             return null;
         }
         var after = Filter(request, "after");
-        return after is null || PageCursor.TryDecode(after, out _, out _) || request.Path.Value!.EndsWith("/audit", StringComparison.Ordinal)
-            ? new PagingParameters(after, limit)
-            : null;
+        return after is null || validCursor(after) ? new PagingParameters(after, limit) : null;
     }
 
     // A single-valued, non-empty query filter; repeated values count as the first.
