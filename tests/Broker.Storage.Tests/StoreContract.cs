@@ -11,7 +11,7 @@ namespace Broker.Storage.Tests;
 /// What every storage provider must do, written once (as Dapper's AsyncTests are) and run by one
 /// subclass per provider. Tests use only the stores and portable SQL, never a provider's features.
 /// </summary>
-public abstract class StoreContract : IAsyncLifetime
+public abstract partial class StoreContract : IAsyncLifetime
 {
     private const int Racers = 20;
 
