@@ -18,6 +18,7 @@ builder.Services.AddHostedService<MigrateOnStart>();
 builder.Services.AddInstallation(builder.Configuration);
 builder.Services.AddAccounts(builder.Configuration);
 builder.Services.AddPlatform(builder.Configuration);
+builder.Services.AddApiDocuments();
 builder.Services.AddHostedService<DevelopmentSeed>();
 
 var app = builder.Build();
@@ -29,6 +30,7 @@ app.MapOperations();
 app.MapAccounts();
 app.MapInstallation();
 app.MapPlatform();
+app.MapApiDocuments();
 await app.RunAsync();
 return 0;
 
