@@ -65,20 +65,20 @@ public abstract partial class StoreContract
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
-    public async Task Demoting_a_parent_revokes_its_unspent_installation_tokens_and_optionally_disables_its_children(bool disableChildren)
+    public async Task Disabling_a_parent_revokes_its_unspent_installation_tokens_and_optionally_disables_its_children(bool disableChildren)
     {
         var (token, parent, owner) = await CreateInstallationTokenAsync();
         var child = NewChild(parent, owner);
         (await Clients.CreateAsync(child)).Should().BeTrue();
 
-        var disabled = await Clients.DemoteParentAsync(parent with { Kind = ClientKind.Standard }, parent.Version, disableChildren, Now, Entry(AuditActions.ParentDisabled));
+        var disabled = await Clients.DisableParentAsync(parent with { DisabledAt = Now }, parent.Version, disableChildren, Now, Entry(AuditActions.ParentDisabled));
 
         disabled.Should().Be(disableChildren ? 1 : 0);
         (await Grants.FindTokenAsync(token.TokenHash))!.RevokedAt.Should().Be(ToMilliseconds(Now));
-        (await Clients.FindAsync(parent.ClientId))!.Kind.Should().Be(ClientKind.Standard);
+        (await Clients.FindAsync(parent.ClientId))!.DisabledAt.Should().Be(ToMilliseconds(Now));
         (await Clients.FindAsync(child.ClientId))!.DisabledAt.Should().Be(disableChildren ? ToMilliseconds(Now) : null);
         (await Audit.QueryAsync(new AuditQuery())).Items.Single().Details.Should().Contain($"children disabled: {disabled}");
-        (await Clients.DemoteParentAsync(parent, parent.Version, true, Now, Entry(AuditActions.ParentDisabled))).Should().BeNull();
+        (await Clients.DisableParentAsync(parent, parent.Version, true, Now, Entry(AuditActions.ParentDisabled))).Should().BeNull();
         (await AuditCountAsync()).Should().Be(1);
     }
 

@@ -26,12 +26,12 @@ public interface IPlatformClientStore
     Task<bool> ReplaceAsync(Client client, long expectedVersion, AuditEntry audit, CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// <see cref="ReplaceAsync"/> for a parent losing its privileges, plus in the same transaction:
-    /// its unspent installation tokens are revoked, and with <paramref name="disableChildren"/> every
+    /// <see cref="ReplaceAsync"/> for a parent being disabled, plus in the same transaction: its
+    /// unspent installation tokens are revoked, and with <paramref name="disableChildren"/> every
     /// active child is disabled. Null when the version moved on; else the number of children disabled.
     /// </summary>
-    Task<int?> DemoteParentAsync(
-        Client demoted, long expectedVersion, bool disableChildren, DateTimeOffset now, AuditEntry audit,
+    Task<int?> DisableParentAsync(
+        Client disabled, long expectedVersion, bool disableChildren, DateTimeOffset now, AuditEntry audit,
         CancellationToken cancellationToken = default);
 
     /// <summary>Records use (off the request path); never moves <c>last_used_at</c> backwards, never changes the version.</summary>

@@ -48,27 +48,27 @@ public sealed partial class ClientStore : IPlatformClientStore
             return (true, true);
         }, cancellationToken);
 
-    public Task<int?> DemoteParentAsync(
-        Client demoted, long expectedVersion, bool disableChildren, DateTimeOffset now, AuditEntry audit,
+    public Task<int?> DisableParentAsync(
+        Client disabled, long expectedVersion, bool disableChildren, DateTimeOffset now, AuditEntry audit,
         CancellationToken cancellationToken = default) =>
         database.InTransactionAsync<int?>(async (connection, transaction) =>
         {
-            var parameters = new DynamicParameters(ClientRow.From(demoted));
+            var parameters = new DynamicParameters(ClientRow.From(disabled));
             parameters.Add("ExpectedVersion", expectedVersion);
             var rows = await connection.ExecuteAsync(new CommandDefinition(ReplaceSql, parameters, transaction, cancellationToken: cancellationToken));
             if (rows != 1)
             {
                 return (null, false);
             }
-            var ids = new { demoted.ClientId, Now = DbValues.Time(now), Purpose = Broker.Core.Authorization.TokenPurpose.Installation.ToString().ToLowerInvariant(), ChildKind = ClientRow.KindName(ClientKind.Child) };
+            var ids = new { disabled.ClientId, Now = DbValues.Time(now), Purpose = Broker.Core.Authorization.TokenPurpose.Installation.ToString().ToLowerInvariant(), ChildKind = ClientRow.KindName(ClientKind.Child) };
             // The parent's unspent installation tokens die with its privileges (DESIGN.md security rules).
             await connection.ExecuteAsync(new CommandDefinition(
                 "UPDATE access_tokens SET revoked_at = @Now WHERE client_id = @ClientId AND purpose = @Purpose AND spent_at IS NULL AND revoked_at IS NULL",
                 ids, transaction, cancellationToken: cancellationToken));
-            var disabled = 0;
+            var childrenDisabled = 0;
             if (disableChildren)
             {
-                disabled = await connection.ExecuteAsync(new CommandDefinition(
+                childrenDisabled = await connection.ExecuteAsync(new CommandDefinition(
                     """
                     UPDATE clients SET disabled_at = @Now, version = version + 1
                      WHERE parent_client_id = @ClientId AND kind = @ChildKind AND disabled_at IS NULL AND revoked_at IS NULL
@@ -76,8 +76,8 @@ public sealed partial class ClientStore : IPlatformClientStore
                     ids, transaction, cancellationToken: cancellationToken));
             }
             await AuditStore.InsertAsync(connection, transaction,
-                audit with { Details = $"{audit.Details}; children disabled: {disabled}".TrimStart(';', ' ') }, cancellationToken);
-            return (disabled, true);
+                audit with { Details = $"{audit.Details}; children disabled: {childrenDisabled}".TrimStart(';', ' ') }, cancellationToken);
+            return (childrenDisabled, true);
         }, cancellationToken);
 
     public async Task RecordUseAsync(string clientId, DateTimeOffset at, CancellationToken cancellationToken = default)

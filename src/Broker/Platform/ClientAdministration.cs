@@ -137,6 +137,8 @@ public sealed class ClientAdministration(
         var updated = client with
         {
             Kind = ClientKind.Parent,
+            // Enabling a disabled parent again is how it comes back (with children it did not disable).
+            DisabledAt = null,
             RedirectPolicy = policy,
             CallbackPath = callbackPath,
             ChildRateLimit = rateLimit,
@@ -144,7 +146,7 @@ public sealed class ClientAdministration(
             // Parent keys are public: the authorization code grant is all they may ever use.
             GrantTypes = [GrantType.AuthorizationCode],
         };
-        var action = client.IsParent ? AuditActions.ParentChanged : AuditActions.ParentEnabled;
+        var action = client.IsParent && client.DisabledAt is null ? AuditActions.ParentChanged : AuditActions.ParentEnabled;
         var details = $"redirect_policy={policy.ToString().ToLowerInvariant()} callback_path={callbackPath} " +
             $"child_rate_limit={rateLimit} child_endpoints={string.Join(", ", normalised)}";
         return await SaveAsync(client, updated, ifMatch, (actor ?? AuditActor.CommandLine).Entry(action, AuditActions.Client(clientId), time.GetUtcNow(), details), cancellationToken);

@@ -30,7 +30,10 @@ public sealed class PlatformAdministration(
     IAdminTokenStore adminTokens, ClientAdministration administration,
     IOptions<PlatformOptions> options, IOptions<InstallationOptions> installation, TimeProvider time)
 {
-    /// <summary>Takes parent privileges away; see DESIGN.md for what happens to the children.</summary>
+    /// <summary>
+    /// Disables a parent: its keys, its unspent installation tokens and (through the gateway's rule
+    /// that a child needs an active parent) its children stop; see DESIGN.md.
+    /// </summary>
     public async Task<AdminResult<Client>> DisableParentAsync(
         string clientId, bool disableChildren, AuditActor actor, long? ifMatch, CancellationToken cancellationToken = default)
     {
@@ -40,11 +43,15 @@ public sealed class PlatformAdministration(
             return found;
         }
         var parent = found.Value!;
-        // The child settings stay, so enabling the parent again restores what its children had.
-        var demoted = parent with { Kind = ClientKind.Standard };
+        // Reject disabling twice: nothing would change, and a second entry would mislead.
+        if (parent.DisabledAt is not null)
+        {
+            return AdminResult<Client>.Fail("the parent is already disabled", AdminFailure.Conflict);
+        }
         var now = time.GetUtcNow();
         var audit = actor.Entry(AuditActions.ParentDisabled, AuditActions.Client(clientId), now, "installation tokens revoked");
-        var disabled = await platformClients.DemoteParentAsync(demoted, parent.Version, disableChildren, now, audit, cancellationToken);
+        // Its settings stay, so enabling the parent again (PUT) resumes what its children had.
+        var disabled = await platformClients.DisableParentAsync(parent with { DisabledAt = now }, parent.Version, disableChildren, now, audit, cancellationToken);
         if (disabled is null)
         {
             return ClientAdministration.Moved<Client>(ifMatch);

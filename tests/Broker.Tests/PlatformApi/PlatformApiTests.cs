@@ -117,9 +117,11 @@ public sealed class PlatformApiTests : IAsyncLifetime
         var child = await harness.CreateChildAsync();
         var unspent = await harness.InstallationTokenAsync();
 
-        var demoted = await OkJson(await SendAsync(HttpMethod.Delete, $"/admin/v1/parents/{ParentId}?disable_children=true"));
+        var disabled = await OkJson(await SendAsync(HttpMethod.Delete, $"/admin/v1/parents/{ParentId}?disable_children=true"));
 
-        demoted.GetProperty("kind").GetString().Should().Be("standard");
+        disabled.GetProperty("status").GetString().Should().Be("disabled");
+        var code = await harness.Flow.Browser.GetAsync(Installation.AuthorizeUrl(ParentId));
+        code.StatusCode.Should().Be(HttpStatusCode.BadRequest, "a disabled parent cannot start installations");
         var refused = await Installation.CreateChildAsync(harness.Api, unspent, new { name = "Late", description = "" });
         refused.StatusCode.Should().Be(HttpStatusCode.Unauthorized);
         (await OkJson(await admin.GetAsync($"/admin/v1/children/{child}"))).GetProperty("status").GetString().Should().Be("disabled");
@@ -129,13 +131,18 @@ public sealed class PlatformApiTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Disabling_a_parent_without_the_option_leaves_its_children_records_alone()
+    public async Task Disabling_a_parent_without_the_option_leaves_its_children_records_alone_and_enabling_it_brings_it_back()
     {
         var child = await harness.CreateChildAsync();
 
         await OkJson(await SendAsync(HttpMethod.Delete, $"/admin/v1/parents/{ParentId}"));
 
         (await OkJson(await admin.GetAsync($"/admin/v1/children/{child}"))).GetProperty("status").GetString().Should().Be("active");
+        await ShouldBeProblem(await SendAsync(HttpMethod.Delete, $"/admin/v1/parents/{ParentId}"), HttpStatusCode.Conflict, "already disabled");
+        var enabled = await OkJson(await SendAsync(HttpMethod.Put, $"/admin/v1/parents/{ParentId}", new { }));
+        enabled.GetProperty("status").GetString().Should().Be("active");
+        (await harness.AuditAsync())[0].Action.Should().Be(AuditActions.ParentEnabled);
+        await harness.CreateChildAsync("After");
         await ShouldBeProblem(await SendAsync(HttpMethod.Delete, $"/admin/v1/parents/{ParentId}?disable_children=maybe"),
             HttpStatusCode.BadRequest, "disable_children");
     }
