@@ -18,6 +18,8 @@ public static class PlatformApi
 {
     public const string Prefix = "/admin/v1";
 
+    private const string PagingProblem = "limit must be 1 to 200 and after a cursor from a previous page";
+
     private static readonly JsonSerializerOptions StrictJson = new()
     {
         UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow,
@@ -71,7 +73,7 @@ public static class PlatformApi
     {
         if (Paging(context.Request) is not { } paging)
         {
-            return BadRequest("limit must be 1 to 200 and after a cursor from a previous page");
+            return BadRequest(PagingProblem);
         }
         var page = await clients.ListParentsAsync(paging.After, paging.Limit, context.RequestAborted);
         return PageOf(context, page, ClientView.From);
@@ -153,7 +155,7 @@ public static class PlatformApi
     {
         if (Paging(context.Request) is not { } paging)
         {
-            return BadRequest("limit must be 1 to 200 and after a cursor from a previous page");
+            return BadRequest(PagingProblem);
         }
         var owner = Filter(context.Request, "owner");
         var origin = Filter(context.Request, "origin");
@@ -245,7 +247,7 @@ public static class PlatformApi
     {
         if (Paging(context.Request) is not { } paging)
         {
-            return BadRequest("limit must be 1 to 200 and after a cursor from a previous page");
+            return BadRequest(PagingProblem);
         }
         var page = await users.ListAsync(paging.After, paging.Limit, context.RequestAborted);
         return PageOf(context, page, UserView.From);
