@@ -49,12 +49,12 @@ public static class PlatformApi
         var admin = routes.MapGroup(Prefix).WithTags("Platform");
         admin.MapGet("/parents", ListParents).RequireAdmin(ClientsRead);
         admin.MapGet("/parents/{clientId}", GetParent).RequireAdmin(ClientsRead);
-        admin.MapPut("/parents/{clientId}", PutParent).RequireAdmin(ParentsWrite);
+        admin.MapPut("/parents/{clientId}", PutParent).RequireAdmin(ParentsWrite).Accepts<ParentSettingsRequest>("application/json");
         admin.MapDelete("/parents/{clientId}", DisableParent).RequireAdmin(ParentsWrite);
         admin.MapPost("/parents/{clientId}/rotate-secret", RotateSecret).RequireAdmin(ParentsWrite);
         admin.MapGet("/parents/{clientId}/children", ListChildren).RequireAdmin(ClientsRead);
         admin.MapGet("/children/{clientId}", GetChild).RequireAdmin(ClientsRead);
-        admin.MapPatch("/children/{clientId}", PatchChild).RequireAdmin(ClientsWrite);
+        admin.MapPatch("/children/{clientId}", PatchChild).RequireAdmin(ClientsWrite).Accepts<ChildLimitsRequest>("application/json");
         admin.MapPost("/children/{clientId}/disable", DisableChild).RequireAdmin(ClientsWrite);
         admin.MapPost("/children/{clientId}/enable", EnableChild).RequireAdmin(ClientsWrite);
         admin.MapDelete("/children/{clientId}", DeleteChild).RequireAdmin(ClientsWrite);

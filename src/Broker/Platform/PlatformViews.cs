@@ -100,3 +100,11 @@ public sealed record ParentSettingsRequest(
     [property: JsonPropertyName("callback_path")] string? CallbackPath,
     [property: JsonPropertyName("child_rate_limit")] int? ChildRateLimit,
     [property: JsonPropertyName("child_endpoints")] IReadOnlyList<string>? ChildEndpoints);
+
+/// <summary>
+/// The body of <c>PATCH /admin/v1/children/{client_id}</c>, for the API description: a field left out
+/// is unchanged, <c>null</c> inherits the parent's live setting (read by hand, to tell the two apart).
+/// </summary>
+public sealed record ChildLimitsRequest(
+    [property: JsonPropertyName("rate_limit")] int? RateLimit,
+    [property: JsonPropertyName("endpoints")] IReadOnlyList<string>? Endpoints);
