@@ -22,7 +22,8 @@ builder.Services.AddInstallation(builder.Configuration);
 builder.Services.AddAccounts(builder.Configuration);
 builder.Services.AddSingleton<ClientAdministration>();
 builder.Services.AddRegistration(builder.Configuration);
-builder.Services.AddManagementPolicies();
+builder.Services.AddPlatform(builder.Configuration);
+builder.Services.AddApiDocuments();
 builder.Services.AddHostedService<DevelopmentSeed>();
 builder.Services.AddGateway(builder.Configuration);
 
@@ -38,6 +39,8 @@ app.MapOpenRegistration();
 app.MapOktaClients();
 app.MapTenantSettings();
 app.MapGateway();
+app.MapPlatform();
+app.MapApiDocuments();
 await app.RunAsync();
 return 0;
 

@@ -11,7 +11,8 @@ public static class BenchmarkSeed
 {
     public const int UnspendableQuota = 1_000_000_000;
 
-    public static async Task<string> SeedAsync(string databasePath)
+    /// <summary>Seeds the database; returns the parent's id, the owner's id and one child's key.</summary>
+    public static async Task<(string ParentId, string OwnerId, string ChildId)> SeedAsync(string databasePath)
     {
         var database = new Database(new SqliteDialect(), $"Data Source={databasePath}");
         await new MigrationRunner(database).MigrateAsync();
@@ -27,6 +28,6 @@ public static class BenchmarkSeed
         await new UserStore(database).CreateAsync(owner);
         var child = GateDecisionBenchmark.Child(parent.ClientId, owner.UserId, now);
         await clients.CreateAsync(child);
-        return child.ClientId;
+        return (parent.ClientId, owner.UserId, child.ClientId);
     }
 }

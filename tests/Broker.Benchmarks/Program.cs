@@ -5,7 +5,7 @@ using Broker.Benchmarks;
 // anything else runs the BenchmarkDotNet benchmarks (e.g. --filter '*GateDecision*').
 if (args is ["seed", var databasePath])
 {
-    Console.WriteLine(await BenchmarkSeed.SeedAsync(databasePath));
+    Console.WriteLine((await BenchmarkSeed.SeedAsync(databasePath)).ChildId);
     return 0;
 }
 BenchmarkSwitcher.FromAssembly(typeof(GateDecisionBenchmark).Assembly).Run(args);

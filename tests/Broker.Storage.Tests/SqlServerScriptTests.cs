@@ -1,3 +1,4 @@
+using Broker.Core.Platform;
 using System.Reflection;
 using Broker.Core.Accounts;
 using Broker.Core.Authorization;
@@ -237,6 +238,21 @@ public sealed class SqlServerScriptTests
                 Scope = AuthorizationRules.PublicScope,
                 Purpose = TokenPurpose.Installation,
                 CreatedAt = Now,
+            },
+            _ when type == typeof(AdminToken) => new AdminToken
+            {
+                TokenId = Guid.NewGuid().ToString("N"),
+                Name = "sample",
+                TokenHash = Secret.Hash("admin"),
+                Fingerprint = "abcd",
+                Scopes = AdminScopes.All,
+                CreatedAt = Now,
+            },
+            _ when type == typeof(AuditEntry) => new AuditEntry { At = Now, Actor = "cli", Action = "client.created", Target = Secret.NewClientId() },
+            // Every filter set, so that every optional condition of the query is sent and parsed.
+            _ when type == typeof(AuditQuery) => new AuditQuery
+            {
+                From = Now.AddDays(-1), To = Now, Actor = "cli", Action = "client.created", Target = "x", Limit = 10, Before = 5,
             },
             _ => throw new InvalidOperationException(
                 $"No sample for parameter {parameter.Name} ({parameter.ParameterType}) of {store.Name}: add one to {nameof(Sample)}"),

@@ -15,7 +15,7 @@ namespace Broker.Storage.Tests;
 /// them all with its <see cref="SkipReason"/>, thrown from <see cref="InitializeAsync"/> before each test
 /// (a plain <c>[Fact]</c> added here would fail loudly there instead of passing unseen).
 /// </summary>
-public abstract class StoreContract : IAsyncLifetime
+public abstract partial class StoreContract : IAsyncLifetime
 {
     private const int Racers = 20;
 

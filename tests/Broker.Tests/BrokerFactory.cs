@@ -23,6 +23,9 @@ public sealed class BrokerFactory : WebApplicationFactory<Program>
 
     public string DatabasePath => Path.Combine(directory, "broker.db");
 
+    /// <summary>Service changes on top of the broker's own (applied after them), for tests that need to swap a dependency.</summary>
+    public Action<IServiceCollection>? TestServices { get; set; }
+
     /// <summary>Settings added on top of the defaults, as configuration keys.</summary>
     public Dictionary<string, string?> Settings { get; } = new();
 
@@ -36,7 +39,11 @@ public sealed class BrokerFactory : WebApplicationFactory<Program>
         {
             builder.UseSetting(key, value);
         }
-        builder.ConfigureTestServices(services => services.AddSingleton<TimeProvider>(Time));
+        builder.ConfigureTestServices(services =>
+        {
+            services.AddSingleton<TimeProvider>(Time);
+            TestServices?.Invoke(services);
+        });
     }
 
     /// <summary>A client that keeps cookies and does not follow redirects, as a test of a browser's steps.</summary>

@@ -105,6 +105,17 @@ public sealed record Client
     /// <summary>Set while an administrator has disabled the client; reversible.</summary>
     public DateTimeOffset? DisabledAt { get; init; }
 
+    /// <summary>After a rotation: the SHA-256 of the secret that keeps working until <see cref="PreviousSecretExpiresAt"/>.</summary>
+    public string? PreviousSecretHash { get; init; }
+
+    public DateTimeOffset? PreviousSecretExpiresAt { get; init; }
+
+    /// <summary>When the client last authenticated; recorded off the request path, at most about once a minute.</summary>
+    public DateTimeOffset? LastUsedAt { get; init; }
+
+    /// <summary>Incremented by every administrative change; the ETag of optimistic concurrency.</summary>
+    public long Version { get; init; } = 1;
+
     public bool IsActive => RevokedAt is null && DisabledAt is null;
 
     public bool IsParent => Kind == ClientKind.Parent;

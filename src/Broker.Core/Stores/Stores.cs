@@ -1,6 +1,7 @@
 using Broker.Core.Accounts;
 using Broker.Core.Authorization;
 using Broker.Core.Clients;
+using Broker.Core.Platform;
 
 namespace Broker.Core.Stores;
 
@@ -20,8 +21,9 @@ public interface IClientStore
     /// <summary>The children a user owns, newest first.</summary>
     Task<IReadOnlyList<Client>> ListChildrenOwnedByAsync(string userId, CancellationToken cancellationToken = default);
 
-    /// <summary>Revokes a child its owner names; false when the user owns no such active child.</summary>
-    Task<bool> RevokeOwnedChildAsync(string userId, string clientId, DateTimeOffset now, CancellationToken cancellationToken = default);
+    /// <summary>Revokes a child its owner names (with its audit entry); false when the user owns no such active child.</summary>
+    Task<bool> RevokeOwnedChildAsync(
+        string userId, string clientId, DateTimeOffset now, AuditEntry? audit = null, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// The clients the management APIs show (not children, not deleted): names starting with
@@ -94,5 +96,5 @@ public interface IGrantStore
     /// </summary>
     Task<SpendOutcome> SpendInstallationTokenAsync(
         string tokenHash, string? idempotencyKey, string requestFingerprint, Client child, DateTimeOffset now,
-        CancellationToken cancellationToken = default);
+        AuditEntry? audit = null, CancellationToken cancellationToken = default);
 }

@@ -1,16 +1,18 @@
 using System.Data.Common;
 using Broker.Core.Clients;
+using Broker.Core.Platform;
 using Broker.Core.Stores;
 using Dapper;
 
 namespace Broker.Storage.Stores;
 
-public sealed class ClientStore(Database database) : IClientStore
+public sealed partial class ClientStore(Database database) : IClientStore
 {
     internal const string Columns =
         "client_id, secret_hash, secret_fingerprint, name, description, redirect_uris, grant_types, " +
         "token_endpoint_auth_method, kind, redirect_policy, callback_path, child_rate_limit, child_endpoints, " +
         "parent_client_id, owner_user_id, origin, rate_limit, endpoints, created_at, revoked_at, disabled_at, " +
+        "version, previous_secret_hash, previous_secret_expires_at, last_used_at, " +
         "application_type, response_types, post_logout_redirect_uris, client_uri, logo_uri, tos_uri, policy_uri, " +
         "initiate_login_uri, contacts, registration_source, registration_token_hash, deleted_at, name_key";
 
@@ -18,6 +20,7 @@ public sealed class ClientStore(Database database) : IClientStore
         $"INSERT INTO clients ({Columns}) VALUES (@ClientId, @SecretHash, @SecretFingerprint, @Name, @Description, " +
         "@RedirectUris, @GrantTypes, @TokenEndpointAuthMethod, @Kind, @RedirectPolicy, @CallbackPath, @ChildRateLimit, " +
         "@ChildEndpoints, @ParentClientId, @OwnerUserId, @Origin, @RateLimit, @Endpoints, @CreatedAt, @RevokedAt, @DisabledAt, " +
+        "@Version, @PreviousSecretHash, @PreviousSecretExpiresAt, @LastUsedAt, " +
         "@ApplicationType, @ResponseTypes, @PostLogoutRedirectUris, @ClientUri, @LogoUri, @TosUri, @PolicyUri, " +
         "@InitiateLoginUri, @Contacts, @RegistrationSource, @RegistrationTokenHash, @DeletedAt, @NameKey)";
 
@@ -52,7 +55,8 @@ public sealed class ClientStore(Database database) : IClientStore
             """
             UPDATE clients
                SET kind = @Kind, redirect_policy = @Policy, callback_path = @CallbackPath,
-                   child_rate_limit = @ChildRateLimit, child_endpoints = @ChildEndpoints, grant_types = @GrantTypes
+                   child_rate_limit = @ChildRateLimit, child_endpoints = @ChildEndpoints, grant_types = @GrantTypes,
+                   version = version + 1
              WHERE client_id = @ClientId AND kind <> @ChildKind
             """,
             new
@@ -80,15 +84,24 @@ public sealed class ClientStore(Database database) : IClientStore
         return rows.Select(row => row.ToClient()).ToList();
     }
 
-    public async Task<bool> RevokeOwnedChildAsync(string userId, string clientId, DateTimeOffset now, CancellationToken cancellationToken = default)
-    {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        var rows = await connection.ExecuteAsync(new CommandDefinition(
-            "UPDATE clients SET revoked_at = @Now WHERE client_id = @clientId AND owner_user_id = @userId AND kind = @Kind AND revoked_at IS NULL",
-            new { clientId, userId, Kind = ClientRow.KindName(ClientKind.Child), Now = DbValues.Time(now) },
-            cancellationToken: cancellationToken));
-        return rows == 1;
-    }
+    public Task<bool> RevokeOwnedChildAsync(
+        string userId, string clientId, DateTimeOffset now, AuditEntry? audit = null, CancellationToken cancellationToken = default) =>
+        database.InTransactionAsync(async (connection, transaction) =>
+        {
+            var rows = await connection.ExecuteAsync(new CommandDefinition(
+                "UPDATE clients SET revoked_at = @Now, version = version + 1 WHERE client_id = @clientId AND owner_user_id = @userId AND kind = @Kind AND revoked_at IS NULL",
+                new { clientId, userId, Kind = ClientRow.KindName(ClientKind.Child), Now = DbValues.Time(now) },
+                transaction, cancellationToken: cancellationToken));
+            if (rows != 1)
+            {
+                return (false, false);
+            }
+            if (audit is not null)
+            {
+                await AuditStore.InsertAsync(connection, transaction, audit, cancellationToken);
+            }
+            return (true, true);
+        }, cancellationToken);
 
     public async Task<IReadOnlyList<Client>> ListManagedAsync(
         string? nameStartsWith, int limit, string? afterClientId, CancellationToken cancellationToken = default)
@@ -138,7 +151,7 @@ public sealed class ClientStore(Database database) : IClientStore
                        grant_types = @GrantTypes, token_endpoint_auth_method = @TokenEndpointAuthMethod,
                        client_uri = @ClientUri, logo_uri = @LogoUri, tos_uri = @TosUri, policy_uri = @PolicyUri,
                        initiate_login_uri = @InitiateLoginUri, contacts = @Contacts,
-                       secret_hash = @SecretHash, secret_fingerprint = @SecretFingerprint
+                       secret_hash = @SecretHash, secret_fingerprint = @SecretFingerprint, version = version + 1
                  WHERE client_id = @ClientId AND deleted_at IS NULL
                 """,
                 ClientRow.From(client), cancellationToken: cancellationToken));
@@ -156,7 +169,7 @@ public sealed class ClientStore(Database database) : IClientStore
         var rows = await connection.ExecuteAsync(new CommandDefinition(
             """
             UPDATE clients SET deleted_at = @Now, revoked_at = COALESCE(revoked_at, @Now), name_key = NULL,
-                               registration_token_hash = NULL
+                               registration_token_hash = NULL, version = version + 1
              WHERE client_id = @clientId AND deleted_at IS NULL
             """,
             new { clientId, Now = DbValues.Time(now) }, cancellationToken: cancellationToken));
@@ -221,6 +234,10 @@ internal sealed class ClientRow
 
     /// <summary>The name where it must be unique (listed, undeleted clients), else null.</summary>
     public string? NameKey { get; set; }
+    public long Version { get; set; } = 1;
+    public string? PreviousSecretHash { get; set; }
+    public long? PreviousSecretExpiresAt { get; set; }
+    public long? LastUsedAt { get; set; }
 
     public static string KindName(ClientKind kind) => kind.ToString().ToLowerInvariant();
 
@@ -262,6 +279,10 @@ internal sealed class ClientRow
         RegistrationTokenHash = client.RegistrationTokenHash,
         DeletedAt = DbValues.Time(client.DeletedAt),
         NameKey = client.Kind == ClientKind.Child || client.DeletedAt is not null ? null : client.Name,
+        Version = client.Version,
+        PreviousSecretHash = client.PreviousSecretHash,
+        PreviousSecretExpiresAt = DbValues.Time(client.PreviousSecretExpiresAt),
+        LastUsedAt = DbValues.Time(client.LastUsedAt),
     };
 
     public static string SourceName(RegistrationSource source) => source.ToString().ToLowerInvariant();
@@ -301,5 +322,9 @@ internal sealed class ClientRow
         Source = Enum.Parse<RegistrationSource>(RegistrationSource, ignoreCase: true),
         RegistrationTokenHash = RegistrationTokenHash,
         DeletedAt = DbValues.Time(DeletedAt),
+        Version = Version,
+        PreviousSecretHash = PreviousSecretHash,
+        PreviousSecretExpiresAt = DbValues.Time(PreviousSecretExpiresAt),
+        LastUsedAt = DbValues.Time(LastUsedAt),
     };
 }

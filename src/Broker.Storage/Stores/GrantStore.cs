@@ -1,5 +1,6 @@
 using Broker.Core.Authorization;
 using Broker.Core.Clients;
+using Broker.Core.Platform;
 using Broker.Core.Stores;
 using Dapper;
 
@@ -96,7 +97,7 @@ public sealed class GrantStore(Database database) : IGrantStore
 
     public Task<SpendOutcome> SpendInstallationTokenAsync(
         string tokenHash, string? idempotencyKey, string requestFingerprint, Client child, DateTimeOffset now,
-        CancellationToken cancellationToken = default) =>
+        AuditEntry? audit = null, CancellationToken cancellationToken = default) =>
         database.InTransactionAsync(async (connection, transaction) =>
         {
             var inserted = await connection.ExecuteAsync(new CommandDefinition(
@@ -121,7 +122,15 @@ public sealed class GrantStore(Database database) : IGrantStore
                 },
                 transaction, cancellationToken: cancellationToken));
             // Not spent by us: roll the child back, so that exactly one caller ever gets one.
-            return spent == 1 ? (SpendOutcome.Created, true) : (SpendOutcome.TokenNotUsable, false);
+            if (spent != 1)
+            {
+                return (SpendOutcome.TokenNotUsable, false);
+            }
+            if (audit is not null)
+            {
+                await AuditStore.InsertAsync(connection, transaction, audit, cancellationToken);
+            }
+            return (SpendOutcome.Created, true);
         }, cancellationToken);
 
     private static void EnsureOneRow(int rows, string what)

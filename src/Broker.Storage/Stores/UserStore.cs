@@ -5,7 +5,7 @@ using Dapper;
 
 namespace Broker.Storage.Stores;
 
-public sealed class UserStore(Database database) : IUserStore
+public sealed partial class UserStore(Database database) : IUserStore
 {
     private const string Columns = "user_id, email, normalized_email, password_hash, created_at, disabled_at";
 
@@ -45,17 +45,7 @@ public sealed class UserStore(Database database) : IUserStore
         await using var connection = await database.OpenAsync(cancellationToken);
         var row = await connection.QuerySingleOrDefaultAsync<UserRow>(new CommandDefinition(
             $"SELECT {Columns} FROM users WHERE {condition}", new { value }, cancellationToken: cancellationToken));
-        return row is null
-            ? null
-            : new User
-            {
-                UserId = row.UserId,
-                Email = row.Email,
-                NormalizedEmail = row.NormalizedEmail,
-                PasswordHash = row.PasswordHash,
-                CreatedAt = DbValues.Time(row.CreatedAt),
-                DisabledAt = DbValues.Time(row.DisabledAt),
-            };
+        return row?.ToUser();
     }
 
     private sealed class UserRow
@@ -66,5 +56,15 @@ public sealed class UserStore(Database database) : IUserStore
         public string PasswordHash { get; set; } = "";
         public long CreatedAt { get; set; }
         public long? DisabledAt { get; set; }
+
+        public User ToUser() => new()
+        {
+            UserId = UserId,
+            Email = Email,
+            NormalizedEmail = NormalizedEmail,
+            PasswordHash = PasswordHash,
+            CreatedAt = DbValues.Time(CreatedAt),
+            DisabledAt = DbValues.Time(DisabledAt),
+        };
     }
 }

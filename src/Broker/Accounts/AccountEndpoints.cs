@@ -1,9 +1,11 @@
 using System.Security.Claims;
 using Broker.Core.Accounts;
 using Broker.Core.Clients;
+using Broker.Core.Platform;
 using Broker.Core.Stores;
 using Broker.Hosting;
 using Broker.Pages;
+using Broker.Platform;
 using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
@@ -257,7 +259,9 @@ public static class AccountEndpoints
             return TypedResults.Redirect(LoginUrl(AppsPath));
         }
         // Reject a client the user does not own or that is already revoked.
-        if (!await clients.RevokeOwnedChildAsync(user.UserId, clientId, time.GetUtcNow(), context.RequestAborted))
+        var now = time.GetUtcNow();
+        var audit = AdminAuthentication.Actor(context, AuditActions.User(user.UserId)).Entry(AuditActions.ChildRevoked, AuditActions.Client(clientId), now);
+        if (!await clients.RevokeOwnedChildAsync(user.UserId, clientId, now, audit, context.RequestAborted))
         {
             return Html.Error("Not found", "You have no active installation with this client id.", StatusCodes.Status404NotFound);
         }

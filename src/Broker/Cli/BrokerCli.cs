@@ -13,22 +13,29 @@ namespace Broker.Cli;
 /// The same executable as a command-line tool: <c>dotnet run --project src/Broker -- &lt;command&gt;</c>.
 /// Local bootstrap commands that work on the configured database directly.
 /// </summary>
-public static class BrokerCli
+public static partial class BrokerCli
 {
-    private static readonly string[] Commands = ["migrate", "apps", "parents", "users"];
+    private static readonly string[] Commands = ["migrate", "apps", "parents", "users", "admin-tokens", "children", "audit"];
 
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
 
     /// <summary>Whether the arguments name a command rather than start the server.</summary>
     public static bool IsCommand(string[] args) => args.Length > 0 && (Commands.Contains(args[0]) || args[0] is "--help" or "-h" or "-?");
 
-    public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error)
+    public static Task<int> RunAsync(string[] args, TextWriter output, TextWriter error) => RunAsync(args, output, error, null);
+
+    /// <summary>As above; <paramref name="handler"/> carries the HTTP commands (tests pass the in-process server's).</summary>
+    internal static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, HttpMessageHandler? handler)
     {
+        var remote = new Remote(output, error, handler);
         var root = new RootCommand("Broker: per-installation API keys. Without a command, runs the server.");
         root.Subcommands.Add(MigrateCommand(output));
         root.Subcommands.Add(AppsCommand(output, error));
-        root.Subcommands.Add(ParentsCommand(output, error));
+        root.Subcommands.Add(ParentsCommand(output, error, remote));
         root.Subcommands.Add(UsersCommand(output, error));
+        root.Subcommands.Add(AdminTokensCommand(output, error));
+        root.Subcommands.Add(ChildrenCommand(remote));
+        root.Subcommands.Add(AuditCommand(remote));
         var configuration = new InvocationConfiguration { Output = output, Error = error };
         return await root.Parse(args).InvokeAsync(configuration);
     }
@@ -72,7 +79,7 @@ public static class BrokerCli
         return new Command("apps", "Applications.") { create };
     }
 
-    private static Command ParentsCommand(TextWriter output, TextWriter error)
+    private static Command ParentsCommand(TextWriter output, TextWriter error, Remote remote)
     {
         var clientId = new Argument<string>("CLIENT_ID") { Description = "The application to promote." };
         var policy = new Option<string>("--redirect-policy") { Description = "exact or installation.", DefaultValueFactory = _ => "installation" };
@@ -81,9 +88,24 @@ public static class BrokerCli
         var childRateLimit = new Option<int?>("--child-rate-limit") { Description = "Requests per hour for each child (default 3000)." };
         var endpoints = new Option<string[]>("--endpoint") { Description = "An endpoint children may call, as \"GET /photos/*\" (repeatable).", Arity = ArgumentArity.ZeroOrMore };
         var json = JsonOption();
-        var enable = new Command("enable", "Give an application parent privileges.") { clientId, policy, callbackPath, childRateLimit, endpoints, json };
+        var enable = new Command("enable", "Give an application parent privileges (over HTTP with --url).")
+        {
+            clientId, policy, callbackPath, childRateLimit, endpoints, json, remote.Url, remote.Token,
+        };
         enable.SetAction(async (parse, cancellationToken) =>
         {
+            if (parse.GetValue(remote.Url) is not null)
+            {
+                return await remote.SendAsync(parse, HttpMethod.Put, $"/admin/v1/parents/{Uri.EscapeDataString(parse.GetValue(clientId)!)}",
+                    new
+                    {
+                        redirect_policy = parse.GetValue(policy),
+                        callback_path = parse.GetValue(callbackPath),
+                        child_rate_limit = parse.GetValue(childRateLimit),
+                        child_endpoints = parse.GetValue(endpoints) is { Length: > 0 } list ? list : null,
+                    },
+                    parse.GetValue(json), Remote.ClientTable, cancellationToken);
+            }
             await using var services = await MigratedServicesAsync(cancellationToken);
             var result = await services.GetRequiredService<ClientAdministration>().EnableParentAsync(
                 parse.GetValue(clientId)!,
@@ -91,7 +113,7 @@ public static class BrokerCli
                 parse.GetValue(callbackPath),
                 parse.GetValue(childRateLimit),
                 parse.GetValue(endpoints) ?? [],
-                cancellationToken);
+                cancellationToken: cancellationToken);
             if (result.Problem is not null)
             {
                 return await FailAsync(error, result.Problem);
@@ -111,7 +133,7 @@ public static class BrokerCli
                 $"{parent.ChildRateLimit} requests/hour per child, endpoints: {string.Join(", ", parent.ChildEndpoints ?? [])}");
             return 0;
         });
-        return new Command("parents", "Parent applications.") { enable };
+        return new Command("parents", "Parent applications.") { enable, RotateSecretCommand(remote) };
     }
 
     private static Command UsersCommand(TextWriter output, TextWriter error)
@@ -137,6 +159,35 @@ public static class BrokerCli
         return new Command("users", "Site owners' accounts.") { create };
     }
 
+    private static Command AdminTokensCommand(TextWriter output, TextWriter error)
+    {
+        var name = new Option<string>("--name") { Description = "What the token is for (who holds it).", Required = true };
+        var scopes = new Option<string[]>("--scope")
+        {
+            Description = $"A scope (repeatable): {string.Join(", ", Core.Platform.AdminScopes.All)}.",
+            Arity = ArgumentArity.OneOrMore,
+            AllowMultipleArgumentsPerToken = true,
+            Required = true,
+        };
+        var json = JsonOption();
+        var create = new Command("create", "Create an admin API token (Authorization: SSWS <token>); prints it once.") { name, scopes, json };
+        create.SetAction(async (parse, cancellationToken) =>
+        {
+            await using var services = await MigratedServicesAsync(cancellationToken);
+            var result = await services.GetRequiredService<PlatformAdministration>().CreateAdminTokenAsync(
+                parse.GetValue(name)!, parse.GetValue(scopes) ?? [], Core.Platform.AuditActor.CommandLine, cancellationToken);
+            if (result.Problem is not null)
+            {
+                return await FailAsync(error, result.Problem);
+            }
+            var (token, value) = (result.Value!.Token, result.Value.Value);
+            await WriteAsync(output, parse.GetValue(json), new { token = value, id = token.TokenId, scopes = token.Scopes },
+                $"token: {value}\nid:    {token.TokenId}\nscopes: {string.Join(' ', token.Scopes)}\nThe token is shown only now; send it as Authorization: SSWS <token>.");
+            return 0;
+        });
+        return new Command("admin-tokens", "Admin API tokens.") { create };
+    }
+
     private static async Task<int> FailAsync(TextWriter error, string problem)
     {
         await error.WriteLineAsync($"error: {problem}");
@@ -160,7 +211,7 @@ public static class BrokerCli
         builder.Services.AddBrokerStorage(builder.Configuration);
         builder.Services.AddInstallation(builder.Configuration);
         builder.Services.AddAccountsCore(builder.Configuration);
-        builder.Services.AddSingleton<ClientAdministration>();
+        builder.Services.AddPlatformCore(builder.Configuration);
         return builder.Services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true });
     }
 }

@@ -20,7 +20,7 @@ public sealed record GatedCall(string ClientId, string? OwnerUserId, string? Par
 /// <c>?client_id=</c>), asks <see cref="Gate"/>, and answers refusals as JSON errors with the
 /// rate-limit headers; admitted calls go on to the demo API or the forwarder.
 /// </summary>
-internal sealed class GateMiddleware(RequestDelegate next, Gate gate)
+internal sealed class GateMiddleware(RequestDelegate next, Gate gate, Platform.UsageRecorder usage)
 {
     public const string Scheme = "Client-ID";
     public const string QueryParameter = "client_id";
@@ -67,6 +67,8 @@ internal sealed class GateMiddleware(RequestDelegate next, Gate gate)
             return;
         }
         var key = decision.Key!;
+        // Last use, for finding stale installations: an in-memory check, written at most once a minute per client.
+        usage.ClientUsed(key.ClientId);
         context.Features.Set(new GatedCall(key.ClientId, key.OwnerUserId, key.ParentClientId));
         if (decision.Lease is { } admitted)
         {

@@ -38,7 +38,7 @@ internal sealed class DevelopmentSeed(
             return;
         }
         var parent = await administration.EnableParentAsync(
-            app.Value!.Client.ClientId, RedirectPolicy.Installation, "/broker/callback", null, [], cancellationToken);
+            app.Value!.Client.ClientId, RedirectPolicy.Installation, "/broker/callback", null, [], cancellationToken: cancellationToken);
         var issuer = broker.Value.Issuer.TrimEnd('/');
         var authorizeUrl = $"{issuer}/oauth/authorize?client_id={app.Value.Client.ClientId}" +
             $"&redirect_uri={Uri.EscapeDataString(DemoRedirectUri)}&response_type=code&scope=public&state=demo";

@@ -41,6 +41,11 @@ public static class StorageSetup
         services.AddSingleton<IUserStore, UserStore>();
         services.AddSingleton<IGrantStore, GrantStore>();
         services.AddSingleton<ITenantSettingsStore, TenantSettingsStore>();
+        // The platform team's interfaces are served by the same store instances.
+        services.AddSingleton<IPlatformClientStore>(provider => (ClientStore)provider.GetRequiredService<IClientStore>());
+        services.AddSingleton<IPlatformUserStore>(provider => (UserStore)provider.GetRequiredService<IUserStore>());
+        services.AddSingleton<IAdminTokenStore, AdminTokenStore>();
+        services.AddSingleton<IAuditStore, AuditStore>();
         return services;
     }
 

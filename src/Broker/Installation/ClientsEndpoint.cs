@@ -4,9 +4,11 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Broker.Core.Authorization;
 using Broker.Core.Clients;
+using Broker.Core.Platform;
 using Broker.Core.Security;
 using Broker.Core.Stores;
 using Broker.Hosting;
+using Broker.Platform;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Broker.Installation;
@@ -110,8 +112,10 @@ public static class ClientsEndpoint
                 Origin = token.Origin,
                 CreatedAt = now,
             };
+            var audit = AdminAuthentication.Actor(context, AuditActions.User(token.UserId ?? "unknown"))
+                .Entry(AuditActions.ChildCreated, AuditActions.Client(child.ClientId), now, $"parent {parent.ClientId}, origin {child.Origin}");
             var outcome = await grants.SpendInstallationTokenAsync(
-                tokenHash, idempotencyKey, body.Request.Fingerprint, child, now, context.RequestAborted);
+                tokenHash, idempotencyKey, body.Request.Fingerprint, child, now, audit, context.RequestAborted);
             if (outcome == SpendOutcome.Created)
             {
                 return TypedResults.Created((string?)null, new ChildCreated(child.Name, child.Description, child.ClientId));

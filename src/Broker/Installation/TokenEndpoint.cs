@@ -6,6 +6,7 @@ using Broker.Core.Clients;
 using Broker.Core.Security;
 using Broker.Core.Stores;
 using Broker.Hosting;
+using Broker.Platform;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 
@@ -40,7 +41,7 @@ public static class TokenEndpoint
 
     private static async Task<Results<Ok<TokenResponse>, JsonHttpResult<OAuthErrorBody>>> Token(
         HttpContext context, IClientStore clients, IGrantStore grants, Throttles throttles,
-        IOptions<InstallationOptions> options, IOptions<Registration.RegistrationOptions> registration, TimeProvider time)
+        IOptions<InstallationOptions> options, IOptions<Registration.RegistrationOptions> registration, TimeProvider time, UsageRecorder usage)
     {
         // Reject anything but a form post (RFC 6749 §3.2).
         if (!RequestForms.IsUrlEncodedForm(context.Request))
@@ -75,11 +76,12 @@ public static class TokenEndpoint
             ? await clients.FindAsync(credentials.ClientId, context.RequestAborted)
             : null;
         // Reject unknown, inactive and wrongly authenticated clients alike.
-        if (client is null || !client.IsActive || !Authenticates(client, credentials))
+        if (client is null || !client.IsActive || !Authenticates(client, credentials, time.GetUtcNow()))
         {
             throttles.ClientAuthentications.RecordFailure(credentials.ClientId);
             return OAuthResults.InvalidClient(context, "client authentication failed");
         }
+        usage.ClientUsed(client.ClientId);
         var grantType = RequestForms.SingleValue(form["grant_type"]);
         // Reject a missing grant_type.
         if (string.IsNullOrEmpty(grantType))
@@ -208,10 +210,11 @@ public static class TokenEndpoint
     private static JsonHttpResult<OAuthErrorBody> InvalidGrant(string description) =>
         OAuthResults.BadRequest(OAuthErrors.InvalidGrant, description);
 
-    private static bool Authenticates(Client client, ClientCredentials credentials) =>
+    // A rotated-out secret keeps working for the overlap the platform team configured.
+    private static bool Authenticates(Client client, ClientCredentials credentials, DateTimeOffset now) =>
         client.IsPublic
             ? credentials.Secret is null
-            : credentials.Secret is not null && Secret.Matches(credentials.Secret, client.SecretHash);
+            : credentials.Secret is not null && ClientSecrets.Accepts(client, credentials.Secret, now);
 
     // client_secret_basic (RFC 6749 §2.3.1, form-encoded inside Basic) or client_secret_post; never both.
     private static ClientCredentials? ReadCredentials(HttpRequest request, IFormCollection form, out (int Status, string Description)? problem)

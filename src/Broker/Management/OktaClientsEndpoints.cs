@@ -1,3 +1,5 @@
+using Broker.Core.Platform;
+using Broker.Platform;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Broker.Core.Authorization;
@@ -21,13 +23,13 @@ public static class OktaClientsEndpoints
     public static IEndpointRouteBuilder MapOktaClients(this IEndpointRouteBuilder routes)
     {
         var clients = routes.MapGroup(Path).WithTags("Okta client management");
-        clients.MapPost("", Create).RequireAuthorization(ManagementPolicies.ClientsWrite);
-        clients.MapGet("", List).RequireAuthorization(ManagementPolicies.ClientsRead);
-        clients.MapGet("/{clientId}", Read).RequireAuthorization(ManagementPolicies.ClientsRead);
-        clients.MapPut("/{clientId}", Replace).RequireAuthorization(ManagementPolicies.ClientsWrite);
-        clients.MapPost("/{clientId}/lifecycle/newSecret", NewSecret).RequireAuthorization(ManagementPolicies.ClientsWrite);
-        clients.MapPut("/{clientId}/lifecycle/newSecret", NewSecret).RequireAuthorization(ManagementPolicies.ClientsWrite);
-        clients.MapDelete("/{clientId}", Delete).RequireAuthorization(ManagementPolicies.ClientsWrite);
+        clients.MapPost("", Create).RequireAdmin(AdminScopes.ClientsWrite);
+        clients.MapGet("", List).RequireAdmin(AdminScopes.ClientsRead);
+        clients.MapGet("/{clientId}", Read).RequireAdmin(AdminScopes.ClientsRead);
+        clients.MapPut("/{clientId}", Replace).RequireAdmin(AdminScopes.ClientsWrite);
+        clients.MapPost("/{clientId}/lifecycle/newSecret", NewSecret).RequireAdmin(AdminScopes.ClientsWrite);
+        clients.MapPut("/{clientId}/lifecycle/newSecret", NewSecret).RequireAdmin(AdminScopes.ClientsWrite);
+        clients.MapDelete("/{clientId}", Delete).RequireAdmin(AdminScopes.ClientsWrite);
         return routes;
     }
 

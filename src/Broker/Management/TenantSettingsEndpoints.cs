@@ -1,3 +1,5 @@
+using Broker.Core.Platform;
+using Broker.Platform;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Broker.Hosting;
@@ -13,7 +15,7 @@ public static class TenantSettingsEndpoints
 
     public static IEndpointRouteBuilder MapTenantSettings(this IEndpointRouteBuilder routes)
     {
-        var settings = routes.MapGroup(Path).WithTags("Tenant settings").RequireAuthorization(ManagementPolicies.TenantWrite);
+        var settings = routes.MapGroup(Path).WithTags("Tenant settings").RequireAdmin(AdminScopes.TenantWrite);
         settings.MapGet("", Read);
         settings.MapPatch("", Update);
         return routes;

@@ -1,6 +1,7 @@
 using Broker.Accounts;
 using Broker.Core.Accounts;
 using Broker.Core.Clients;
+using Broker.Core.Platform;
 using Broker.Core.Security;
 using Broker.Core.Stores;
 using Broker.Hosting;
@@ -9,12 +10,28 @@ using Microsoft.Extensions.Options;
 
 namespace Broker.Platform;
 
+/// <summary>Why an administrative operation was refused; the admin API maps each onto its status code.</summary>
+public enum AdminFailure
+{
+    /// <summary>The input breaks a rule (400).</summary>
+    Invalid,
+
+    /// <summary>No such client, user or token (404).</summary>
+    NotFound,
+
+    /// <summary>The resource changed while we worked on it (409).</summary>
+    Conflict,
+
+    /// <summary>The caller's If-Match names a version that is no longer current (412).</summary>
+    PreconditionFailed,
+}
+
 /// <summary>The outcome of an administrative operation: a value, or a problem in words.</summary>
-public sealed record AdminResult<T>(T? Value, string? Problem)
+public sealed record AdminResult<T>(T? Value, string? Problem, AdminFailure Failure = AdminFailure.Invalid)
 {
     public static AdminResult<T> Ok(T value) => new(value, null);
 
-    public static AdminResult<T> Fail(string problem) => new(default, problem);
+    public static AdminResult<T> Fail(string problem, AdminFailure failure = AdminFailure.Invalid) => new(default, problem, failure);
 }
 
 /// <summary>A new application and its secret, which is shown once and never stored.</summary>
@@ -25,7 +42,8 @@ public sealed record CreatedApplication(Client Client, string ClientSecret);
 /// development seed (and later the admin API), so that each rule is applied in one place.
 /// </summary>
 public sealed class ClientAdministration(
-    IClientStore clients, IUserStore users, IPasswordHasher<User> hasher, IOptions<InstallationOptions> installation, TimeProvider time)
+    IClientStore clients, IPlatformClientStore platformClients, IUserStore users, IPasswordHasher<User> hasher,
+    IOptions<InstallationOptions> installation, TimeProvider time)
 {
     /// <summary>Creates a confidential application with a secret.</summary>
     public async Task<AdminResult<CreatedApplication>> CreateApplicationAsync(
@@ -63,20 +81,28 @@ public sealed class ClientAdministration(
         return AdminResult<CreatedApplication>.Ok(new CreatedApplication(client, secret));
     }
 
-    /// <summary>Gives an application parent privileges, or changes them.</summary>
+    /// <summary>
+    /// Gives an application parent privileges, or changes them (full replace of the parent settings).
+    /// <paramref name="ifMatch"/>, when given, must be the client's current version.
+    /// </summary>
     public async Task<AdminResult<Client>> EnableParentAsync(
         string clientId, RedirectPolicy policy, string? callbackPath, int? childRateLimit, IReadOnlyList<string> endpoints,
-        CancellationToken cancellationToken = default)
+        AuditActor? actor = null, long? ifMatch = null, CancellationToken cancellationToken = default)
     {
         var client = Secret.IsWellFormedClientId(clientId) ? await clients.FindAsync(clientId, cancellationToken) : null;
         // Reject unknown clients and children: a child can never become a parent.
         if (client is null)
         {
-            return AdminResult<Client>.Fail($"no application with client_id '{clientId}'");
+            return AdminResult<Client>.Fail($"no application with client_id '{clientId}'", AdminFailure.NotFound);
         }
         if (client.Kind == ClientKind.Child)
         {
             return AdminResult<Client>.Fail("an installation's own application cannot become a parent");
+        }
+        // Reject a stale If-Match before any other rule: the caller decided on another version.
+        if (ifMatch is not null && ifMatch != client.Version)
+        {
+            return VersionMoved<Client>(ifMatch);
         }
         // Under the installation policy, the callback path defaults to that of the first registered redirect URI.
         if (policy == RedirectPolicy.Installation)
@@ -108,9 +134,43 @@ public sealed class ClientAdministration(
         {
             return AdminResult<Client>.Fail(endpointProblem!);
         }
-        await clients.SetParentSettingsAsync(clientId, policy, callbackPath, rateLimit, normalised, cancellationToken);
-        return AdminResult<Client>.Ok((await clients.FindAsync(clientId, cancellationToken))!);
+        var updated = client with
+        {
+            Kind = ClientKind.Parent,
+            // Enabling a disabled parent again is how it comes back (with children it did not disable).
+            DisabledAt = null,
+            RedirectPolicy = policy,
+            CallbackPath = callbackPath,
+            ChildRateLimit = rateLimit,
+            ChildEndpoints = normalised,
+            // Parent keys are public: the authorization code grant is all they may ever use.
+            GrantTypes = [GrantType.AuthorizationCode],
+        };
+        var action = client.IsParent && client.DisabledAt is null ? AuditActions.ParentChanged : AuditActions.ParentEnabled;
+        var details = $"redirect_policy={policy.ToString().ToLowerInvariant()} callback_path={callbackPath} " +
+            $"child_rate_limit={rateLimit} child_endpoints={string.Join(", ", normalised)}";
+        return await SaveAsync(client, updated, ifMatch, (actor ?? AuditActor.CommandLine).Entry(action, AuditActions.Client(clientId), time.GetUtcNow(), details), cancellationToken);
     }
+
+    /// <summary>Stores <paramref name="updated"/> if <paramref name="original"/> is still current, with its audit entry.</summary>
+    internal async Task<AdminResult<Client>> SaveAsync(
+        Client original, Client updated, long? ifMatch, AuditEntry audit, CancellationToken cancellationToken)
+    {
+        if (!await platformClients.ReplaceAsync(updated, original.Version, audit, cancellationToken))
+        {
+            return Moved<Client>(ifMatch);
+        }
+        return AdminResult<Client>.Ok((await clients.FindAsync(original.ClientId, cancellationToken))!);
+    }
+
+    /// <summary>A lost compare-and-set: 412 for a caller who sent If-Match, else 409.</summary>
+    internal static AdminResult<T> Moved<T>(long? ifMatch) =>
+        ifMatch is not null
+            ? VersionMoved<T>(ifMatch)
+            : AdminResult<T>.Fail("the client changed while this request ran; read it again and retry", AdminFailure.Conflict);
+
+    internal static AdminResult<T> VersionMoved<T>(long? ifMatch) =>
+        AdminResult<T>.Fail($"If-Match names version {ifMatch}, which is no longer current; read the resource again", AdminFailure.PreconditionFailed);
 
     /// <summary>Creates a site owner's account.</summary>
     public async Task<AdminResult<User>> CreateUserAsync(string email, string password, CancellationToken cancellationToken = default)

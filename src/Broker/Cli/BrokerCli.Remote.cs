@@ -1,0 +1,197 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+
+namespace Broker.Cli;
+
+/// <summary>The platform tasks over HTTP (<c>--url</c>, <c>--token</c>): the admin API, not the database.</summary>
+public static partial class BrokerCli
+{
+    public const string TokenVariable = "BROKER_ADMIN_TOKEN";
+
+    private static Command RotateSecretCommand(Remote remote)
+    {
+        var clientId = new Argument<string>("CLIENT_ID") { Description = "The parent whose secret to rotate." };
+        var json = JsonOption();
+        var command = new Command("rotate-secret", "Give a parent a new secret (shown once); the old one works for the configured overlap.")
+        {
+            clientId, json, remote.Url, remote.Token,
+        };
+        command.SetAction((parse, cancellationToken) => remote.SendAsync(parse, HttpMethod.Post,
+            $"/admin/v1/parents/{Uri.EscapeDataString(parse.GetValue(clientId)!)}/rotate-secret", null, parse.GetValue(json),
+            body => ([["client_id", "client_secret", "previous secret valid until"]],
+                [[Text(body, "client_id"), Text(body, "client_secret"), Text(body, "previous_secret_expires_at")]]), cancellationToken));
+        return command;
+    }
+
+    private static Command ChildrenCommand(Remote remote)
+    {
+        var parentId = new Argument<string>("PARENT_ID") { Description = "The parent whose children to list." };
+        var owner = new Option<string?>("--owner") { Description = "Only children of this user id." };
+        var origin = new Option<string?>("--origin") { Description = "Only children at this origin (https://host[:port])." };
+        var limit = new Option<int?>("--limit") { Description = "Children per page (1 to 200, default 50)." };
+        var after = new Option<string?>("--after") { Description = "The 'next' cursor of the previous page." };
+        var json = JsonOption();
+        var list = new Command("list", "List a parent's children, newest first.") { parentId, owner, origin, limit, after, json, remote.Url, remote.Token };
+        list.SetAction((parse, cancellationToken) => remote.SendAsync(parse, HttpMethod.Get,
+            $"/admin/v1/parents/{Uri.EscapeDataString(parse.GetValue(parentId)!)}/children" + Query(
+                ("owner", parse.GetValue(owner)), ("origin", parse.GetValue(origin)),
+                ("limit", parse.GetValue(limit)?.ToString(CultureInfo.InvariantCulture)), ("after", parse.GetValue(after))),
+            null, parse.GetValue(json), Remote.ClientPageTable, cancellationToken));
+
+        var childId = new Argument<string>("CHILD_ID") { Description = "The child to revoke for good." };
+        var revokeJson = JsonOption();
+        var revoke = new Command("revoke", "Revoke (delete) a child: its key stops at once, for good.") { childId, revokeJson, remote.Url, remote.Token };
+        revoke.SetAction((parse, cancellationToken) => remote.SendAsync(parse, HttpMethod.Delete,
+            $"/admin/v1/children/{Uri.EscapeDataString(parse.GetValue(childId)!)}", null, parse.GetValue(revokeJson), Remote.ClientTable, cancellationToken));
+        return new Command("children", "Installations' own applications (over HTTP).") { list, revoke };
+    }
+
+    private static Command AuditCommand(Remote remote)
+    {
+        var action = new Option<string?>("--action") { Description = "Only this action, e.g. child.created." };
+        var actor = new Option<string?>("--actor") { Description = "Only this actor, e.g. admin-token:ID." };
+        var target = new Option<string?>("--target") { Description = "Only this target, e.g. client:ID." };
+        var from = new Option<string?>("--from") { Description = "From this time (ISO 8601)." };
+        var to = new Option<string?>("--to") { Description = "Before this time (ISO 8601)." };
+        var limit = new Option<int?>("--limit") { Description = "Entries per page (1 to 200, default 50)." };
+        var after = new Option<string?>("--after") { Description = "The 'next' cursor of the previous page." };
+        var json = JsonOption();
+        var command = new Command("audit", "Read the audit log, newest first (over HTTP).") { action, actor, target, from, to, limit, after, json, remote.Url, remote.Token };
+        command.SetAction((parse, cancellationToken) => remote.SendAsync(parse, HttpMethod.Get,
+            "/admin/v1/audit" + Query(
+                ("action", parse.GetValue(action)), ("actor", parse.GetValue(actor)), ("target", parse.GetValue(target)),
+                ("from", parse.GetValue(from)), ("to", parse.GetValue(to)),
+                ("limit", parse.GetValue(limit)?.ToString(CultureInfo.InvariantCulture)), ("after", parse.GetValue(after))),
+            null, parse.GetValue(json), body => PageTable(body, ["time", "actor", "action", "target", "source", "details"],
+                entry => [Text(entry, "at"), Text(entry, "actor"), Text(entry, "action"), Text(entry, "target"), Text(entry, "source_address"), Text(entry, "details")]),
+            cancellationToken));
+        return command;
+    }
+
+    private static string Query(params (string Name, string? Value)[] parameters) =>
+        QueryString.Create(parameters.Where(p => p.Value is not null).Select(p => new KeyValuePair<string, string?>(p.Name, p.Value))).ToString();
+
+    private static string Text(JsonElement element, string name) =>
+        element.TryGetProperty(name, out var value)
+            ? value.ValueKind switch
+            {
+                JsonValueKind.Null or JsonValueKind.Undefined => "",
+                JsonValueKind.String => value.GetString()!,
+                JsonValueKind.Array => string.Join(", ", value.EnumerateArray().Select(item => item.ToString())),
+                _ => value.ToString(),
+            }
+            : "";
+
+    private static (string[][] Header, string[][] Rows) PageTable(JsonElement page, string[] header, Func<JsonElement, string[]> row)
+    {
+        var rows = page.GetProperty("items").EnumerateArray().Select(row).ToList();
+        if (page.TryGetProperty("next", out var next) && next.ValueKind == JsonValueKind.String)
+        {
+            rows.Add([$"(more: --after {next.GetString()})"]);
+        }
+        return ([header], [.. rows]);
+    }
+
+    /// <summary>The admin API as the command line calls it: one request, a table or JSON, ProblemDetails as an error line.</summary>
+    private sealed class Remote(TextWriter output, TextWriter error, HttpMessageHandler? handler)
+    {
+        public Option<string?> Url { get; } = new("--url") { Description = "The broker's base URL, e.g. https://broker.example (admin API over HTTP)." };
+
+        public Option<string?> Token { get; } = new("--token")
+        {
+            Description = $"An admin API token (default: the {TokenVariable} environment variable, which keeps it out of shell history).",
+        };
+
+        public static (string[][] Header, string[][] Rows) ClientTable(JsonElement client) =>
+            ([ClientHeader], [ClientRow(client)]);
+
+        public static (string[][] Header, string[][] Rows) ClientPageTable(JsonElement page) =>
+            PageTable(page, ClientHeader, ClientRow);
+
+        private static readonly string[] ClientHeader = ["client_id", "name", "kind", "status", "secret", "owner", "origin", "rate", "last used"];
+
+        private static string[] ClientRow(JsonElement client) =>
+        [
+            Text(client, "client_id"), Text(client, "name"), Text(client, "kind"), Text(client, "status"),
+            Text(client, "secret_fingerprint") is { Length: > 0 } fingerprint ? "…" + fingerprint : "",
+            Text(client, "owner_user_id"), Text(client, "origin"),
+            Text(client, "rate_limit") is { Length: > 0 } rate ? rate : Text(client, "child_rate_limit"),
+            Text(client, "last_used_at"),
+        ];
+
+        public async Task<int> SendAsync(
+            ParseResult parse, HttpMethod method, string path, object? body, bool json,
+            Func<JsonElement, (string[][] Header, string[][] Rows)> table, CancellationToken cancellationToken)
+        {
+            var url = parse.GetValue(Url);
+            var token = parse.GetValue(Token) ?? Environment.GetEnvironmentVariable(TokenVariable);
+            // Reject a missing or non-absolute URL, and plain http beyond this machine: the token would travel in clear.
+            if (url is null || !Uri.TryCreate(url, UriKind.Absolute, out var baseUri)
+                || !(baseUri.Scheme == Uri.UriSchemeHttps || (baseUri.Scheme == Uri.UriSchemeHttp && baseUri.IsLoopback)))
+            {
+                return await FailAsync(error, "--url must be the broker's https URL (http only on localhost)");
+            }
+            if (string.IsNullOrWhiteSpace(token))
+            {
+                return await FailAsync(error, $"an admin token is needed: --token or the {TokenVariable} environment variable");
+            }
+            using var http = handler is null ? new HttpClient() : new HttpClient(handler, disposeHandler: false);
+            using var request = new HttpRequestMessage(method, new Uri(baseUri, path));
+            request.Headers.Authorization = new AuthenticationHeaderValue("SSWS", token.Trim());
+            if (body is not null)
+            {
+                request.Content = JsonContent.Create(body);
+            }
+            HttpResponseMessage response;
+            try
+            {
+                response = await http.SendAsync(request, cancellationToken);
+            }
+            catch (HttpRequestException exception)
+            {
+                return await FailAsync(error, $"could not reach {baseUri}: {exception.Message}");
+            }
+            using (response)
+            {
+                var text = await response.Content.ReadAsStringAsync(cancellationToken);
+                JsonElement parsed;
+                try
+                {
+                    parsed = text.Length == 0 ? default : JsonSerializer.Deserialize<JsonElement>(text);
+                }
+                catch (JsonException)
+                {
+                    return await FailAsync(error, $"{(int)response.StatusCode}: the broker did not answer JSON");
+                }
+                if (!response.IsSuccessStatusCode)
+                {
+                    var detail = parsed.ValueKind == JsonValueKind.Object ? Text(parsed, "detail") : "";
+                    return await FailAsync(error, $"{(int)response.StatusCode} {response.ReasonPhrase}{(detail.Length > 0 ? ": " + detail : "")}");
+                }
+                if (json)
+                {
+                    await output.WriteLineAsync(JsonSerializer.Serialize(parsed, Json));
+                    return 0;
+                }
+                var (header, rows) = table(parsed);
+                await WriteTableAsync(output, header[0], rows);
+                return 0;
+            }
+        }
+
+        private static async Task WriteTableAsync(TextWriter output, string[] header, string[][] rows)
+        {
+            var widths = header.Select((title, column) => rows.Where(row => row.Length == header.Length)
+                .Select(row => row[column].Length).Append(title.Length).Max()).ToArray();
+            string Line(string[] cells) => string.Join("  ", cells.Select((cell, column) => cell.PadRight(widths[column]))).TrimEnd();
+            await output.WriteLineAsync(Line(header));
+            foreach (var row in rows)
+            {
+                await output.WriteLineAsync(row.Length == header.Length ? Line(row) : row[0]);
+            }
+        }
+    }
+}

@@ -1,0 +1,253 @@
+using Broker.Core.Clients;
+using Broker.Core.Platform;
+using Broker.Core.Security;
+using Broker.Core.Stores;
+using Broker.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace Broker.Platform;
+
+/// <summary>A rotated secret: shown once, never stored.</summary>
+public sealed record RotatedSecret(Client Client, string ClientSecret);
+
+/// <summary>A new admin token and its value, shown once.</summary>
+public sealed record CreatedAdminToken(AdminToken Token, string Value);
+
+/// <summary>What the platform team may do to a child.</summary>
+public enum ChildStateChange
+{
+    Disable,
+    Enable,
+    Delete,
+}
+
+/// <summary>
+/// The platform team's operations beyond creating applications and parents, shared by the admin API
+/// and the command line. Each write carries its audit entry into the store's transaction.
+/// </summary>
+public sealed class PlatformAdministration(
+    IClientStore clients, IPlatformClientStore platformClients, IUserStore users, IPlatformUserStore platformUsers,
+    IAdminTokenStore adminTokens, ClientAdministration administration,
+    IOptions<PlatformOptions> options, IOptions<InstallationOptions> installation, TimeProvider time)
+{
+    /// <summary>
+    /// Disables a parent: its keys, its unspent installation tokens and (through the gateway's rule
+    /// that a child needs an active parent) its children stop; see DESIGN.md.
+    /// </summary>
+    public async Task<AdminResult<Client>> DisableParentAsync(
+        string clientId, bool disableChildren, AuditActor actor, long? ifMatch, CancellationToken cancellationToken = default)
+    {
+        var found = await FindAsync(clientId, ifMatch, ClientKind.Parent, cancellationToken);
+        if (found.Problem is not null)
+        {
+            return found;
+        }
+        var parent = found.Value!;
+        // Reject disabling twice: nothing would change, and a second entry would mislead.
+        if (parent.DisabledAt is not null)
+        {
+            return AdminResult<Client>.Fail("the parent is already disabled", AdminFailure.Conflict);
+        }
+        var now = time.GetUtcNow();
+        var audit = actor.Entry(AuditActions.ParentDisabled, AuditActions.Client(clientId), now, "installation tokens revoked");
+        // Its settings stay, so enabling the parent again (PUT) resumes what its children had.
+        var disabled = await platformClients.DisableParentAsync(parent with { DisabledAt = now }, parent.Version, disableChildren, now, audit, cancellationToken);
+        if (disabled is null)
+        {
+            return ClientAdministration.Moved<Client>(ifMatch);
+        }
+        return AdminResult<Client>.Ok((await clients.FindAsync(clientId, cancellationToken))!);
+    }
+
+    /// <summary>A new secret for a parent; the old one works for <see cref="PlatformOptions.SecretRotationOverlap"/>.</summary>
+    public async Task<AdminResult<RotatedSecret>> RotateSecretAsync(
+        string clientId, AuditActor actor, long? ifMatch, CancellationToken cancellationToken = default)
+    {
+        var found = await FindAsync(clientId, ifMatch, ClientKind.Parent, cancellationToken);
+        if (found.Problem is not null)
+        {
+            return AdminResult<RotatedSecret>.Fail(found.Problem, found.Failure);
+        }
+        var parent = found.Value!;
+        var now = time.GetUtcNow();
+        var overlapEnds = now + options.Value.SecretRotationOverlap;
+        var secret = Secret.NewToken();
+        var audit = actor.Entry(AuditActions.SecretRotated, AuditActions.Client(clientId), now,
+            $"new fingerprint {Secret.Fingerprint(secret)}; previous secret accepted until {overlapEnds:O}");
+        var saved = await administration.SaveAsync(parent, ClientSecrets.Rotated(parent, secret, overlapEnds), ifMatch, audit, cancellationToken);
+        return saved.Problem is not null
+            ? AdminResult<RotatedSecret>.Fail(saved.Problem, saved.Failure)
+            : AdminResult<RotatedSecret>.Ok(new RotatedSecret(saved.Value!, secret));
+    }
+
+    /// <summary>Disables, enables or deletes (revokes for good) one child.</summary>
+    public async Task<AdminResult<Client>> ChangeChildStateAsync(
+        string clientId, ChildStateChange change, AuditActor actor, long? ifMatch, CancellationToken cancellationToken = default)
+    {
+        var found = await FindAsync(clientId, ifMatch, ClientKind.Child, cancellationToken);
+        if (found.Problem is not null)
+        {
+            return found;
+        }
+        var child = found.Value!;
+        var now = time.GetUtcNow();
+        // Reject any change to a deleted (revoked) child: revocation is permanent.
+        if (child.RevokedAt is not null)
+        {
+            return AdminResult<Client>.Fail("this child is revoked for good; it cannot be changed", AdminFailure.Conflict);
+        }
+        if (change == ChildStateChange.Enable)
+        {
+            // Reject enabling the installation of a disabled user: disabling a user stops all their children.
+            var owner = child.OwnerUserId is null ? null : await users.FindAsync(child.OwnerUserId, cancellationToken);
+            if (owner?.DisabledAt is not null)
+            {
+                return AdminResult<Client>.Fail("the child's owner is disabled; its installations stay disabled", AdminFailure.Conflict);
+            }
+        }
+        var (updated, action) = change switch
+        {
+            ChildStateChange.Disable => (child with { DisabledAt = child.DisabledAt ?? now }, AuditActions.ChildDisabled),
+            ChildStateChange.Enable => (child with { DisabledAt = null }, AuditActions.ChildEnabled),
+            _ => (child with { RevokedAt = now }, AuditActions.ChildDeleted),
+        };
+        return await administration.SaveAsync(child, updated, ifMatch, actor.Entry(action, AuditActions.Client(clientId), now), cancellationToken);
+    }
+
+    /// <summary>
+    /// Changes one child's own quota or whitelist. A value of null means "inherit the parent's";
+    /// a set value may narrow the parent's, never widen it.
+    /// </summary>
+    public async Task<AdminResult<Client>> ChangeChildLimitsAsync(
+        string clientId, bool setRateLimit, int? rateLimit, bool setEndpoints, IReadOnlyList<string>? endpoints,
+        AuditActor actor, long? ifMatch, CancellationToken cancellationToken = default)
+    {
+        var found = await FindAsync(clientId, ifMatch, ClientKind.Child, cancellationToken);
+        if (found.Problem is not null)
+        {
+            return found;
+        }
+        var child = found.Value!;
+        // Reject an empty change: nothing to do is a caller's mistake worth telling.
+        if (!setRateLimit && !setEndpoints)
+        {
+            return AdminResult<Client>.Fail("name rate_limit or endpoints (null to inherit the parent's)");
+        }
+        var parent = child.ParentClientId is null ? null : await clients.FindAsync(child.ParentClientId, cancellationToken);
+        if (parent is null)
+        {
+            return AdminResult<Client>.Fail("the child's parent no longer exists", AdminFailure.Conflict);
+        }
+        var updated = child;
+        if (setRateLimit)
+        {
+            // Reject a quota above the parent's child quota.
+            var problem = ChildLimits.RateLimitProblem(parent, rateLimit, installation.Value.DefaultChildRateLimit);
+            if (problem is not null)
+            {
+                return AdminResult<Client>.Fail(problem);
+            }
+            updated = updated with { RateLimit = rateLimit };
+        }
+        if (setEndpoints)
+        {
+            IReadOnlyList<string>? normalised = null;
+            if (endpoints is not null)
+            {
+                // Reject malformed patterns, an empty whitelist (disable the child instead) and any widening.
+                normalised = EndpointPattern.TryNormalise(endpoints, out var problem);
+                if (normalised is null)
+                {
+                    return AdminResult<Client>.Fail(problem!);
+                }
+                if (normalised.Count == 0)
+                {
+                    return AdminResult<Client>.Fail("endpoints must name at least one endpoint; disable the child to stop it");
+                }
+                problem = ChildLimits.EndpointsProblem(parent, normalised);
+                if (problem is not null)
+                {
+                    return AdminResult<Client>.Fail(problem);
+                }
+            }
+            updated = updated with { Endpoints = normalised };
+        }
+        var details = $"rate_limit={updated.RateLimit?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "inherit"} " +
+            $"endpoints={(updated.Endpoints is null ? "inherit" : string.Join(", ", updated.Endpoints))}";
+        return await administration.SaveAsync(child, updated, ifMatch,
+            actor.Entry(AuditActions.ChildChanged, AuditActions.Client(clientId), time.GetUtcNow(), details), cancellationToken);
+    }
+
+    /// <summary>Disables a user and every child they own.</summary>
+    public async Task<AdminResult<int>> DisableUserAsync(string userId, AuditActor actor, CancellationToken cancellationToken = default)
+    {
+        var user = userId.Length is > 0 and <= 64 ? await users.FindAsync(userId, cancellationToken) : null;
+        // Reject unknown users, and users already disabled (nothing would change).
+        if (user is null)
+        {
+            return AdminResult<int>.Fail($"no user with id '{userId}'", AdminFailure.NotFound);
+        }
+        var now = time.GetUtcNow();
+        var children = await platformUsers.DisableAsync(userId, now, actor.Entry(AuditActions.UserDisabled, AuditActions.User(userId), now), cancellationToken);
+        return children is null
+            ? AdminResult<int>.Fail("the user is already disabled", AdminFailure.Conflict)
+            : AdminResult<int>.Ok(children.Value);
+    }
+
+    /// <summary>Creates an admin API token; its value is returned once and only its hash is stored.</summary>
+    public async Task<AdminResult<CreatedAdminToken>> CreateAdminTokenAsync(
+        string name, IReadOnlyList<string> scopes, AuditActor actor, CancellationToken cancellationToken = default)
+    {
+        // Reject a bad name (same text rules as application names) and unknown or missing scopes.
+        var problem = ClientText.NameProblem(name, "--name");
+        if (problem is not null)
+        {
+            return AdminResult<CreatedAdminToken>.Fail(problem);
+        }
+        var distinct = scopes.Distinct(StringComparer.Ordinal).ToList();
+        problem = AdminScopes.Problem(distinct);
+        if (problem is not null)
+        {
+            return AdminResult<CreatedAdminToken>.Fail(problem);
+        }
+        var value = Secret.NewToken();
+        var now = time.GetUtcNow();
+        var token = new AdminToken
+        {
+            TokenId = Secret.NewClientId(),
+            Name = name.Trim(),
+            TokenHash = Secret.Hash(value),
+            Fingerprint = Secret.Fingerprint(value),
+            Scopes = distinct,
+            CreatedAt = now,
+        };
+        await adminTokens.CreateAsync(token, actor.Entry(AuditActions.AdminTokenCreated, AuditActions.AdminToken(token.TokenId), now,
+            $"name={token.Name} scopes={string.Join(' ', distinct)}"), cancellationToken);
+        return AdminResult<CreatedAdminToken>.Ok(new CreatedAdminToken(token, value));
+    }
+
+    public async Task<AdminResult<bool>> RevokeAdminTokenAsync(string tokenId, AuditActor actor, CancellationToken cancellationToken = default)
+    {
+        var now = time.GetUtcNow();
+        // Reject unknown and already revoked tokens alike.
+        return await adminTokens.RevokeAsync(tokenId, now, actor.Entry(AuditActions.AdminTokenRevoked, AuditActions.AdminToken(tokenId), now), cancellationToken)
+            ? AdminResult<bool>.Ok(true)
+            : AdminResult<bool>.Fail($"no active admin token with id '{tokenId}'", AdminFailure.NotFound);
+    }
+
+    /// <summary>A client of the expected kind whose version matches <paramref name="ifMatch"/> when given.</summary>
+    public async Task<AdminResult<Client>> FindAsync(string clientId, long? ifMatch, ClientKind kind, CancellationToken cancellationToken)
+    {
+        var client = Secret.IsWellFormedClientId(clientId) ? await clients.FindAsync(clientId, cancellationToken) : null;
+        // Reject unknown ids and clients of another kind alike: a parent route never acts on a child.
+        if (client is null || client.Kind != kind)
+        {
+            return AdminResult<Client>.Fail($"no {kind.ToString().ToLowerInvariant()} with client_id '{clientId}'", AdminFailure.NotFound);
+        }
+        if (ifMatch is not null && ifMatch != client.Version)
+        {
+            return ClientAdministration.VersionMoved<Client>(ifMatch);
+        }
+        return AdminResult<Client>.Ok(client);
+    }
+}
