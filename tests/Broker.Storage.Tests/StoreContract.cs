@@ -527,6 +527,21 @@ public abstract partial class StoreContract : IAsyncLifetime
             after = page[0].ClientId;
         }
         walked.Should().Equal(search.Select(c => c.Name));
+
+        // And without a query, two at a time, over everything listed.
+        var everything = new List<string>();
+        after = null;
+        while (true)
+        {
+            var page = await Clients.ListManagedAsync(null, 2, after);
+            everything.AddRange(page.Select(c => c.ClientId));
+            if (page.Count < 2)
+            {
+                break;
+            }
+            after = page[^1].ClientId;
+        }
+        everything.Should().Equal(all.Select(c => c.ClientId));
     }
 
     [SkippableFact]

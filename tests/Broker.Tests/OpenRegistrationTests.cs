@@ -23,7 +23,7 @@ public sealed class OpenRegistrationTests : IDisposable
     public void Dispose() => broker.Dispose();
 
     private Task EnableAsync(bool enabled = true) =>
-        broker.Services.GetRequiredService<TenantSettings>().SetAsync(TenantSettings.DynamicClientRegistrationFlag, enabled, CancellationToken.None);
+        broker.Services.GetRequiredService<TenantSettings>().SetAsync(TenantSettings.DynamicClientRegistrationFlag, enabled, Core.Platform.AuditActor.CommandLine, CancellationToken.None);
 
     private Task<HttpResponseMessage> RegisterAsync(string body) =>
         api.PostAsync("/oidc/register", new StringContent(body, System.Text.Encoding.UTF8, "application/json"));

@@ -73,6 +73,9 @@ public static class AuditActions
     public const string AdminTokenCreated = "admin_token.created";
     public const string AdminTokenRevoked = "admin_token.revoked";
     public const string SettingsChanged = "settings.changed";
+    public const string ClientCreated = "client.created";
+    public const string ClientChanged = "client.changed";
+    public const string ClientDeleted = "client.deleted";
 
     public static string Client(string clientId) => $"client:{clientId}";
 

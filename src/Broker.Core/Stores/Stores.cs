@@ -39,6 +39,9 @@ public interface IClientStore
 
     /// <summary>Open-registered clients not deleted (the tenant cap counts these).</summary>
     Task<long> CountOpenRegisteredAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Soft-deletes open-registered clients never used and created before <paramref name="createdBefore"/>; how many.</summary>
+    Task<int> DeleteUnusedOpenRegisteredAsync(DateTimeOffset createdBefore, DateTimeOffset now, CancellationToken cancellationToken = default);
 }
 
 /// <summary>How a write that can collide went.</summary>

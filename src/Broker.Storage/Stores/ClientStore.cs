@@ -109,12 +109,15 @@ public sealed partial class ClientStore(Database database) : IClientStore
         await using var connection = await database.OpenAsync(cancellationToken);
         // Exact name matches first, then by name and id; the cursor is the last client's position in that order.
         // The SQL is assembled from fixed fragments (never from input) so no parameter is ever an untyped NULL.
-        var rank = nameStartsWith is null ? "1" : "CASE WHEN name = @Query THEN 0 ELSE 1 END";
+        // Without a query every client ranks alike, so the rank drops out (a bare "1" in ORDER BY would
+        // mean "the first column").
+        var rank = nameStartsWith is null ? "0" : "CASE WHEN name = @Query THEN 0 ELSE 1 END";
+        var order = nameStartsWith is null ? "name, client_id" : $"{rank}, name, client_id";
         var cursor = afterClientId is null
             ? null
             : await connection.QuerySingleOrDefaultAsync<CursorRow>(new CommandDefinition(
                 $"SELECT {rank} AS rank_value, name, client_id FROM clients WHERE client_id = @afterClientId AND name_key IS NOT NULL",
-                new { afterClientId, Query = nameStartsWith }, cancellationToken: cancellationToken));
+                new { afterClientId, Query = nameStartsWith ?? "" }, cancellationToken: cancellationToken));
         if (afterClientId is not null && cursor is null)
         {
             return [];
@@ -124,7 +127,7 @@ public sealed partial class ClientStore(Database database) : IClientStore
             ? ""
             : $"AND ({rank} > @CursorRank OR ({rank} = @CursorRank AND (name > @CursorName OR (name = @CursorName AND client_id > @CursorId))))";
         var rows = await connection.QueryAsync<ClientRow>(new CommandDefinition(
-            $"SELECT {Columns} FROM clients WHERE name_key IS NOT NULL {filter} {after} ORDER BY {rank}, name, client_id {database.Dialect.LimitClause("@Limit")}",
+            $"SELECT {Columns} FROM clients WHERE name_key IS NOT NULL {filter} {after} ORDER BY {order} {database.Dialect.LimitClause("@Limit")}",
             new
             {
                 Query = nameStartsWith ?? "",
@@ -182,6 +185,19 @@ public sealed partial class ClientStore(Database database) : IClientStore
         return await connection.ExecuteScalarAsync<long>(new CommandDefinition(
             "SELECT COUNT(*) FROM clients WHERE registration_source = @Source AND deleted_at IS NULL",
             new { Source = ClientRow.SourceName(RegistrationSource.Open) }, cancellationToken: cancellationToken));
+    }
+
+    public async Task<int> DeleteUnusedOpenRegisteredAsync(DateTimeOffset createdBefore, DateTimeOffset now, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        return await connection.ExecuteAsync(new CommandDefinition(
+            """
+            UPDATE clients SET deleted_at = @Now, revoked_at = COALESCE(revoked_at, @Now), name_key = NULL,
+                               registration_token_hash = NULL, version = version + 1
+             WHERE registration_source = @Source AND deleted_at IS NULL AND last_used_at IS NULL AND created_at < @CreatedBefore
+            """,
+            new { Source = ClientRow.SourceName(RegistrationSource.Open), Now = DbValues.Time(now), CreatedBefore = DbValues.Time(createdBefore) },
+            cancellationToken: cancellationToken));
     }
 
     private static string EscapeLike(string value) =>

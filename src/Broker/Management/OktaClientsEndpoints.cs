@@ -40,7 +40,7 @@ public static class OktaClientsEndpoints
         {
             return problem;
         }
-        var issued = await registrar.CreateAsync(metadata!, RegistrationSource.Admin, context.RequestAborted);
+        var issued = await registrar.CreateAsync(metadata!, RegistrationSource.Admin, AdminAuthentication.Actor(context), context.RequestAborted);
         // Reject a client_name in use: the Okta table marks it unique.
         if (issued is null)
         {
@@ -110,7 +110,7 @@ public static class OktaClientsEndpoints
         {
             return problem;
         }
-        var (issued, outcome) = await registrar.ReplaceAsync(client, metadata!, context.RequestAborted);
+        var (issued, outcome) = await registrar.ReplaceAsync(client, metadata!, AdminAuthentication.Actor(context), context.RequestAborted);
         return outcome switch
         {
             WriteOutcome.Done => TypedResults.Ok(ClientRegistrar.Document(issued!)),
@@ -134,14 +134,15 @@ public static class OktaClientsEndpoints
             return ManagementProblems.Problem(StatusCodes.Status400BadRequest, "No secret to renew",
                 "this client's token_endpoint_auth_method is none; it has no secret", OAuthErrors.InvalidClientMetadata);
         }
-        var issued = await registrar.NewSecretAsync(client, context.RequestAborted);
+        var issued = await registrar.NewSecretAsync(client, AdminAuthentication.Actor(context), context.RequestAborted);
         return issued is null ? ManagementProblems.NotFound(clientId) : TypedResults.Ok(ClientRegistrar.Document(issued));
     }
 
-    private static async Task<Results<NoContent, ProblemHttpResult>> Delete(HttpContext context, IClientStore clients, TimeProvider time, string clientId)
+    private static async Task<Results<NoContent, ProblemHttpResult>> Delete(
+        HttpContext context, IClientStore clients, ClientRegistrar registrar, string clientId)
     {
         var client = await ManagedClientAsync(clients, clientId, context.RequestAborted);
-        if (client is null || !await clients.DeleteAsync(clientId, time.GetUtcNow(), context.RequestAborted))
+        if (client is null || !await registrar.DeleteAsync(client, AdminAuthentication.Actor(context), context.RequestAborted))
         {
             return ManagementProblems.NotFound(clientId);
         }

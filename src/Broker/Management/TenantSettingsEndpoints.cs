@@ -65,7 +65,7 @@ public static class TenantSettingsEndpoints
         }
         foreach (var (flag, value) in changes)
         {
-            await settings.SetAsync(flag, value, context.RequestAborted);
+            await settings.SetAsync(flag, value, AdminAuthentication.Actor(context), context.RequestAborted);
         }
         return TypedResults.Ok(await DocumentAsync(settings, context.RequestAborted));
     }

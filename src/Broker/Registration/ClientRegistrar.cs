@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Broker.Core.Clients;
+using Broker.Core.Platform;
 using Broker.Core.Security;
 using Broker.Core.Stores;
 
@@ -11,11 +12,13 @@ public sealed record IssuedClient(Client Client, string? ClientSecret, string? R
 /// <summary>
 /// Creates and changes clients from RFC 7591 metadata, for the Okta management API, Auth0 open
 /// registration and RFC 7592 alike: one client model, one place that mints secrets.
+/// Every change is audited with the actor the endpoint names.
 /// </summary>
-public sealed class ClientRegistrar(IClientStore clients, TimeProvider time)
+public sealed class ClientRegistrar(IClientStore clients, IAuditStore audit, TimeProvider time)
 {
     /// <summary>Creates a client; null when its name is taken.</summary>
-    public async Task<IssuedClient?> CreateAsync(ClientMetadata metadata, RegistrationSource source, CancellationToken cancellationToken)
+    public async Task<IssuedClient?> CreateAsync(
+        ClientMetadata metadata, RegistrationSource source, AuditActor actor, CancellationToken cancellationToken)
     {
         var secret = metadata.UsesSecret ? Secret.NewToken() : null;
         var registrationToken = source == RegistrationSource.Open ? Secret.NewToken() : null;
@@ -29,14 +32,20 @@ public sealed class ClientRegistrar(IClientStore clients, TimeProvider time)
             RegistrationTokenHash = registrationToken is null ? null : Secret.Hash(registrationToken),
             CreatedAt = time.GetUtcNow(),
         }.WithMetadata(metadata);
-        return await clients.CreateAsync(client, cancellationToken) ? new IssuedClient(client, secret, registrationToken) : null;
+        if (!await clients.CreateAsync(client, cancellationToken))
+        {
+            return null;
+        }
+        await AuditAsync(actor, AuditActions.ClientCreated, client, $"{source.ToString().ToLowerInvariant()} {client.ApplicationType} client", cancellationToken);
+        return new IssuedClient(client, secret, registrationToken);
     }
 
     /// <summary>
     /// Replaces a client's metadata. A secret is minted when the new auth method needs one and the
     /// client had none, and dropped when the new method needs none.
     /// </summary>
-    public async Task<(IssuedClient? Issued, WriteOutcome Outcome)> ReplaceAsync(Client current, ClientMetadata metadata, CancellationToken cancellationToken)
+    public async Task<(IssuedClient? Issued, WriteOutcome Outcome)> ReplaceAsync(
+        Client current, ClientMetadata metadata, AuditActor actor, CancellationToken cancellationToken)
     {
         string? secret = null;
         var replaced = current.WithMetadata(metadata);
@@ -50,16 +59,40 @@ public sealed class ClientRegistrar(IClientStore clients, TimeProvider time)
             replaced = replaced with { SecretHash = Secret.Hash(secret), SecretFingerprint = Secret.Fingerprint(secret) };
         }
         var outcome = await clients.ReplaceAsync(replaced, cancellationToken);
-        return (outcome == WriteOutcome.Done ? new IssuedClient(replaced, secret, null) : null, outcome);
+        if (outcome != WriteOutcome.Done)
+        {
+            return (null, outcome);
+        }
+        await AuditAsync(actor, AuditActions.ClientChanged, replaced, "metadata replaced", cancellationToken);
+        return (new IssuedClient(replaced, secret, null), outcome);
     }
 
     /// <summary>A new secret for a client that uses one (Okta lifecycle/newSecret).</summary>
-    public async Task<IssuedClient?> NewSecretAsync(Client current, CancellationToken cancellationToken)
+    public async Task<IssuedClient?> NewSecretAsync(Client current, AuditActor actor, CancellationToken cancellationToken)
     {
         var secret = Secret.NewToken();
         var replaced = current with { SecretHash = Secret.Hash(secret), SecretFingerprint = Secret.Fingerprint(secret) };
-        return await clients.ReplaceAsync(replaced, cancellationToken) == WriteOutcome.Done ? new IssuedClient(replaced, secret, null) : null;
+        if (await clients.ReplaceAsync(replaced, cancellationToken) != WriteOutcome.Done)
+        {
+            return null;
+        }
+        await AuditAsync(actor, AuditActions.SecretRotated, replaced, $"new secret ending {replaced.SecretFingerprint}", cancellationToken);
+        return new IssuedClient(replaced, secret, null);
     }
+
+    /// <summary>Soft-deletes a client; false when it was already gone.</summary>
+    public async Task<bool> DeleteAsync(Client current, AuditActor actor, CancellationToken cancellationToken)
+    {
+        if (!await clients.DeleteAsync(current.ClientId, time.GetUtcNow(), cancellationToken))
+        {
+            return false;
+        }
+        await AuditAsync(actor, AuditActions.ClientDeleted, current, null, cancellationToken);
+        return true;
+    }
+
+    private Task AuditAsync(AuditActor actor, string action, Client client, string? details, CancellationToken cancellationToken) =>
+        audit.AppendAsync(actor.Entry(action, AuditActions.Client(client.ClientId), time.GetUtcNow(), details), cancellationToken);
 
     /// <summary>
     /// The RFC 7591 / Okta representation of a client. The secret appears only when just minted

@@ -6,6 +6,7 @@ using Broker.Core.Security;
 using Broker.Core.Stores;
 using Broker.Hosting;
 using Broker.Installation;
+using Broker.Platform;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 
@@ -27,6 +28,8 @@ public static class OpenRegistrationEndpoints
         services.AddSingleton<TenantSettings>();
         services.AddSingleton<ClientRegistrar>();
         services.AddSingleton<OpenRegistrationCap>();
+        services.AddSingleton<UnusedClientCleanup>();
+        services.AddHostedService(provider => provider.GetRequiredService<UnusedClientCleanup>());
         services.AddSingleton(provider => new OpenRegistrationLimit(new FailureThrottle(
             provider.GetRequiredService<IOptions<RegistrationOptions>>().Value.PermitsPerMinutePerAddress, TimeSpan.FromMinutes(1))));
         return services;
@@ -69,7 +72,8 @@ public static class OpenRegistrationEndpoints
             return OAuthResults.Error(StatusCodes.Status403Forbidden, OAuthErrors.AccessDenied,
                 "this tenant has reached its limit of open-registered clients");
         }
-        var issued = await registrar.CreateAsync(metadata!, RegistrationSource.Open, context.RequestAborted);
+        var issued = await registrar.CreateAsync(metadata!, RegistrationSource.Open,
+            AdminAuthentication.Actor(context, "open-registration"), context.RequestAborted);
         // Reject a client_name already in use (names are unique, as in the Okta seed).
         if (issued is null)
         {
@@ -125,7 +129,8 @@ public static class OpenRegistrationEndpoints
             {
                 return OAuthResults.BadRequest(validation.Error.Error, validation.Error.Description);
             }
-            var (issued, outcome) = await registrar.ReplaceAsync(client, validation.Metadata!, context.RequestAborted);
+            var (issued, outcome) = await registrar.ReplaceAsync(client, validation.Metadata!,
+                AdminAuthentication.Actor(context, $"registration:{clientId}"), context.RequestAborted);
             return outcome switch
             {
                 WriteOutcome.Done => TypedResults.Ok(ClientRegistrar.Document(issued!, RegistrationClientUri(broker.Value, clientId))),
@@ -136,10 +141,10 @@ public static class OpenRegistrationEndpoints
     }
 
     private static async Task<Results<NoContent, JsonHttpResult<OAuthErrorBody>>> Delete(
-        HttpContext context, IClientStore clients, TimeProvider time, string clientId)
+        HttpContext context, IClientStore clients, ClientRegistrar registrar, string clientId)
     {
         var client = await AuthorizedClientAsync(context, clients, clientId);
-        if (client is null || !await clients.DeleteAsync(clientId, time.GetUtcNow(), context.RequestAborted))
+        if (client is null || !await registrar.DeleteAsync(client, AdminAuthentication.Actor(context, $"registration:{clientId}"), context.RequestAborted))
         {
             return InvalidRegistrationToken(context);
         }

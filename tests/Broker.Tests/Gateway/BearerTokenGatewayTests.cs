@@ -20,7 +20,7 @@ public sealed class BearerTokenGatewayTests : SignedInOwnerTest
 
     private async Task<TokenResponse> ServiceTokenAsync()
     {
-        await Broker.Services.GetRequiredService<TenantSettings>().SetAsync(TenantSettings.DynamicClientRegistrationFlag, true, CancellationToken.None);
+        await Broker.Services.GetRequiredService<TenantSettings>().SetAsync(TenantSettings.DynamicClientRegistrationFlag, true, Core.Platform.AuditActor.CommandLine, CancellationToken.None);
         var registration = await Api.RegisterClientAsync(new DynamicClientRegistrationRequest
         {
             Address = "/oidc/register",
