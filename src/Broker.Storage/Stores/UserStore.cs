@@ -42,9 +42,8 @@ public sealed class UserStore(Database database) : IUserStore
 
     private async Task<User?> FindWhereAsync(string condition, string value, CancellationToken cancellationToken)
     {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        var row = await connection.QuerySingleOrDefaultAsync<UserRow>(new CommandDefinition(
-            $"SELECT {Columns} FROM users WHERE {condition}", new { value }, cancellationToken: cancellationToken));
+        var row = await database.ReadAsync((connection, token) => connection.QuerySingleOrDefaultAsync<UserRow?>(new CommandDefinition(
+            $"SELECT {Columns} FROM users WHERE {condition}", new { value }, cancellationToken: token)), cancellationToken);
         return row is null
             ? null
             : new User

@@ -20,7 +20,7 @@ public static class OktaClientsEndpoints
 
     public static IEndpointRouteBuilder MapOktaClients(this IEndpointRouteBuilder routes)
     {
-        var clients = routes.MapGroup(Path).WithTags("Okta client management");
+        var clients = routes.MapGroup(Path).WithTags("Okta client management").WithErrorFormat(ErrorFormat.Problem);
         clients.MapPost("", Create).RequireAuthorization(ManagementPolicies.ClientsWrite);
         clients.MapGet("", List).RequireAuthorization(ManagementPolicies.ClientsRead);
         clients.MapGet("/{clientId}", Read).RequireAuthorization(ManagementPolicies.ClientsRead);

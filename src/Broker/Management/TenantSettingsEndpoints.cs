@@ -13,7 +13,7 @@ public static class TenantSettingsEndpoints
 
     public static IEndpointRouteBuilder MapTenantSettings(this IEndpointRouteBuilder routes)
     {
-        var settings = routes.MapGroup(Path).WithTags("Tenant settings").RequireAuthorization(ManagementPolicies.TenantWrite);
+        var settings = routes.MapGroup(Path).WithTags("Tenant settings").WithErrorFormat(ErrorFormat.Problem).RequireAuthorization(ManagementPolicies.TenantWrite);
         settings.MapGet("", Read);
         settings.MapPatch("", Update);
         return routes;
