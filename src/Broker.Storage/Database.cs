@@ -78,6 +78,10 @@ public sealed class Database
             return await read(connection, token);
         }, cancellationToken);
 
+    /// <summary>One row or none, read with <see cref="ReadAsync{T}"/>'s retries.</summary>
+    public Task<T?> QuerySingleOrDefaultAsync<T>(string sql, object parameters, CancellationToken cancellationToken = default) =>
+        ReadAsync((connection, token) => connection.QuerySingleOrDefaultAsync<T?>(new CommandDefinition(sql, parameters, cancellationToken: token)), cancellationToken);
+
     /// <summary>The readiness probe's query, valid on every provider.</summary>
     public const string PingSql = "SELECT 1";
 

@@ -21,13 +21,9 @@ public sealed class ClientStore(Database database) : IClientStore
         "@ApplicationType, @ResponseTypes, @PostLogoutRedirectUris, @ClientUri, @LogoUri, @TosUri, @PolicyUri, " +
         "@InitiateLoginUri, @Contacts, @RegistrationSource, @RegistrationTokenHash, @DeletedAt, @NameKey)";
 
-    public Task<Client?> FindAsync(string clientId, CancellationToken cancellationToken = default) =>
-        database.ReadAsync(async (connection, token) =>
-        {
-            var row = await connection.QuerySingleOrDefaultAsync<ClientRow>(new CommandDefinition(
-                $"SELECT {Columns} FROM clients WHERE client_id = @clientId", new { clientId }, cancellationToken: token));
-            return row?.ToClient();
-        }, cancellationToken);
+    public async Task<Client?> FindAsync(string clientId, CancellationToken cancellationToken = default) =>
+        (await database.QuerySingleOrDefaultAsync<ClientRow>(
+            $"SELECT {Columns} FROM clients WHERE client_id = @clientId", new { clientId }, cancellationToken))?.ToClient();
 
     public async Task<bool> CreateAsync(Client client, CancellationToken cancellationToken = default)
     {

@@ -7,8 +7,7 @@ namespace Broker.Storage.Stores;
 public sealed class TenantSettingsStore(Database database) : ITenantSettingsStore
 {
     public Task<string?> GetAsync(string name, CancellationToken cancellationToken = default) =>
-        database.ReadAsync((connection, token) => connection.QuerySingleOrDefaultAsync<string?>(new CommandDefinition(
-            "SELECT value FROM tenant_settings WHERE name = @name", new { name }, cancellationToken: token)), cancellationToken);
+        database.QuerySingleOrDefaultAsync<string>("SELECT value FROM tenant_settings WHERE name = @name", new { name }, cancellationToken);
 
     // Update, else insert; a racing insert of the same name loses on the key and updates instead.
     // (Portable across providers, which spell upsert differently.)

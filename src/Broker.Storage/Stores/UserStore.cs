@@ -42,8 +42,7 @@ public sealed class UserStore(Database database) : IUserStore
 
     private async Task<User?> FindWhereAsync(string condition, string value, CancellationToken cancellationToken)
     {
-        var row = await database.ReadAsync((connection, token) => connection.QuerySingleOrDefaultAsync<UserRow?>(new CommandDefinition(
-            $"SELECT {Columns} FROM users WHERE {condition}", new { value }, cancellationToken: token)), cancellationToken);
+        var row = await database.QuerySingleOrDefaultAsync<UserRow>($"SELECT {Columns} FROM users WHERE {condition}", new { value }, cancellationToken);
         return row is null
             ? null
             : new User
