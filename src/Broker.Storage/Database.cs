@@ -1,17 +1,132 @@
 using System.Data.Common;
 using Dapper;
+using Polly;
+using Polly.Retry;
+using Polly.Timeout;
 
 namespace Broker.Storage;
 
-/// <summary>Opens connections and runs transactions for the stores, in the configured dialect.</summary>
-public sealed class Database(ISqlDialect dialect, string connectionString)
+/// <summary>How the database layer rides out transient faults (Polly): retries, then a time budget.</summary>
+public sealed record DatabaseResilience
 {
+    /// <summary>Further attempts after a transient fault (0 = none).</summary>
+    public int MaxRetries { get; init; } = 3;
+
+    /// <summary>The first pause between attempts; it doubles each time, with jitter.</summary>
+    public TimeSpan RetryDelay { get; init; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>The whole operation's budget, retries included.</summary>
+    public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(15);
+}
+
+/// <summary>
+/// The database could not complete an operation (unreachable, restarting, or over the time budget)
+/// after the retries, or a commit's outcome is unknown. Nothing the caller must report as done was done.
+/// </summary>
+public sealed class DatabaseUnavailableException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>Opens connections and runs transactions for the stores, in the configured dialect.</summary>
+public sealed class Database
+{
+    private readonly string connectionString;
+    private readonly ResiliencePipeline pipeline;
+
     // Columns are snake_case, row classes PascalCase.
     static Database() => Dapper.DefaultTypeMap.MatchNamesWithUnderscores = true;
 
-    public ISqlDialect Dialect { get; } = dialect;
+    public Database(ISqlDialect dialect, string connectionString, DatabaseResilience? resilience = null)
+    {
+        Dialect = dialect;
+        this.connectionString = connectionString;
+        resilience ??= new DatabaseResilience();
+        var builder = new ResiliencePipelineBuilder().AddTimeout(resilience.Timeout);
+        if (resilience.MaxRetries > 0)
+        {
+            builder.AddRetry(new RetryStrategyOptions
+            {
+                MaxRetryAttempts = resilience.MaxRetries,
+                Delay = resilience.RetryDelay,
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                ShouldHandle = arguments => ValueTask.FromResult(arguments.Outcome.Exception is { } fault && Dialect.IsTransient(fault)),
+            });
+        }
+        pipeline = builder.Build();
+    }
 
-    public async Task<DbConnection> OpenAsync(CancellationToken cancellationToken = default)
+    public ISqlDialect Dialect { get; }
+
+    /// <summary>
+    /// Whether the exception means the database is unavailable rather than a bug: what the host answers
+    /// with 503 and Retry-After.
+    /// </summary>
+    public bool IsUnavailable(Exception exception) =>
+        exception is DatabaseUnavailableException or TimeoutRejectedException || Dialect.IsTransient(exception);
+
+    /// <summary>Opens a connection; opening is idempotent, so transient faults are retried.</summary>
+    public Task<DbConnection> OpenAsync(CancellationToken cancellationToken = default) =>
+        RunAsync(OpenOnceAsync, cancellationToken);
+
+    /// <summary>
+    /// Runs a read (or another idempotent operation) on its own connection, retried as a whole on a
+    /// transient fault: a pooled connection the server dropped fails the first attempt, not the caller.
+    /// </summary>
+    public Task<T> ReadAsync<T>(Func<DbConnection, CancellationToken, Task<T>> read, CancellationToken cancellationToken = default) =>
+        RunAsync(async token =>
+        {
+            await using var connection = await OpenOnceAsync(token);
+            return await read(connection, token);
+        }, cancellationToken);
+
+    /// <summary>One row or none, read with <see cref="ReadAsync{T}"/>'s retries.</summary>
+    public Task<T?> QuerySingleOrDefaultAsync<T>(string sql, object parameters, CancellationToken cancellationToken = default) =>
+        ReadAsync((connection, token) => connection.QuerySingleOrDefaultAsync<T?>(new CommandDefinition(sql, parameters, cancellationToken: token)), cancellationToken);
+
+    /// <summary>The readiness probe's query, valid on every provider.</summary>
+    public const string PingSql = "SELECT 1";
+
+    /// <summary>Opens a connection and runs a trivial query; throws when the database does not answer.</summary>
+    public Task PingAsync(CancellationToken cancellationToken = default) =>
+        ReadAsync((connection, token) => connection.ExecuteScalarAsync<long>(new CommandDefinition(PingSql, cancellationToken: token)), cancellationToken);
+
+    /// <summary>
+    /// Runs <paramref name="work"/> in a transaction at the dialect's write isolation, committed when it
+    /// returns normally. On SQLite this is BEGIN IMMEDIATE, so racing writers queue instead of failing on
+    /// upgrade; on PostgreSQL and SQL Server it is READ COMMITTED, where row locks queue them. A transient
+    /// fault before the commit rolls back and re-runs the whole transaction (so the work must decide from
+    /// what it reads inside it); a fault during the commit is not retried, because the commit may have
+    /// happened: it surfaces as <see cref="DatabaseUnavailableException"/>.
+    /// </summary>
+    public Task<T> InTransactionAsync<T>(
+        Func<DbConnection, DbTransaction, Task<(T Result, bool Commit)>> work, CancellationToken cancellationToken = default) =>
+        InTransactionAsync((connection, transaction, _) => work(connection, transaction), cancellationToken);
+
+    /// <inheritdoc cref="InTransactionAsync{T}(Func{DbConnection, DbTransaction, Task{ValueTuple{T, bool}}}, CancellationToken)"/>
+    /// <remarks>The work receives the attempt's token, which the time budget cancels.</remarks>
+    public Task<T> InTransactionAsync<T>(
+        Func<DbConnection, DbTransaction, CancellationToken, Task<(T Result, bool Commit)>> work, CancellationToken cancellationToken = default) =>
+        RunAsync(async token =>
+        {
+            await using var connection = await OpenOnceAsync(token);
+            await using var transaction = await connection.BeginTransactionAsync(Dialect.WriteIsolation, token);
+            var (result, commit) = await work(connection, transaction, token);
+            if (!commit)
+            {
+                await transaction.RollbackAsync(token);
+                return result;
+            }
+            try
+            {
+                await transaction.CommitAsync(token);
+            }
+            catch (Exception exception) when (IsUnavailable(exception) || exception is OperationCanceledException && !cancellationToken.IsCancellationRequested)
+            {
+                throw new DatabaseUnavailableException("the database failed during a commit; its outcome is unknown", exception);
+            }
+            return result;
+        }, cancellationToken);
+
+    private async Task<DbConnection> OpenOnceAsync(CancellationToken cancellationToken)
     {
         var connection = Dialect.CreateConnection(connectionString);
         try
@@ -27,35 +142,21 @@ public sealed class Database(ISqlDialect dialect, string connectionString)
         }
     }
 
-    /// <summary>The readiness probe's query, valid on every provider.</summary>
-    public const string PingSql = "SELECT 1";
-
-    /// <summary>Opens a connection and runs a trivial query; throws when the database does not answer.</summary>
-    public async Task PingAsync(CancellationToken cancellationToken = default)
+    // Retried while the dialect calls the fault transient, within the time budget; what is still failing
+    // then becomes DatabaseUnavailableException, so the host maps one exception type to 503.
+    private async Task<T> RunAsync<T>(Func<CancellationToken, Task<T>> operation, CancellationToken cancellationToken)
     {
-        await using var connection = await OpenAsync(cancellationToken);
-        await connection.ExecuteScalarAsync<long>(new CommandDefinition(PingSql, cancellationToken: cancellationToken));
-    }
-
-    /// <summary>
-    /// Runs <paramref name="work"/> in a transaction at the dialect's write isolation, committed when it
-    /// returns normally. On SQLite this is BEGIN IMMEDIATE, so racing writers queue instead of failing on
-    /// upgrade; on PostgreSQL and SQL Server it is READ COMMITTED, where row locks queue them.
-    /// </summary>
-    public async Task<T> InTransactionAsync<T>(
-        Func<DbConnection, DbTransaction, Task<(T Result, bool Commit)>> work, CancellationToken cancellationToken = default)
-    {
-        await using var connection = await OpenAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(Dialect.WriteIsolation, cancellationToken);
-        var (result, commit) = await work(connection, transaction);
-        if (commit)
+        try
         {
-            await transaction.CommitAsync(cancellationToken);
+            return await pipeline.ExecuteAsync(static async (operation, token) => await operation(token), operation, cancellationToken);
         }
-        else
+        catch (TimeoutRejectedException exception)
         {
-            await transaction.RollbackAsync(cancellationToken);
+            throw new DatabaseUnavailableException("the database did not answer within the time budget", exception);
         }
-        return result;
+        catch (Exception exception) when (Dialect.IsTransient(exception))
+        {
+            throw new DatabaseUnavailableException("the database is unavailable", exception);
+        }
     }
 }

@@ -42,4 +42,10 @@ public interface ISqlDialect
 
     /// <summary>Whether the exception is a unique or primary key violation.</summary>
     bool IsUniqueViolation(DbException exception);
+
+    /// <summary>
+    /// Whether the exception is a fault that may pass by itself (server unreachable or restarting, lock
+    /// or deadlock victim, busy database), so that the whole operation may be tried again.
+    /// </summary>
+    bool IsTransient(Exception exception);
 }

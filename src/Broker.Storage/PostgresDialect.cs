@@ -30,4 +30,14 @@ public sealed class PostgresDialect : ISqlDialect
 
     public bool IsUniqueViolation(DbException exception) =>
         exception is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation };
+
+    // Npgsql's IsTransient covers lost and refused connections, I/O faults and the server classes 08
+    // (connection), 53 (resources), 57P0x (shutdown) and 58 (system); 40001 and 40P01 are named
+    // because a racing transaction that lost a serialization check or a deadlock succeeds when re-run.
+    public bool IsTransient(Exception exception) => exception switch
+    {
+        PostgresException { SqlState: PostgresErrorCodes.SerializationFailure or PostgresErrorCodes.DeadlockDetected } => true,
+        NpgsqlException npgsql => npgsql.IsTransient,
+        _ => false,
+    };
 }

@@ -10,6 +10,15 @@ public sealed partial class SqlServerDialect : ISqlDialect
     private const int UniqueConstraintViolation = 2627;
     private const int UniqueIndexViolation = 2601;
 
+    // Numbers that pass by themselves: deadlock victim (1205), lock timeout (1222), client timeout (-2),
+    // database not reachable or not yet open (4060, 4221, 40613, 40197, 40501, 49918-49920, 10928,
+    // 10929), and transport faults (2, 53, 64, 121, 233, 10053, 10054, 10060, 10061, 11001).
+    private static readonly HashSet<int> TransientNumbers =
+    [
+        1205, 1222, -2, 4060, 4221, 40613, 40197, 40501, 49918, 49919, 49920, 10928, 10929,
+        2, 53, 64, 121, 233, 10053, 10054, 10060, 10061, 11001,
+    ];
+
     public string Name => "SqlServer";
 
     public DbConnection CreateConnection(string connectionString) => new SqlConnection(connectionString);
@@ -50,6 +59,9 @@ public sealed partial class SqlServerDialect : ISqlDialect
 
     public bool IsUniqueViolation(DbException exception) =>
         exception is SqlException { Number: UniqueConstraintViolation or UniqueIndexViolation };
+
+    public bool IsTransient(Exception exception) =>
+        exception is SqlException sql && sql.Errors.Cast<SqlError>().Any(error => TransientNumbers.Contains(error.Number));
 
     [GeneratedRegex(@"^[ \t]*GO[ \t]*(?:--[^\r\n]*)?\r?$", RegexOptions.Multiline | RegexOptions.IgnoreCase)]
     private static partial Regex BatchSeparator();

@@ -8,6 +8,8 @@ namespace Broker.Storage;
 public sealed class SqliteDialect : ISqlDialect
 {
     private const int SqliteConstraint = 19;
+    private const int SqliteBusy = 5;
+    private const int SqliteLocked = 6;
 
     public string Name => "Sqlite";
 
@@ -40,4 +42,8 @@ public sealed class SqliteDialect : ISqlDialect
     public bool IsUniqueViolation(DbException exception) =>
         exception is SqliteException { SqliteErrorCode: SqliteConstraint } sqlite
         && (sqlite.SqliteExtendedErrorCode is 1555 or 2067);
+
+    // BUSY outlasted busy_timeout, or LOCKED by another connection of this process: the writer will finish.
+    public bool IsTransient(Exception exception) =>
+        exception is SqliteException { SqliteErrorCode: SqliteBusy or SqliteLocked };
 }

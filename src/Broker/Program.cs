@@ -17,6 +17,7 @@ if (BrokerCli.IsCommand(args))
 var builder = WebApplication.CreateBuilder(args);
 builder.AddWebSecurity();
 builder.Services.AddBrokerStorage(builder.Configuration);
+builder.Services.AddSharedState(builder.Configuration);
 builder.Services.AddHostedService<MigrateOnStart>();
 builder.Services.AddInstallation(builder.Configuration);
 builder.Services.AddAccounts(builder.Configuration);

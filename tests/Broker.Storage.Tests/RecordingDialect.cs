@@ -38,6 +38,8 @@ internal sealed class RecordingDialect(ISqlDialect inner) : ISqlDialect
 
     public bool IsUniqueViolation(DbException exception) => inner.IsUniqueViolation(exception);
 
+    public bool IsTransient(Exception exception) => inner.IsTransient(exception);
+
     private sealed class RecordingConnection(RecordingDialect dialect) : DbConnection
     {
         private ConnectionState state = ConnectionState.Closed;

@@ -50,6 +50,29 @@ public abstract partial class StoreContract : IAsyncLifetime
 
     public Task DisposeAsync() => SkipReason is null ? DropDatabasesAsync() : Task.CompletedTask;
 
+    // ---- Data Protection key ring ----
+
+    [SkippableFact]
+    public async Task Key_ring_elements_are_kept_in_order_and_a_repeated_name_adds_rather_than_replaces()
+    {
+        var keys = new DataProtectionKeyStore(Database);
+        await keys.StoreAsync("key-1", "<key id=\"1\" />", Now);
+        await keys.StoreAsync("key-2", "<key id=\"2\" />", Now.AddSeconds(1));
+        await keys.StoreAsync("key-1", "<revocation id=\"1\" />", Now.AddSeconds(2));
+
+        (await keys.ListAsync()).Should().Equal("<key id=\"1\" />", "<key id=\"2\" />", "<revocation id=\"1\" />");
+    }
+
+    [SkippableFact]
+    public async Task The_key_ring_repository_reads_what_another_instance_stored()
+    {
+        var first = new DatabaseXmlRepository(new DataProtectionKeyStore(Database), TimeProvider.System);
+        var second = new DatabaseXmlRepository(new DataProtectionKeyStore(Database), TimeProvider.System);
+        first.StoreElement(new System.Xml.Linq.XElement("key", new System.Xml.Linq.XAttribute("id", "a")), "key-a");
+
+        second.GetAllElements().Select(element => element.ToString()).Should().Equal("<key id=\"a\" />");
+    }
+
     // ---- Migrations ----
 
     [SkippableFact]

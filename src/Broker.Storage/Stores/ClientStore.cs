@@ -24,13 +24,9 @@ public sealed partial class ClientStore(Database database) : IClientStore
         "@ApplicationType, @ResponseTypes, @PostLogoutRedirectUris, @ClientUri, @LogoUri, @TosUri, @PolicyUri, " +
         "@InitiateLoginUri, @Contacts, @RegistrationSource, @RegistrationTokenHash, @DeletedAt, @NameKey)";
 
-    public async Task<Client?> FindAsync(string clientId, CancellationToken cancellationToken = default)
-    {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        var row = await connection.QuerySingleOrDefaultAsync<ClientRow>(new CommandDefinition(
-            $"SELECT {Columns} FROM clients WHERE client_id = @clientId", new { clientId }, cancellationToken: cancellationToken));
-        return row?.ToClient();
-    }
+    public async Task<Client?> FindAsync(string clientId, CancellationToken cancellationToken = default) =>
+        (await database.QuerySingleOrDefaultAsync<ClientRow>(
+            $"SELECT {Columns} FROM clients WHERE client_id = @clientId", new { clientId }, cancellationToken))?.ToClient();
 
     public async Task<bool> CreateAsync(Client client, CancellationToken cancellationToken = default)
     {

@@ -40,13 +40,9 @@ public sealed class GrantStore(Database database) : IGrantStore
         EnsureOneRow(rows, "authorization code insert");
     }
 
-    public async Task<AuthorizationCode?> FindCodeAsync(string codeHash, CancellationToken cancellationToken = default)
-    {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        var row = await connection.QuerySingleOrDefaultAsync<CodeRow>(new CommandDefinition(
-            $"SELECT {CodeColumns} FROM authorization_codes WHERE code_hash = @codeHash", new { codeHash }, cancellationToken: cancellationToken));
-        return row?.ToCode();
-    }
+    public async Task<AuthorizationCode?> FindCodeAsync(string codeHash, CancellationToken cancellationToken = default) =>
+        (await database.QuerySingleOrDefaultAsync<CodeRow>(
+            $"SELECT {CodeColumns} FROM authorization_codes WHERE code_hash = @codeHash", new { codeHash }, cancellationToken))?.ToCode();
 
     public Task<bool> RedeemCodeAsync(string codeHash, AccessToken token, DateTimeOffset now, CancellationToken cancellationToken = default) =>
         database.InTransactionAsync(async (connection, transaction) =>
@@ -81,13 +77,9 @@ public sealed class GrantStore(Database database) : IGrantStore
             return (true, true);
         }, cancellationToken);
 
-    public async Task<AccessToken?> FindTokenAsync(string tokenHash, CancellationToken cancellationToken = default)
-    {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        var row = await connection.QuerySingleOrDefaultAsync<TokenRow>(new CommandDefinition(
-            $"SELECT {TokenColumns} FROM access_tokens WHERE token_hash = @tokenHash", new { tokenHash }, cancellationToken: cancellationToken));
-        return row?.ToToken();
-    }
+    public async Task<AccessToken?> FindTokenAsync(string tokenHash, CancellationToken cancellationToken = default) =>
+        (await database.QuerySingleOrDefaultAsync<TokenRow>(
+            $"SELECT {TokenColumns} FROM access_tokens WHERE token_hash = @tokenHash", new { tokenHash }, cancellationToken))?.ToToken();
 
     public async Task CreateTokenAsync(AccessToken token, CancellationToken cancellationToken = default)
     {

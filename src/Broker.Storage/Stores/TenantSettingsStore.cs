@@ -6,12 +6,8 @@ namespace Broker.Storage.Stores;
 
 public sealed class TenantSettingsStore(Database database) : ITenantSettingsStore
 {
-    public async Task<string?> GetAsync(string name, CancellationToken cancellationToken = default)
-    {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        return await connection.QuerySingleOrDefaultAsync<string?>(new CommandDefinition(
-            "SELECT value FROM tenant_settings WHERE name = @name", new { name }, cancellationToken: cancellationToken));
-    }
+    public Task<string?> GetAsync(string name, CancellationToken cancellationToken = default) =>
+        database.QuerySingleOrDefaultAsync<string>("SELECT value FROM tenant_settings WHERE name = @name", new { name }, cancellationToken);
 
     // Update, else insert; a racing insert of the same name loses on the key and updates instead.
     // (Portable across providers, which spell upsert differently.)

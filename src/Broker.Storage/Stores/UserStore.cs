@@ -42,9 +42,7 @@ public sealed partial class UserStore(Database database) : IUserStore
 
     private async Task<User?> FindWhereAsync(string condition, string value, CancellationToken cancellationToken)
     {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        var row = await connection.QuerySingleOrDefaultAsync<UserRow>(new CommandDefinition(
-            $"SELECT {Columns} FROM users WHERE {condition}", new { value }, cancellationToken: cancellationToken));
+        var row = await database.QuerySingleOrDefaultAsync<UserRow>($"SELECT {Columns} FROM users WHERE {condition}", new { value }, cancellationToken);
         return row?.ToUser();
     }
 

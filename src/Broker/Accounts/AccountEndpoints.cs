@@ -58,7 +58,7 @@ public static class AccountEndpoints
 
     public static IEndpointRouteBuilder MapAccounts(this IEndpointRouteBuilder routes)
     {
-        var account = routes.MapGroup("/account").ExcludeFromDescription();
+        var account = routes.MapGroup("/account").ExcludeFromDescription().WithErrorFormat(ErrorFormat.Page);
         account.MapGet("/login", LoginPage);
         account.MapPost("/login", Login);
         account.MapGet("/join", JoinPage);

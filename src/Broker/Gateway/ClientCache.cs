@@ -42,13 +42,15 @@ public sealed record GateKey(KeyStatus Status, string ClientId, string? OwnerUse
 /// The duration bounds how long a revocation or a quota change takes to reach every instance.
 /// </summary>
 public sealed class ClientCache(
-    IClientStore clients, IGrantStore grants, IOptions<GatewayOptions> gateway, IOptions<InstallationOptions> installation, TimeProvider time)
+    IClientStore clients, IGrantStore grants, IOptions<GatewayOptions> gateway, IOptions<InstallationOptions> installation, TimeProvider time,
+    Storage.Database? database = null)
 {
     // Bearer tokens share the cache with keys, told apart by this prefix on their hash.
     private const string TokenPrefix = "bearer:";
 
     private readonly ConcurrentDictionary<string, Entry> entries = new(StringComparer.Ordinal);
     private readonly long lifetimeTicks = gateway.Value.ClientCacheDuration.Ticks;
+    private readonly long staleTicks = gateway.Value.StaleKeyLifetime.Ticks;
     private readonly int capacity = gateway.Value.ClientCacheSize;
     private readonly int defaultChildRateLimit = installation.Value.DefaultChildRateLimit;
 
@@ -63,10 +65,11 @@ public sealed class ClientCache(
         {
             return entry.Load.Result;
         }
+        var previous = entry;
         if (entry is null || entry.ExpiresAt <= now || entry.Load.IsFaulted)
         {
             MakeRoom(now);
-            var fresh = new Entry(now + lifetimeTicks, new Lazy<Task<GateKey>>(() => LoadAsync(clientId)));
+            var fresh = new Entry(now + lifetimeTicks, now + lifetimeTicks + staleTicks, new Lazy<Task<GateKey>>(() => LoadAsync(clientId)));
             // Racing callers agree on one entry, so a key is loaded once however many ask at once.
             entry = entries.AddOrUpdate(clientId, fresh, (_, old) => old.ExpiresAt > now && !old.Load.IsFaulted ? old : fresh);
         }
@@ -74,9 +77,17 @@ public sealed class ClientCache(
         {
             return await entry.Load.WaitAsync(cancellationToken);
         }
-        catch (Exception) when (!cancellationToken.IsCancellationRequested)
+        catch (Exception exception) when (!cancellationToken.IsCancellationRequested)
         {
             entries.TryRemove(new KeyValuePair<string, Entry>(clientId, entry));
+            // While the database is unavailable, a key known a moment ago keeps its last answer (asked
+            // again once per cache duration) until StaleKeyLifetime past its expiry: the gateway serves
+            // installations it knows; only keys it has not seen get 503.
+            if (previous is { Load.IsCompletedSuccessfully: true } && previous.StaleUntil > now && database?.IsUnavailable(exception) == true)
+            {
+                entries.TryAdd(clientId, previous with { ExpiresAt = Math.Min(now + lifetimeTicks, previous.StaleUntil) });
+                return previous.Load.Result;
+            }
             throw;
         }
     }
@@ -156,7 +167,7 @@ public sealed class ClientCache(
         }
     }
 
-    private sealed record Entry(long ExpiresAt, Lazy<Task<GateKey>> LoadOnce)
+    private sealed record Entry(long ExpiresAt, long StaleUntil, Lazy<Task<GateKey>> LoadOnce)
     {
         public Task<GateKey> Load => LoadOnce.Value;
     }

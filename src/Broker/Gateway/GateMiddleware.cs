@@ -20,7 +20,9 @@ public sealed record GatedCall(string ClientId, string? OwnerUserId, string? Par
 /// <c>?client_id=</c>), asks <see cref="Gate"/>, and answers refusals as JSON errors with the
 /// rate-limit headers; admitted calls go on to the demo API or the forwarder.
 /// </summary>
-internal sealed class GateMiddleware(RequestDelegate next, Gate gate, Platform.UsageRecorder usage)
+internal sealed class GateMiddleware(
+    RequestDelegate next, Gate gate, Platform.UsageRecorder usage, Storage.Database database,
+    Microsoft.Extensions.Options.IOptions<StorageOptions> storage)
 {
     public const string Scheme = "Client-ID";
     public const string QueryParameter = "client_id";
@@ -51,9 +53,10 @@ internal sealed class GateMiddleware(RequestDelegate next, Gate gate, Platform.U
                 ? await gate.DecideForTokenAsync(bearer, method, path, context.RequestAborted)
                 : await gate.DecideAsync(clientId!, method, path, context.RequestAborted);
         }
-        catch (System.Data.Common.DbException)
+        catch (Exception exception) when (exception is System.Data.Common.DbException || database.IsUnavailable(exception))
         {
-            await Unavailable(context, TimeSpan.FromSeconds(5), "the key store is not answering; try again shortly").ExecuteAsync(context);
+            // Only keys not in the cache get here: cached keys keep being served while the database is away.
+            await Unavailable(context, storage.Value.RetryAfter, "the key store is not answering; try again shortly").ExecuteAsync(context);
             return;
         }
         if (decision.Lease is { } lease)

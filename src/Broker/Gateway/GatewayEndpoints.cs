@@ -12,7 +12,6 @@ public static class GatewayEndpoints
     public static IServiceCollection AddGateway(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<GatewayOptions>().Bind(configuration.GetSection(GatewayOptions.Section)).ValidateOnStart();
-        services.AddOptions<RedisOptions>().Bind(configuration.GetSection(RedisOptions.Section));
         services.AddSingleton<IValidateOptions<GatewayOptions>, GatewayOptionsValidation>();
         services.AddSingleton<ClientCache>();
         services.AddSingleton<Gate>();

@@ -24,6 +24,12 @@ public sealed class GatewayOptions
     /// <summary>How long a child's key, status and quota are cached: the bound on a revocation or quota change taking effect.</summary>
     public TimeSpan ClientCacheDuration { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// While the database is unavailable, how long past its expiry a cached key keeps its last answer
+    /// (default 5 minutes; zero turns this off). Bounds how stale a key can be during an outage.
+    /// </summary>
+    public TimeSpan StaleKeyLifetime { get; set; } = TimeSpan.FromMinutes(5);
+
     /// <summary>How many keys (children, and unknown keys) the cache holds at most.</summary>
     public int ClientCacheSize { get; set; } = 100_000;
 
@@ -90,6 +96,10 @@ internal sealed class GatewayOptionsValidation(IOptions<RedisOptions> redis) : I
             || options.QuotaBreakDuration < TimeSpan.FromMilliseconds(500) || options.UpstreamTimeout <= TimeSpan.Zero)
         {
             failures.Add("Gateway: ClientCacheDuration, QuotaTimeout and UpstreamTimeout must be positive, QuotaBreakDuration at least 0.5 s.");
+        }
+        if (options.StaleKeyLifetime < TimeSpan.Zero)
+        {
+            failures.Add("Gateway:StaleKeyLifetime must not be negative.");
         }
         if (options.ClientCacheSize < 1)
         {

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Threading.RateLimiting;
 using Broker.Core.Quotas;
+using Broker.Hosting;
 using Microsoft.Extensions.Options;
 using Polly;
 using Polly.CircuitBreaker;
@@ -32,24 +33,20 @@ public sealed class RedisQuotaLimiter : QuotaLimiter
     // A counter outlives its window a little, so that a clock slightly behind still finds it.
     private static readonly TimeSpan Slack = TimeSpan.FromMinutes(5);
 
-    private readonly Lazy<Task<ConnectionMultiplexer>> connection;
+    private readonly RedisConnection connection;
     private readonly ResiliencePipeline pipeline;
     private readonly TimeProvider time;
     private readonly string keyPrefix;
     private readonly TimeSpan breakDuration;
 
-    public RedisQuotaLimiter(IOptions<RedisOptions> redis, IOptions<GatewayOptions> gateway, TimeProvider time)
+    // The shared connection fails a command at once while disconnected instead of queueing it: the
+    // gate's answer (503 or fail-open) must not wait for a server that is not there.
+    public RedisQuotaLimiter(RedisConnection redis, IOptions<GatewayOptions> gateway, TimeProvider time)
     {
         this.time = time;
-        keyPrefix = redis.Value.KeyPrefix + "quota:";
+        connection = redis;
+        keyPrefix = redis.KeyPrefix + "quota:";
         breakDuration = gateway.Value.QuotaBreakDuration;
-        var configuration = ConfigurationOptions.Parse(redis.Value.Configuration!);
-        // Start without Redis, and fail a command at once while disconnected instead of queueing it:
-        // the gate's answer (503 or fail-open) must not wait for a server that is not there.
-        configuration.AbortOnConnectFail = false;
-        configuration.BacklogPolicy = BacklogPolicy.FailFast;
-        configuration.ReconnectRetryPolicy = new LinearRetry(1000);
-        connection = new Lazy<Task<ConnectionMultiplexer>>(() => ConnectionMultiplexer.ConnectAsync(configuration));
         pipeline = new ResiliencePipelineBuilder { TimeProvider = time }
             .AddCircuitBreaker(new CircuitBreakerStrategyOptions
             {
@@ -77,7 +74,7 @@ public sealed class RedisQuotaLimiter : QuotaLimiter
             var result = await pipeline.ExecuteAsync(
                 static async (state, token) =>
                 {
-                    var redis = await state.connection.Value.WaitAsync(token);
+                    var redis = await state.connection.GetAsync().WaitAsync(token);
                     // StackExchange.Redis takes no token; WaitAsync lets the timeout abandon the call.
                     return await redis.GetDatabase().ScriptEvaluateAsync(Script, [state.key], [state.Limit, state.permitCount, state.lifetime]).WaitAsync(token);
                 },
@@ -91,14 +88,5 @@ public sealed class RedisQuotaLimiter : QuotaLimiter
         {
             return QuotaLease.Unavailable(resource.Limit, breakDuration);
         }
-    }
-
-    protected override void Dispose(bool disposing)
-    {
-        if (disposing && connection.IsValueCreated && connection.Value.IsCompletedSuccessfully)
-        {
-            connection.Value.Result.Dispose();
-        }
-        base.Dispose(disposing);
     }
 }

@@ -16,6 +16,20 @@ public sealed class StorageOptions
     /// <summary>The provider's connection string; default a SQLite file beside the app.</summary>
     public string? ConnectionString { get; set; }
 
+    /// <summary>Further attempts of an operation or transaction after a transient fault (default 3).</summary>
+    public int Retries { get; set; } = 3;
+
+    /// <summary>The first pause between attempts, doubled each time with jitter (default 200 ms).</summary>
+    public TimeSpan RetryDelay { get; set; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>The budget of one database operation, retries included (default 15 s).</summary>
+    public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>The <c>Retry-After</c> sent with a 503 while the database is unavailable (default 5 s).</summary>
+    public TimeSpan RetryAfter { get; set; } = TimeSpan.FromSeconds(5);
+
+    public DatabaseResilience Resilience => new() { MaxRetries = Retries, RetryDelay = RetryDelay, Timeout = Timeout };
+
     public string EffectiveConnectionString =>
         string.IsNullOrWhiteSpace(ConnectionString)
             ? $"Data Source={Path.Combine(AppContext.BaseDirectory, "broker.db")}"
@@ -30,11 +44,14 @@ public static class StorageSetup
         services.AddOptions<StorageOptions>().Bind(configuration.GetSection(StorageOptions.Section))
             .Validate(options => DialectFor(options.Provider) is not null,
                 "Storage:Provider must be Sqlite, SqlServer or Postgres (case-insensitive).")
+            .Validate(options => options.Retries is >= 0 and <= 10 && options.RetryDelay >= TimeSpan.Zero
+                    && options.Timeout > TimeSpan.Zero && options.RetryAfter >= TimeSpan.FromSeconds(1),
+                "Storage: Retries must be 0 to 10, RetryDelay not negative, Timeout positive, RetryAfter at least 1 s.")
             .ValidateOnStart();
         services.AddSingleton(provider =>
         {
             var options = provider.GetRequiredService<IOptions<StorageOptions>>().Value;
-            return new Database(DialectFor(options.Provider)!, options.EffectiveConnectionString);
+            return new Database(DialectFor(options.Provider)!, options.EffectiveConnectionString, options.Resilience);
         });
         services.AddSingleton<MigrationRunner>();
         services.AddSingleton<IClientStore, ClientStore>();
@@ -46,6 +63,7 @@ public static class StorageSetup
         services.AddSingleton<IPlatformUserStore>(provider => (UserStore)provider.GetRequiredService<IUserStore>());
         services.AddSingleton<IAdminTokenStore, AdminTokenStore>();
         services.AddSingleton<IAuditStore, AuditStore>();
+        services.AddSingleton<DataProtectionKeyStore>();
         return services;
     }
 

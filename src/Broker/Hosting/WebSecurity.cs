@@ -1,6 +1,11 @@
 using System.Net;
 using Microsoft.AspNetCore.Diagnostics;
+using Broker.Installation;
+using Broker.Management;
+using Broker.Pages;
+using Broker.Storage;
 using Microsoft.AspNetCore.HttpOverrides;
+using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
 
 namespace Broker.Hosting;
@@ -62,34 +67,61 @@ public static class WebSecurity
                     "invalid_request", $"request body must be at most {MaxRequestBodyBytes} bytes");
                 return;
             }
-            var headers = context.Response.Headers;
-            headers[HeaderNames.XContentTypeOptions] = "nosniff";
-            headers[HeaderNames.XFrameOptions] = "DENY";
-            headers[HeaderNames.ContentSecurityPolicy] = ContentSecurityPolicy;
-            headers["Referrer-Policy"] = "no-referrer";
-            if (!context.Request.Path.StartsWithSegments("/static"))
-            {
-                headers[HeaderNames.CacheControl] = "no-store";
-                headers[HeaderNames.Pragma] = "no-cache";
-            }
+            WriteSecurityHeaders(context);
             await next(context);
         });
         return app;
     }
 
+    // The exception handler clears the response, headers included: error answers need them again.
+    private static void WriteSecurityHeaders(HttpContext context)
+    {
+        var headers = context.Response.Headers;
+        headers[HeaderNames.XContentTypeOptions] = "nosniff";
+        headers[HeaderNames.XFrameOptions] = "DENY";
+        headers[HeaderNames.ContentSecurityPolicy] = ContentSecurityPolicy;
+        headers["Referrer-Policy"] = "no-referrer";
+        if (!context.Request.Path.StartsWithSegments("/static"))
+        {
+            headers[HeaderNames.CacheControl] = "no-store";
+            headers[HeaderNames.Pragma] = "no-cache";
+        }
+    }
+
     // Framing and size faults from the server (BadHttpRequestException) are the caller's: their own
-    // status. Anything else is our bug: a 500 that says so without a stack trace.
+    // status. A database that is unreachable, restarting or too slow (after the storage layer's retries)
+    // is a 503 with Retry-After in the route's own error format: nothing was committed, so the caller
+    // may try again. Anything else is our bug: a 500 that says so without a stack trace.
     private static async Task WriteErrorAsync(HttpContext context)
     {
-        var exception = context.Features.Get<IExceptionHandlerFeature>()?.Error;
+        var handled = context.Features.Get<IExceptionHandlerFeature>();
+        var exception = handled?.Error;
+        WriteSecurityHeaders(context);
         if (exception is BadHttpRequestException badRequest)
         {
             await WriteOAuthStyleErrorAsync(context, badRequest.StatusCode, "invalid_request", badRequest.Message);
             return;
         }
+        if (exception is not null && context.RequestServices.GetRequiredService<Database>().IsUnavailable(exception))
+        {
+            var retryAfter = context.RequestServices.GetRequiredService<IOptions<StorageOptions>>().Value.RetryAfter;
+            context.Response.Headers.RetryAfter = OAuthResults.RetryAfterSeconds(retryAfter);
+            await Unavailable(handled?.Endpoint?.Metadata.GetMetadata<ErrorFormatMetadata>()?.Format ?? ErrorFormat.OAuth)
+                .ExecuteAsync(context);
+            return;
+        }
         await WriteOAuthStyleErrorAsync(context, StatusCodes.Status500InternalServerError, "server_error",
             "the broker failed to handle this request; it has been logged");
     }
+
+    private const string UnavailableMessage = "The broker cannot reach its database right now. Nothing was saved; please try again shortly.";
+
+    private static IResult Unavailable(ErrorFormat format) => format switch
+    {
+        ErrorFormat.Page => Html.Error("Temporarily unavailable", UnavailableMessage, StatusCodes.Status503ServiceUnavailable),
+        ErrorFormat.Problem => ManagementProblems.Problem(StatusCodes.Status503ServiceUnavailable, "Temporarily unavailable", UnavailableMessage),
+        _ => OAuthResults.Error(StatusCodes.Status503ServiceUnavailable, "temporarily_unavailable", UnavailableMessage),
+    };
 
     private static Task WriteOAuthStyleErrorAsync(HttpContext context, int statusCode, string error, string description)
     {

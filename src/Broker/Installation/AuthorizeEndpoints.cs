@@ -26,8 +26,8 @@ public static class AuthorizeEndpoints
 
     public static IEndpointRouteBuilder MapAuthorize(this IEndpointRouteBuilder routes)
     {
-        routes.MapGet(Path, Authorize).ExcludeFromDescription();
-        routes.MapPost(Path, Decide).ExcludeFromDescription();
+        routes.MapGet(Path, Authorize).ExcludeFromDescription().WithErrorFormat(ErrorFormat.Page);
+        routes.MapPost(Path, Decide).ExcludeFromDescription().WithErrorFormat(ErrorFormat.Page);
         return routes;
     }
 

@@ -22,7 +22,7 @@ public static class OktaClientsEndpoints
 
     public static IEndpointRouteBuilder MapOktaClients(this IEndpointRouteBuilder routes)
     {
-        var clients = routes.MapGroup(Path).WithTags("Okta client management");
+        var clients = routes.MapGroup(Path).WithTags("Okta client management").WithErrorFormat(ErrorFormat.Problem);
         clients.MapPost("", Create).RequireAdmin(AdminScopes.ClientsWrite);
         clients.MapGet("", List).RequireAdmin(AdminScopes.ClientsRead);
         clients.MapGet("/{clientId}", Read).RequireAdmin(AdminScopes.ClientsRead);

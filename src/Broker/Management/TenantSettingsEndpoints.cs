@@ -15,7 +15,7 @@ public static class TenantSettingsEndpoints
 
     public static IEndpointRouteBuilder MapTenantSettings(this IEndpointRouteBuilder routes)
     {
-        var settings = routes.MapGroup(Path).WithTags("Tenant settings").RequireAdmin(AdminScopes.TenantWrite);
+        var settings = routes.MapGroup(Path).WithTags("Tenant settings").WithErrorFormat(ErrorFormat.Problem).RequireAdmin(AdminScopes.TenantWrite);
         settings.MapGet("", Read);
         settings.MapPatch("", Update);
         return routes;

@@ -55,17 +55,44 @@ public static class OperationsEndpoints
             registration));
     }
 
-    // Ready when the database answers.
-    private static async Task<Results<Ok<string>, JsonHttpResult<OAuthErrorBody>>> Ready(Database database, CancellationToken cancellationToken)
+    // How long each dependency may take to answer the probe: a load balancer's probe must not hang.
+    private static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(3);
+
+    // Ready when the database answers, and Redis too when one is configured; each is reported, so that
+    // an operator sees which one is missing.
+    private static async Task<JsonHttpResult<Readiness>> Ready(Database database, RedisConnection redis, CancellationToken cancellationToken)
     {
+        var databaseUp = await ProbeAsync(token => database.PingAsync(token), cancellationToken);
+        bool? redisUp = redis.IsConfigured
+            ? await ProbeAsync(async token => await (await redis.GetAsync().WaitAsync(token)).GetDatabase().PingAsync().WaitAsync(token), cancellationToken)
+            : null;
+        var ready = databaseUp && redisUp != false;
+        return TypedResults.Json(
+            new Readiness(ready ? "ready" : "unavailable", State(databaseUp), redisUp is { } up ? State(up) : "not configured"),
+            statusCode: ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
+    }
+
+    private static string State(bool up) => up ? "up" : "down";
+
+    private static async Task<bool> ProbeAsync(Func<CancellationToken, Task> probe, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(ProbeTimeout);
         try
         {
-            await database.PingAsync(cancellationToken);
-            return TypedResults.Ok("ready");
+            await probe(timeout.Token);
+            return true;
         }
-        catch (Exception exception) when (exception is System.Data.Common.DbException or InvalidOperationException or TimeoutException)
+        catch (Exception) when (!cancellationToken.IsCancellationRequested)
         {
-            return OAuthResults.Error(StatusCodes.Status503ServiceUnavailable, "temporarily_unavailable", "the database does not answer");
+            // Any failure of the probe (unreachable, refused, timed out) is "down" for readiness.
+            return false;
         }
     }
 }
+
+/// <summary>The readiness report: <c>status</c> (<c>ready</c> or <c>unavailable</c>) and each dependency's state.</summary>
+public sealed record Readiness(
+    [property: JsonPropertyName("status")] string Status,
+    [property: JsonPropertyName("database")] string Database,
+    [property: JsonPropertyName("redis")] string Redis);

@@ -96,6 +96,12 @@ public sealed class RedisQuotaTests
 
         using (var redis = await StartRedisAsync(port))
         {
+            // The broker first met this port closed (its key ring lives in Redis), so wait for its reconnect.
+            var connected = Stopwatch.StartNew();
+            while ((await api.GetAsync("/readyz")).StatusCode != HttpStatusCode.OK && connected.Elapsed < TimeSpan.FromSeconds(30))
+            {
+                await Task.Delay(100);
+            }
             (await CallAsync(api, child.ClientId, "/photos")).StatusCode.Should().Be(HttpStatusCode.OK);
             redis.Kill();
             await redis.WaitForExitAsync();

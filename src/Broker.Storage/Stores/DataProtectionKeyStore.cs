@@ -1,0 +1,42 @@
+using System.Data.Common;
+using Dapper;
+
+namespace Broker.Storage.Stores;
+
+/// <summary>The Data Protection key ring's XML elements, one row per element, shared by every instance.</summary>
+public sealed class DataProtectionKeyStore(Database database)
+{
+    public Task<IReadOnlyList<string>> ListAsync(CancellationToken cancellationToken = default) =>
+        database.ReadAsync<IReadOnlyList<string>>(async (connection, token) =>
+            (await connection.QueryAsync<string>(new CommandDefinition(
+                "SELECT xml FROM data_protection_keys ORDER BY created_at, name", cancellationToken: token))).ToList(),
+            cancellationToken);
+
+    /// <summary>
+    /// Adds an element under <paramref name="name"/>; elements are never changed, only added. A name
+    /// already taken (friendly names are hints, not keys) gets a unique suffix instead.
+    /// </summary>
+    public async Task StoreAsync(string name, string xml, DateTimeOffset createdAt, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        try
+        {
+            await InsertAsync(connection, name, xml, createdAt, cancellationToken);
+        }
+        catch (DbException exception) when (database.Dialect.IsUniqueViolation(exception))
+        {
+            await InsertAsync(connection, $"{name}-{Guid.NewGuid():N}", xml, createdAt, cancellationToken);
+        }
+    }
+
+    private static async Task InsertAsync(DbConnection connection, string name, string xml, DateTimeOffset createdAt, CancellationToken cancellationToken)
+    {
+        var rows = await connection.ExecuteAsync(new CommandDefinition(
+            "INSERT INTO data_protection_keys (name, xml, created_at) VALUES (@name, @xml, @CreatedAt)",
+            new { name, xml, CreatedAt = DbValues.Time(createdAt) }, cancellationToken: cancellationToken));
+        if (rows != 1)
+        {
+            throw new InvalidOperationException($"data protection key insert affected {rows} rows instead of 1");
+        }
+    }
+}

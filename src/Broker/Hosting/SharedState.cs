@@ -1,0 +1,78 @@
+using Broker.Gateway;
+using Broker.Storage;
+using Broker.Storage.Stores;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.DataProtection.KeyManagement;
+using Microsoft.AspNetCore.DataProtection.StackExchangeRedis;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace Broker.Hosting;
+
+/// <summary>
+/// The instance's one connection to Redis (quota counters, the key ring, readiness), made on first
+/// use. It starts without a server and fails commands at once while disconnected instead of queueing
+/// them, so a missing Redis costs each caller a quick error, never a wait; it reconnects every second.
+/// </summary>
+public sealed class RedisConnection(IOptions<RedisOptions> options) : IDisposable
+{
+    private readonly Lazy<Task<ConnectionMultiplexer>> connection = new(() =>
+    {
+        var configuration = ConfigurationOptions.Parse(options.Value.Configuration
+            ?? throw new InvalidOperationException("Redis:Configuration is not set."));
+        configuration.AbortOnConnectFail = false;
+        configuration.BacklogPolicy = BacklogPolicy.FailFast;
+        configuration.ReconnectRetryPolicy = new LinearRetry(1000);
+        return ConnectionMultiplexer.ConnectAsync(configuration);
+    });
+
+    public bool IsConfigured => !string.IsNullOrWhiteSpace(options.Value.Configuration);
+
+    public string KeyPrefix => options.Value.KeyPrefix;
+
+    public Task<ConnectionMultiplexer> GetAsync() => connection.Value;
+
+    // Data Protection asks for its database synchronously; with AbortOnConnectFail off the connect
+    // returns after one attempt, connected or not, so this does not wait for an absent server.
+    public IDatabase Database() => connection.Value.GetAwaiter().GetResult().GetDatabase();
+
+    public void Dispose()
+    {
+        if (connection.IsValueCreated && connection.Value.IsCompletedSuccessfully)
+        {
+            connection.Value.Result.Dispose();
+        }
+    }
+}
+
+/// <summary>What several instances share: the Redis connection and the Data Protection key ring.</summary>
+public static class SharedState
+{
+    /// <summary>
+    /// Fixed, so that every instance (whatever its path or machine) reads the same protected payloads;
+    /// Data Protection would otherwise isolate apps by their content root.
+    /// </summary>
+    public const string ApplicationName = "Broker";
+
+    /// <summary>The key ring's Redis list, after <c>Redis:KeyPrefix</c>.</summary>
+    public const string KeyRingRedisKey = "data-protection:keys";
+
+    /// <summary>
+    /// Data Protection (session cookies, antiforgery tokens) with one key ring for all instances: in Redis
+    /// when <c>Redis:Configuration</c> is set, else in the shared database's <c>data_protection_keys</c>.
+    /// </summary>
+    public static IServiceCollection AddSharedState(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<RedisOptions>().Bind(configuration.GetSection(RedisOptions.Section));
+        services.AddSingleton<RedisConnection>();
+        services.AddDataProtection().SetApplicationName(ApplicationName);
+        services.AddOptions<KeyManagementOptions>().Configure<IServiceProvider>((options, provider) =>
+        {
+            var redis = provider.GetRequiredService<RedisConnection>();
+            options.XmlRepository = redis.IsConfigured
+                ? new RedisXmlRepository(redis.Database, redis.KeyPrefix + KeyRingRedisKey)
+                : new DatabaseXmlRepository(provider.GetRequiredService<DataProtectionKeyStore>(), provider.GetRequiredService<TimeProvider>());
+        });
+        return services;
+    }
+}
