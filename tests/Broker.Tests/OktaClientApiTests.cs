@@ -302,8 +302,7 @@ public sealed class OktaClientApiTests : IAsyncLifetime
     [Fact]
     public async Task Open_registered_clients_never_used_are_cleaned_up_and_used_ones_kept()
     {
-        var settings = harness.Broker.Services.GetRequiredService<TenantSettings>();
-        await settings.SetAsync(TenantSettings.DynamicClientRegistrationFlag, true, AuditActor.CommandLine, CancellationToken.None);
+        await Registrations.EnableAsync(harness.Broker);
         async Task<JsonElement> RegisterAsync(string name)
         {
             var response = await harness.Api.PostAsync("/oidc/register", new StringContent(

@@ -22,8 +22,7 @@ public sealed class OpenRegistrationTests : IDisposable
 
     public void Dispose() => broker.Dispose();
 
-    private Task EnableAsync(bool enabled = true) =>
-        broker.Services.GetRequiredService<TenantSettings>().SetAsync(TenantSettings.DynamicClientRegistrationFlag, enabled, Core.Platform.AuditActor.CommandLine, CancellationToken.None);
+    private Task EnableAsync(bool enabled = true) => Registrations.EnableAsync(broker, enabled);
 
     private Task<HttpResponseMessage> RegisterAsync(string body) =>
         api.PostAsync("/oidc/register", new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
@@ -232,19 +231,7 @@ public sealed class OpenRegistrationTests : IDisposable
     public async Task A_real_client_library_registers_a_service_client_and_gets_a_client_credentials_token()
     {
         await EnableAsync();
-        var registration = await api.RegisterClientAsync(new DynamicClientRegistrationRequest
-        {
-            Address = "/oidc/register",
-            Document = new DynamicClientRegistrationDocument
-            {
-                ClientName = "Nightly Sync",
-                ApplicationType = "service",
-                RedirectUris = { new Uri("https://sync.example/unused") },
-                GrantTypes = { "client_credentials" },
-                TokenEndpointAuthenticationMethod = "client_secret_post",
-            },
-        });
-        registration.IsError.Should().BeFalse(registration.Error);
+        var registration = await Registrations.RegisterServiceClientAsync(api, "Nightly Sync");
         var token = await api.RequestClientCredentialsTokenAsync(new ClientCredentialsTokenRequest
         {
             Address = "/oauth/token", ClientId = registration.ClientId!, ClientSecret = registration.ClientSecret, Scope = "public",

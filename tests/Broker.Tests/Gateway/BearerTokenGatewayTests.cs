@@ -20,19 +20,8 @@ public sealed class BearerTokenGatewayTests : SignedInOwnerTest
 
     private async Task<TokenResponse> ServiceTokenAsync()
     {
-        await Broker.Services.GetRequiredService<TenantSettings>().SetAsync(TenantSettings.DynamicClientRegistrationFlag, true, Core.Platform.AuditActor.CommandLine, CancellationToken.None);
-        var registration = await Api.RegisterClientAsync(new DynamicClientRegistrationRequest
-        {
-            Address = "/oidc/register",
-            Document = new DynamicClientRegistrationDocument
-            {
-                ClientName = "Sync Service",
-                ApplicationType = "service",
-                RedirectUris = { new Uri("https://sync.example/unused") },
-                GrantTypes = { "client_credentials" },
-            },
-        });
-        registration.IsError.Should().BeFalse(registration.Error);
+        await Registrations.EnableAsync(Broker);
+        var registration = await Registrations.RegisterServiceClientAsync(Api, "Sync Service");
         return await Api.RequestClientCredentialsTokenAsync(new ClientCredentialsTokenRequest
         {
             Address = "/oauth/token", ClientId = registration.ClientId!, ClientSecret = registration.ClientSecret,

@@ -100,7 +100,7 @@ public sealed class CrashTests : IDisposable
         seeder.Settings["Storage:ConnectionString"] = $"Data Source={DatabasePath}";
         var parent = await seeder.CreateParentAsync();
         await seeder.CreateUserAsync();
-        await seeder.Services.GetRequiredService<TenantSettings>().SetAsync(TenantSettings.DynamicClientRegistrationFlag, true, Core.Platform.AuditActor.CommandLine, CancellationToken.None);
+        await Registrations.EnableAsync(seeder);
         return parent;
     }
 
