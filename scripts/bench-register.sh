@@ -49,6 +49,7 @@ function done(summary, latency, requests)
 end
 LUA
 
+if [ -n "${PROFILE:-}" ]; then (sleep 6; top -b -n 1 | head -15 > "$PROFILE") & fi
 # Warm-up, then the measured runs.
 wrk -t2 -c16 -d3s -s "$work/register.lua" "http://127.0.0.1:$PORT" -- warmup >/dev/null
 results=()

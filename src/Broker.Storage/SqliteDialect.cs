@@ -18,9 +18,23 @@ public sealed class SqliteDialect : ISqlDialect
     // NORMAL is durable against a process crash in WAL mode; only a power loss can lose the last commits.
     // busy_timeout lets SQLite wait for the writer lock in short steps itself; without it the provider's
     // own retry sleeps 150 ms a time, which dominated tail latency under concurrent installations.
-    public Task OnOpenedAsync(DbConnection connection, CancellationToken cancellationToken) =>
-        connection.ExecuteAsync(new CommandDefinition(
+    // The settings belong to the native connection, which the pool hands out again and again: they are
+    // sent once per native connection (tracked by its handle), not on every open.
+    public async Task OnOpenedAsync(DbConnection connection, CancellationToken cancellationToken)
+    {
+        var handle = ((SqliteConnection)connection).Handle!;
+        if (configured.TryGetValue(handle, out _))
+        {
+            return;
+        }
+        await connection.ExecuteAsync(new CommandDefinition(
             "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;", cancellationToken: cancellationToken));
+        configured.AddOrUpdate(handle, Configured);
+    }
+
+    private static readonly object Configured = new();
+
+    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<object, object> configured = new();
 
     // WAL lets readers run beside the single writer; the setting is stored in the database file.
     public Task PrepareDatabaseAsync(DbConnection connection, CancellationToken cancellationToken) =>

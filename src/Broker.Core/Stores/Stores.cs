@@ -13,6 +13,9 @@ public interface IClientStore
     /// <summary>Inserts a client; false when a client with that id exists.</summary>
     Task<bool> CreateAsync(Client client, CancellationToken cancellationToken = default);
 
+    /// <summary>Inserts a client and its audit entry in one transaction; false (nothing written) on a uniqueness conflict.</summary>
+    Task<bool> CreateAsync(Client client, Platform.AuditEntry audit, CancellationToken cancellationToken = default);
+
     /// <summary>Makes a client a parent, or changes its parent settings; false when there is no such client.</summary>
     Task<bool> SetParentSettingsAsync(
         string clientId, RedirectPolicy policy, string? callbackPath, int childRateLimit,

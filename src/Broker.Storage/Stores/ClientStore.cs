@@ -42,6 +42,21 @@ public sealed partial class ClientStore(Database database) : IClientStore
         }
     }
 
+    public Task<bool> CreateAsync(Client client, AuditEntry audit, CancellationToken cancellationToken = default) =>
+        database.InTransactionAsync(async (connection, transaction) =>
+        {
+            try
+            {
+                await connection.ExecuteAsync(new CommandDefinition(InsertSql, ClientRow.From(client), transaction, cancellationToken: cancellationToken));
+            }
+            catch (DbException exception) when (database.Dialect.IsUniqueViolation(exception))
+            {
+                return (false, false);
+            }
+            await AuditStore.InsertAsync(connection, transaction, audit, cancellationToken);
+            return (true, true);
+        }, cancellationToken);
+
     public async Task<bool> SetParentSettingsAsync(
         string clientId, RedirectPolicy policy, string? callbackPath, int childRateLimit,
         IReadOnlyList<string> childEndpoints, CancellationToken cancellationToken = default)

@@ -39,6 +39,11 @@ public sealed class UsageRecorder(
     {
         var now = time.GetUtcNow();
         var resolution = options.Value.LastUseResolution;
+        // The common case on the gateway's hot path: noted less than a minute ago, one lookup and nothing else.
+        if (lastNoted.TryGetValue((kind, id), out var previous) && now - previous < resolution)
+        {
+            return;
+        }
         var noted = lastNoted.AddOrUpdate((kind, id), now, (_, last) => now - last >= resolution ? now : last);
         if (noted == now)
         {

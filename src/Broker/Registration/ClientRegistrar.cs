@@ -32,12 +32,10 @@ public sealed class ClientRegistrar(IClientStore clients, IAuditStore audit, Tim
             RegistrationTokenHash = registrationToken is null ? null : Secret.Hash(registrationToken),
             CreatedAt = time.GetUtcNow(),
         }.WithMetadata(metadata);
-        if (!await clients.CreateAsync(client, cancellationToken))
-        {
-            return null;
-        }
-        await AuditAsync(actor, AuditActions.ClientCreated, client, $"{source.ToString().ToLowerInvariant()} {client.ApplicationType} client", cancellationToken);
-        return new IssuedClient(client, secret, registrationToken);
+        // The client and its audit entry commit together: one write, and never one without the other.
+        var entry = actor.Entry(AuditActions.ClientCreated, AuditActions.Client(client.ClientId), client.CreatedAt,
+            $"{source.ToString().ToLowerInvariant()} {client.ApplicationType} client");
+        return await clients.CreateAsync(client, entry, cancellationToken) ? new IssuedClient(client, secret, registrationToken) : null;
     }
 
     /// <summary>
