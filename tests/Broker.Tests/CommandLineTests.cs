@@ -95,6 +95,15 @@ public sealed class CommandLineTests : IDisposable
     }
 
     [Fact]
+    public async Task Apps_create_refuses_a_name_in_use()
+    {
+        (await RunAsync("apps", "create", "--name", "Twice", "--redirect-uri", "https://vendor.example/cb")).ExitCode.Should().Be(0);
+        var again = await RunAsync("apps", "create", "--name", "Twice", "--redirect-uri", "https://vendor.example/cb");
+        again.ExitCode.Should().NotBe(0);
+        again.Error.Should().Contain("exists");
+    }
+
+    [Fact]
     public async Task Migrate_creates_the_schema_once()
     {
         var first = await RunAsync("migrate");

@@ -74,9 +74,11 @@ public sealed class ClientAdministration(
             RedirectUris = redirectUris.Distinct(StringComparer.Ordinal).ToList(),
             CreatedAt = time.GetUtcNow(),
         };
-        if (!await clients.CreateAsync(client, cancellationToken))
+        // Client ids are random, so a conflict is the name: unique among applications, as in the Okta model.
+        var entry = AuditActor.CommandLine.Entry(AuditActions.ClientCreated, AuditActions.Client(client.ClientId), client.CreatedAt, "application");
+        if (!await clients.CreateAsync(client, entry, cancellationToken))
         {
-            return AdminResult<CreatedApplication>.Fail("could not store the application; try again");
+            return AdminResult<CreatedApplication>.Fail($"an application named '{client.Name}' exists; names are unique");
         }
         return AdminResult<CreatedApplication>.Ok(new CreatedApplication(client, secret));
     }
