@@ -40,6 +40,9 @@ public interface ISqlDialect
     /// <summary>The clause that ends an ordered query after <paramref name="parameter"/> rows (LIMIT, or OFFSET/FETCH).</summary>
     string LimitClause(string parameter);
 
+    /// <summary>Whether the database admits one writer at a time (SQLite): its write transactions then queue in-process.</summary>
+    bool SingleWriter { get; }
+
     /// <summary>Whether the exception is a unique or primary key violation.</summary>
     bool IsUniqueViolation(DbException exception);
 

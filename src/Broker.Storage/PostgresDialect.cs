@@ -28,6 +28,8 @@ public sealed class PostgresDialect : ISqlDialect
 
     public string LimitClause(string parameter) => $"LIMIT {parameter}";
 
+    public bool SingleWriter => false;
+
     public bool IsUniqueViolation(DbException exception) =>
         exception is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation };
 

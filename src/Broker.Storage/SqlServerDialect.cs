@@ -57,6 +57,8 @@ public sealed partial class SqlServerDialect : ISqlDialect
 
     public string LimitClause(string parameter) => $"OFFSET 0 ROWS FETCH NEXT {parameter} ROWS ONLY";
 
+    public bool SingleWriter => false;
+
     public bool IsUniqueViolation(DbException exception) =>
         exception is SqlException { Number: UniqueConstraintViolation or UniqueIndexViolation };
 

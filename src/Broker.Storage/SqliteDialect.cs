@@ -53,6 +53,8 @@ public sealed class SqliteDialect : ISqlDialect
 
     public string LimitClause(string parameter) => $"LIMIT {parameter}";
 
+    public bool SingleWriter => true;
+
     public bool IsUniqueViolation(DbException exception) =>
         exception is SqliteException { SqliteErrorCode: SqliteConstraint } sqlite
         && (sqlite.SqliteExtendedErrorCode is 1555 or 2067);

@@ -36,6 +36,8 @@ internal sealed class RecordingDialect(ISqlDialect inner) : ISqlDialect
 
     public string LimitClause(string parameter) => inner.LimitClause(parameter);
 
+    public bool SingleWriter => inner.SingleWriter;
+
     public bool IsUniqueViolation(DbException exception) => inner.IsUniqueViolation(exception);
 
     public bool IsTransient(Exception exception) => inner.IsTransient(exception);
