@@ -21,7 +21,6 @@ builder.Services.AddSharedState(builder.Configuration);
 builder.Services.AddHostedService<MigrateOnStart>();
 builder.Services.AddInstallation(builder.Configuration);
 builder.Services.AddAccounts(builder.Configuration);
-builder.Services.AddSingleton<ClientAdministration>();
 builder.Services.AddRegistration(builder.Configuration);
 builder.Services.AddPlatform(builder.Configuration);
 builder.Services.AddApiDocuments();
