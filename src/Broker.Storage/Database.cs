@@ -38,6 +38,7 @@ public sealed class Database
     {
         Dialect = dialect;
         writeTurn = dialect.SingleWriter ? new SemaphoreSlim(1, 1) : null;
+        groupCommit = dialect.SingleWriter ? new Lazy<GroupCommit>(() => new GroupCommit(this)) : null;
         this.connectionString = connectionString;
         resilience ??= new DatabaseResilience();
         var builder = new ResiliencePipelineBuilder().AddTimeout(resilience.Timeout);
@@ -143,6 +144,21 @@ public sealed class Database
 
     // Present only for databases with a single writer (ISqlDialect.SingleWriter).
     private readonly SemaphoreSlim? writeTurn;
+    private readonly Lazy<GroupCommit>? groupCommit;
+
+    /// <summary>
+    /// A small write that may share its transaction with others arriving at the same time (group commit,
+    /// on single-writer databases; elsewhere its own transaction). <paramref name="work"/> returns false to
+    /// undo its own changes; a unique violation it throws undoes them and reaches only this caller.
+    /// </summary>
+    public Task<bool> WriteAsync(Func<DbConnection, DbTransaction, CancellationToken, Task<bool>> work, CancellationToken cancellationToken = default) =>
+        groupCommit is not null
+            ? groupCommit.Value.RunAsync(work, cancellationToken)
+            : InTransactionAsync(async (connection, transaction, token) =>
+            {
+                var done = await work(connection, transaction, token);
+                return (done, done);
+            }, cancellationToken);
 
     private async Task<DbConnection> OpenOnceAsync(CancellationToken cancellationToken)
     {

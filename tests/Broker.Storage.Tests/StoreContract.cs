@@ -1,3 +1,4 @@
+using Broker.Core.Platform;
 using Broker.Core.Accounts;
 using Broker.Core.Authorization;
 using Broker.Core.Clients;
@@ -576,6 +577,26 @@ public abstract partial class StoreContract : IAsyncLifetime
         var parent = await CreateParentAsync();
         (await Clients.CreateAsync(NewChild(parent, owner) with { Name = "Same Blog" })).Should().BeTrue();
         (await Clients.CreateAsync(NewChild(parent, owner) with { Name = "Same Blog" })).Should().BeTrue();
+    }
+
+    [SkippableFact]
+    public async Task Racing_creations_with_their_audit_entries_keep_names_unique_and_each_entry_with_its_client()
+    {
+        // Twenty callers at once, half of them after the same name: on SQLite they share commits.
+        var results = await RaceAsync(Racers, i =>
+        {
+            var client = NewStandard(i % 2 == 0 ? "Contested" : $"Free {i}");
+            var entry = new AuditEntry { At = Now, Actor = "test", Action = AuditActions.ClientCreated, Target = AuditActions.Client(client.ClientId) };
+            return Clients.CreateAsync(client, entry).ContinueWith(task => (client.ClientId, Created: task.Result), TaskScheduler.Default);
+        });
+        results.Count(r => r.Created).Should().Be(Racers / 2 + 1);
+        var audit = new AuditStore(Database);
+        var entries = (await audit.QueryAsync(new AuditQuery { Action = AuditActions.ClientCreated, Limit = 100 })).Items;
+        entries.Select(e => e.Target).Should().BeEquivalentTo(results.Where(r => r.Created).Select(r => AuditActions.Client(r.ClientId)));
+        foreach (var (clientId, created) in results)
+        {
+            (await Clients.FindAsync(clientId) is not null).Should().Be(created);
+        }
     }
 
     [SkippableFact]

@@ -42,20 +42,23 @@ public sealed partial class ClientStore(Database database) : IClientStore
         }
     }
 
-    public Task<bool> CreateAsync(Client client, AuditEntry audit, CancellationToken cancellationToken = default) =>
-        database.InTransactionAsync(async (connection, transaction) =>
+    // Open registration's write: many arrive at once, so on SQLite they share commits (Database.WriteAsync).
+    public async Task<bool> CreateAsync(Client client, AuditEntry audit, CancellationToken cancellationToken = default)
+    {
+        try
         {
-            try
+            return await database.WriteAsync(async (connection, transaction, token) =>
             {
-                await connection.ExecuteAsync(new CommandDefinition(InsertSql, ClientRow.From(client), transaction, cancellationToken: cancellationToken));
-            }
-            catch (DbException exception) when (database.Dialect.IsUniqueViolation(exception))
-            {
-                return (false, false);
-            }
-            await AuditStore.InsertAsync(connection, transaction, audit, cancellationToken);
-            return (true, true);
-        }, cancellationToken);
+                await connection.ExecuteAsync(new CommandDefinition(InsertSql, ClientRow.From(client), transaction, cancellationToken: token));
+                await AuditStore.InsertAsync(connection, transaction, audit, token);
+                return true;
+            }, cancellationToken);
+        }
+        catch (DbException exception) when (database.Dialect.IsUniqueViolation(exception))
+        {
+            return false;
+        }
+    }
 
     public async Task<bool> SetParentSettingsAsync(
         string clientId, RedirectPolicy policy, string? callbackPath, int childRateLimit,
