@@ -23,6 +23,8 @@ public static class InstallationSetup
                 new FailureThrottle(accounts.FailedLoginsPerAddress, accounts.FailedLoginWindow),
                 new FailureThrottle(installation.FailedClientAuthenticationsPerWindow, installation.FailedClientAuthenticationWindow));
         });
+        services.AddSingleton<ExpiredGrantCleanup>();
+        services.AddHostedService(provider => provider.GetRequiredService<ExpiredGrantCleanup>());
         return services;
     }
 
