@@ -340,28 +340,19 @@ public static class ClientMetadataRules
     private static MetadataValidation Fail(string description, string error = OAuthErrors.InvalidClientMetadata) =>
         new(null, new OAuthError(error, description));
 
-    // A string field: absent or null → null; anything but a string → an error naming it.
+    // A string field: absent or null → null; anything but a (valid) string → an error naming it.
     private static string? Text(Dictionary<string, JsonElement> fields, string name, out string? error)
     {
         error = null;
-        if (!fields.TryGetValue(name, out var value) || value.ValueKind == JsonValueKind.Null)
+        if (!fields.TryGetValue(name, out var value))
         {
             return null;
         }
-        if (value.ValueKind != JsonValueKind.String)
+        if (!JsonText.TryGetString(value, out var text))
         {
-            error = $"{name} must be a string";
-            return null;
+            error = $"{name} must be a string of valid Unicode text";
         }
-        try
-        {
-            return value.GetString();
-        }
-        catch (InvalidOperationException)
-        {
-            error = $"{name} must be valid Unicode text";
-            return null;
-        }
+        return text;
     }
 
     // An array of strings: absent or null → null (the default applies); duplicates folded, order kept.
@@ -380,19 +371,9 @@ public static class ClientMetadataRules
         var items = new List<string>();
         foreach (var item in value.EnumerateArray())
         {
-            if (item.ValueKind != JsonValueKind.String)
+            if (!JsonText.TryGetString(item, out var text) || text is null)
             {
-                error = $"{name} must be an array of strings";
-                return null;
-            }
-            string text;
-            try
-            {
-                text = item.GetString()!;
-            }
-            catch (InvalidOperationException)
-            {
-                error = $"{name} must be valid Unicode text";
+                error = $"{name} must be an array of strings of valid Unicode text";
                 return null;
             }
             if (!items.Contains(text))

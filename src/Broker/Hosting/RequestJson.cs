@@ -36,28 +36,4 @@ public static class RequestJson
             return (null, "the body is not well-formed JSON");
         }
     }
-
-    /// <summary>A string property: null when absent or JSON null; false when it is another kind or not valid Unicode.</summary>
-    public static bool TryGetString(JsonElement element, out string? text)
-    {
-        text = null;
-        if (element.ValueKind == JsonValueKind.Null)
-        {
-            return true;
-        }
-        if (element.ValueKind != JsonValueKind.String)
-        {
-            return false;
-        }
-        try
-        {
-            text = element.GetString();
-            return true;
-        }
-        catch (InvalidOperationException)
-        {
-            // A lone surrogate escape cannot be transcoded.
-            return false;
-        }
-    }
 }

@@ -247,7 +247,7 @@ public static class ClientsEndpoint
                 {
                     return (null, null, $"'{property.Name}' must appear once");
                 }
-                if (!RequestJson.TryGetString(property.Value, out var text) || (text is null && property.Name == "name"))
+                if (!Core.JsonText.TryGetString(property.Value, out var text) || (text is null && property.Name == "name"))
                 {
                     return (null, null, $"'{property.Name}' must be a string of valid Unicode text");
                 }

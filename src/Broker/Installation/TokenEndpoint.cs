@@ -25,8 +25,6 @@ public static class TokenEndpoint
 {
     public const string Path = "/oauth/token";
 
-    /// <summary>The grants this server implements.</summary>
-    public static readonly IReadOnlyList<string> SupportedGrantTypes = [GrantType.AuthorizationCode, GrantType.ClientCredentials];
 
     private static readonly string[] SingleValued =
         ["grant_type", "code", "redirect_uri", "client_id", "client_secret", "code_verifier", "scope"];
@@ -37,7 +35,7 @@ public static class TokenEndpoint
         return routes;
     }
 
-    private sealed record ClientCredentials(string ClientId, string? Secret, string Method);
+    private sealed record ClientCredentials(string ClientId, string? Secret);
 
     private static async Task<Results<Ok<TokenResponse>, JsonHttpResult<OAuthErrorBody>>> Token(
         HttpContext context, IClientStore clients, IGrantStore grants, Throttles throttles,
@@ -83,24 +81,9 @@ public static class TokenEndpoint
         }
         usage.ClientUsed(client.ClientId);
         var grantType = RequestForms.SingleValue(form["grant_type"]);
-        // Reject a missing grant_type.
-        if (string.IsNullOrEmpty(grantType))
+        if (GrantRules.Problem(client, grantType) is { } grantProblem)
         {
-            return OAuthResults.BadRequest(OAuthErrors.InvalidRequest, "grant_type is required");
-        }
-        // Reject every grant but authorization_code for parents: their keys are public.
-        if (client.IsParent && grantType != GrantType.AuthorizationCode)
-        {
-            return OAuthResults.BadRequest(OAuthErrors.UnauthorizedClient, "a parent application may only use the authorization_code grant");
-        }
-        // Reject grants this server does not implement, then grants this client may not use.
-        if (!SupportedGrantTypes.Contains(grantType))
-        {
-            return OAuthResults.BadRequest(OAuthErrors.UnsupportedGrantType, $"grant_type '{grantType}' is not supported");
-        }
-        if (!client.GrantTypes.Contains(grantType))
-        {
-            return OAuthResults.BadRequest(OAuthErrors.UnauthorizedClient, $"this client may not use grant_type '{grantType}'");
+            return OAuthResults.BadRequest(grantProblem.Error, grantProblem.Description);
         }
         var lifetimes = new TokenLifetimes(options.Value.TokenLifetime, registration.Value.AccessTokenLifetime);
         return grantType == GrantType.ClientCredentials
@@ -244,14 +227,14 @@ public static class TokenEndpoint
                 problem = (StatusCodes.Status400BadRequest, "client_id does not match the Authorization header");
                 return null;
             }
-            return new ClientCredentials(basic.ClientId, basic.Secret, ClientAuthMethod.ClientSecretBasic);
+            return new ClientCredentials(basic.ClientId, basic.Secret);
         }
         if (string.IsNullOrEmpty(postedId))
         {
             problem = (StatusCodes.Status401Unauthorized, "client authentication is required");
             return null;
         }
-        return new ClientCredentials(postedId, postedSecret, postedSecret is null ? ClientAuthMethod.None : ClientAuthMethod.ClientSecretPost);
+        return new ClientCredentials(postedId, postedSecret);
     }
 
     private static (string ClientId, string Secret)? TryDecodeBasic(string? parameter)

@@ -48,7 +48,7 @@ public static class OperationsEndpoints
             AuthorizationRules.SupportedScopes,
             ["code"],
             ["query"],
-            TokenEndpoint.SupportedGrantTypes,
+            GrantRules.Supported,
             [ClientAuthMethod.ClientSecretBasic, ClientAuthMethod.ClientSecretPost, ClientAuthMethod.None],
             [Core.Authorization.Pkce.S256],
             true,
