@@ -19,9 +19,9 @@ public static class InstallationSetup
             var accounts = provider.GetRequiredService<IOptions<AccountOptions>>().Value;
             var installation = provider.GetRequiredService<IOptions<InstallationOptions>>().Value;
             return new Throttles(
-                new FailureThrottle(accounts.FailedLoginsPerAccount, accounts.FailedLoginWindow),
-                new FailureThrottle(accounts.FailedLoginsPerAddress, accounts.FailedLoginWindow),
-                new FailureThrottle(installation.FailedClientAuthenticationsPerWindow, installation.FailedClientAuthenticationWindow));
+                new KeyedThrottle(accounts.FailedLoginsPerAccount, accounts.FailedLoginWindow),
+                new KeyedThrottle(accounts.FailedLoginsPerAddress, accounts.FailedLoginWindow),
+                new KeyedThrottle(installation.FailedClientAuthenticationsPerWindow, installation.FailedClientAuthenticationWindow));
         });
         services.AddSingleton<ExpiredGrantCleanup>();
         services.AddHostedService(provider => provider.GetRequiredService<ExpiredGrantCleanup>());

@@ -30,7 +30,7 @@ public static class OpenRegistrationEndpoints
         services.AddSingleton<OpenRegistrationCap>();
         services.AddSingleton<UnusedClientCleanup>();
         services.AddHostedService(provider => provider.GetRequiredService<UnusedClientCleanup>());
-        services.AddSingleton(provider => new OpenRegistrationLimit(new FailureThrottle(
+        services.AddSingleton(provider => new OpenRegistrationLimit(new KeyedThrottle(
             provider.GetRequiredService<IOptions<RegistrationOptions>>().Value.PermitsPerMinutePerAddress, TimeSpan.FromMinutes(1))));
         return services;
     }
@@ -190,4 +190,4 @@ public static class OpenRegistrationEndpoints
 }
 
 /// <summary>The per-address limit on open registrations (a singleton).</summary>
-public sealed record OpenRegistrationLimit(FailureThrottle Throttle);
+public sealed record OpenRegistrationLimit(KeyedThrottle Throttle);

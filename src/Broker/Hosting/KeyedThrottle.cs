@@ -3,20 +3,21 @@ using System.Threading.RateLimiting;
 namespace Broker.Hosting;
 
 /// <summary>
-/// Counts failures (wrong passwords, wrong client secrets) per key in fixed windows, and says when a
-/// key has spent its allowance. Built on System.Threading.RateLimiting: a failure takes a permit,
-/// and a key with none left is refused until its window ends.
+/// A fixed-window allowance per key (an account, an address, a client_id), built on
+/// System.Threading.RateLimiting. Used two ways: failures take a permit and a key with none left is
+/// refused until its window ends (<see cref="IsBlocked"/>, <see cref="RecordFailure"/>: wrong passwords,
+/// wrong client secrets), or every attempt takes one (<see cref="TryAcquire"/>: open registrations).
 /// </summary>
-public sealed class FailureThrottle : IDisposable
+public sealed class KeyedThrottle : IDisposable
 {
     private readonly PartitionedRateLimiter<string> limiter;
 
-    public FailureThrottle(int failuresPerWindow, TimeSpan window)
+    public KeyedThrottle(int permitsPerWindow, TimeSpan window)
     {
         limiter = PartitionedRateLimiter.Create<string, string>(key => RateLimitPartition.GetFixedWindowLimiter(
             key, _ => new FixedWindowRateLimiterOptions
             {
-                PermitLimit = failuresPerWindow,
+                PermitLimit = permitsPerWindow,
                 Window = window,
                 QueueLimit = 0,
                 AutoReplenishment = true,
@@ -55,11 +56,11 @@ public sealed class FailureThrottle : IDisposable
 }
 
 /// <summary>The throttles of the broker, one per rule, each a singleton.</summary>
-public sealed class Throttles(FailureThrottle loginsPerAccount, FailureThrottle loginsPerAddress, FailureThrottle clientAuthentications)
+public sealed class Throttles(KeyedThrottle loginsPerAccount, KeyedThrottle loginsPerAddress, KeyedThrottle clientAuthentications)
 {
-    public FailureThrottle LoginsPerAccount { get; } = loginsPerAccount;
+    public KeyedThrottle LoginsPerAccount { get; } = loginsPerAccount;
 
-    public FailureThrottle LoginsPerAddress { get; } = loginsPerAddress;
+    public KeyedThrottle LoginsPerAddress { get; } = loginsPerAddress;
 
-    public FailureThrottle ClientAuthentications { get; } = clientAuthentications;
+    public KeyedThrottle ClientAuthentications { get; } = clientAuthentications;
 }
