@@ -18,9 +18,30 @@ public sealed class SecretTests
         for (var i = 0; i < 1000; i++)
         {
             var clientId = Secret.NewClientId();
-            clientId.Should().MatchRegex("^[A-Za-z][A-Za-z0-9]{31}$");
+            clientId.Should().MatchRegex("^c[0-9a-z]{9}[A-Za-z0-9]{22}$");
             Secret.IsWellFormedClientId(clientId).Should().BeTrue();
         }
+    }
+
+    [Fact]
+    public void Client_ids_minted_later_sort_later_so_new_clients_append_to_their_indexes()
+    {
+        var start = new DateTimeOffset(2026, 11, 29, 12, 0, 0, TimeSpan.Zero);
+        var ids = Enumerable.Range(0, 2000).Select(step => Secret.NewClientId(start.AddMilliseconds(step * 7919L))).ToList();
+        ids.Should().BeInAscendingOrder(StringComparer.Ordinal);
+        Secret.NewClientId(start.AddYears(3000)).Should().MatchRegex("^c[0-9a-z]{9}");
+        string.CompareOrdinal(Secret.NewClientId(start.AddYears(3000)), ids[^1]).Should().BePositive();
+    }
+
+    [Fact]
+    public void Client_ids_minted_in_the_same_millisecond_still_differ_in_131_random_bits()
+    {
+        var now = DateTimeOffset.UtcNow;
+        var ids = Enumerable.Range(0, 10_000).Select(_ => Secret.NewClientId(now)).ToList();
+        ids.Select(id => id[..10]).Distinct().Should().ContainSingle("the prefix is the minting time alone");
+        ids.Distinct().Should().HaveCount(ids.Count);
+        // Every random position draws from all 62 letters and digits.
+        ids.SelectMany(id => id[10..]).Distinct().Should().HaveCount(62);
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using System.Data.Common;
+using System.Reflection;
 using Broker.Core.Clients;
 using Broker.Core.Platform;
 using Broker.Core.Stores;
@@ -16,14 +17,6 @@ public sealed partial class ClientStore(Database database) : IClientStore
         "application_type, response_types, post_logout_redirect_uris, client_uri, logo_uri, tos_uri, policy_uri, " +
         "initiate_login_uri, contacts, registration_source, registration_token_hash, deleted_at, name_key";
 
-    internal const string InsertSql =
-        $"INSERT INTO clients ({Columns}) VALUES (@ClientId, @SecretHash, @SecretFingerprint, @Name, @Description, " +
-        "@RedirectUris, @GrantTypes, @TokenEndpointAuthMethod, @Kind, @RedirectPolicy, @CallbackPath, @ChildRateLimit, " +
-        "@ChildEndpoints, @ParentClientId, @OwnerUserId, @Origin, @RateLimit, @Endpoints, @CreatedAt, @RevokedAt, @DisabledAt, " +
-        "@Version, @PreviousSecretHash, @PreviousSecretExpiresAt, @LastUsedAt, " +
-        "@ApplicationType, @ResponseTypes, @PostLogoutRedirectUris, @ClientUri, @LogoUri, @TosUri, @PolicyUri, " +
-        "@InitiateLoginUri, @Contacts, @RegistrationSource, @RegistrationTokenHash, @DeletedAt, @NameKey)";
-
     public async Task<Client?> FindAsync(string clientId, CancellationToken cancellationToken = default) =>
         (await database.QuerySingleOrDefaultAsync<ClientRow>(
             $"SELECT {Columns} FROM clients WHERE client_id = @clientId", new { clientId }, cancellationToken))?.ToClient();
@@ -33,7 +26,7 @@ public sealed partial class ClientStore(Database database) : IClientStore
         await using var connection = await database.OpenAsync(cancellationToken);
         try
         {
-            var rows = await connection.ExecuteAsync(new CommandDefinition(InsertSql, ClientRow.From(client), cancellationToken: cancellationToken));
+            var rows = await connection.ExecuteAsync(ClientRow.From(client).Insert().Command(null, cancellationToken));
             return rows == 1;
         }
         catch (DbException exception) when (database.Dialect.IsUniqueViolation(exception))
@@ -45,12 +38,14 @@ public sealed partial class ClientStore(Database database) : IClientStore
     // Open registration's write: many arrive at once, so on SQLite they share commits (Database.WriteAsync).
     public async Task<bool> CreateAsync(Client client, AuditEntry audit, CancellationToken cancellationToken = default)
     {
+        var insertClient = ClientRow.From(client).Insert();
+        var insertAudit = AuditStore.Insert(audit);
         try
         {
             return await database.WriteAsync(async (connection, transaction, token) =>
             {
-                await connection.ExecuteAsync(new CommandDefinition(InsertSql, ClientRow.From(client), transaction, cancellationToken: token));
-                await AuditStore.InsertAsync(connection, transaction, audit, token);
+                await connection.ExecuteAsync(insertClient.Command(transaction, token));
+                await AuditStore.InsertAsync(connection, insertAudit.Command(transaction, token));
                 return true;
             }, cancellationToken);
         }
@@ -268,6 +263,36 @@ internal sealed class ClientRow
     public string? PreviousSecretHash { get; set; }
     public long? PreviousSecretExpiresAt { get; set; }
     public long? LastUsedAt { get; set; }
+
+    // Every property is the column of the same name in snake_case, as Dapper maps them when reading.
+    private static readonly (string Column, PropertyInfo Property)[] ColumnProperties =
+        [.. typeof(ClientRow).GetProperties().Select(property => (SnakeCase(property.Name), property))];
+
+    /// <summary>
+    /// The INSERT of this row, naming only the columns that hold a value (NULL is every nullable
+    /// column's default). Open registration inserts clients at thousands a second, and SQLite finds
+    /// each bound parameter by name in a list as long as the statement's: the columns left out (half
+    /// of them for a registered client) and the prefixed names were most of the cost of binding.
+    /// </summary>
+    public PreparedStatement Insert()
+    {
+        var columns = new List<string>(ColumnProperties.Length);
+        var placeholders = new List<string>(ColumnProperties.Length);
+        var parameters = new PrefixedParameters();
+        foreach (var (column, property) in ColumnProperties)
+        {
+            if (property.GetValue(this) is { } value)
+            {
+                columns.Add(column);
+                placeholders.Add("@" + property.Name);
+                parameters.Add(property.Name, value);
+            }
+        }
+        return new PreparedStatement($"INSERT INTO clients ({string.Join(", ", columns)}) VALUES ({string.Join(", ", placeholders)})", parameters);
+    }
+
+    private static string SnakeCase(string name) =>
+        string.Concat(name.Select((letter, index) => char.IsUpper(letter) && index > 0 ? "_" + char.ToLowerInvariant(letter) : char.ToLowerInvariant(letter).ToString()));
 
     public static string KindName(ClientKind kind) => kind.ToString().ToLowerInvariant();
 

@@ -103,8 +103,7 @@ public sealed class GrantStore(Database database) : IGrantStore
         AuditEntry? audit = null, CancellationToken cancellationToken = default) =>
         database.InTransactionAsync(async (connection, transaction) =>
         {
-            var inserted = await connection.ExecuteAsync(new CommandDefinition(
-                ClientStore.InsertSql, ClientRow.From(child), transaction, cancellationToken: cancellationToken));
+            var inserted = await connection.ExecuteAsync(ClientRow.From(child).Insert().Command(transaction, cancellationToken));
             EnsureOneRow(inserted, "child client insert");
             var spent = await connection.ExecuteAsync(new CommandDefinition(
                 """

@@ -100,7 +100,7 @@ public static class ClientsEndpoint
         {
             var child = new Client
             {
-                ClientId = Secret.NewClientId(),
+                ClientId = Secret.NewClientId(now),
                 Name = body.Request!.Name,
                 Description = body.Request.Description,
                 Kind = ClientKind.Child,

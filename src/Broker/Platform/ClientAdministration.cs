@@ -65,14 +65,15 @@ public sealed class ClientAdministration(
             return AdminResult<CreatedApplication>.Fail(problem);
         }
         var secret = Secret.NewToken();
+        var now = time.GetUtcNow();
         var client = new Client
         {
-            ClientId = Secret.NewClientId(),
+            ClientId = Secret.NewClientId(now),
             SecretHash = Secret.Hash(secret),
             SecretFingerprint = Secret.Fingerprint(secret),
             Name = name.Trim(),
             RedirectUris = redirectUris.Distinct(StringComparer.Ordinal).ToList(),
-            CreatedAt = time.GetUtcNow(),
+            CreatedAt = now,
         };
         // Client ids are random, so a conflict is the name: unique among applications, as in the Okta model.
         var entry = AuditActor.CommandLine.Entry(AuditActions.ClientCreated, AuditActions.Client(client.ClientId), client.CreatedAt, "application");

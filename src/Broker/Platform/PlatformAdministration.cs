@@ -214,7 +214,7 @@ public sealed class PlatformAdministration(
         var now = time.GetUtcNow();
         var token = new AdminToken
         {
-            TokenId = Secret.NewClientId(),
+            TokenId = Secret.NewClientId(now),
             Name = name.Trim(),
             TokenHash = Secret.Hash(value),
             Fingerprint = Secret.Fingerprint(value),

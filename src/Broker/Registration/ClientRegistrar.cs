@@ -22,15 +22,16 @@ public sealed class ClientRegistrar(IClientStore clients, IAuditStore audit, Tim
     {
         var secret = metadata.UsesSecret ? Secret.NewToken() : null;
         var registrationToken = source == RegistrationSource.Open ? Secret.NewToken() : null;
+        var now = time.GetUtcNow();
         var client = new Client
         {
-            ClientId = Secret.NewClientId(),
+            ClientId = Secret.NewClientId(now),
             Name = metadata.ClientName,
             SecretHash = secret is null ? null : Secret.Hash(secret),
             SecretFingerprint = secret is null ? null : Secret.Fingerprint(secret),
             Source = source,
             RegistrationTokenHash = registrationToken is null ? null : Secret.Hash(registrationToken),
-            CreatedAt = time.GetUtcNow(),
+            CreatedAt = now,
         }.WithMetadata(metadata);
         // The client and its audit entry commit together: one write, and never one without the other.
         var entry = actor.Entry(AuditActions.ClientCreated, AuditActions.Client(client.ClientId), client.CreatedAt,
