@@ -26,7 +26,7 @@ public sealed record DatabaseResilience
 public sealed class DatabaseUnavailableException(string message, Exception? inner = null) : Exception(message, inner);
 
 /// <summary>Opens connections and runs transactions for the stores, in the configured dialect.</summary>
-public sealed class Database
+public sealed class Database : IAsyncDisposable
 {
     private readonly string connectionString;
     private readonly ResiliencePipeline pipeline;
@@ -110,57 +110,84 @@ public sealed class Database
         RunAsync(async token =>
         {
             await using var connection = await OpenOnceAsync(token);
-            // One writer at a time (SQLite): writers queue here and wake the moment the previous one
-            // commits, instead of sleeping in SQLite's busy handler (1, 2, 5 … 100 ms steps), which
-            // put registrations' p99 at ~240 ms under 16 concurrent callers (~12 ms with this queue).
-            if (writeTurn is not null)
+            return await InTransactionOnAsync(connection, work, cancellationToken, token);
+        }, cancellationToken);
+
+    /// <summary>
+    /// One attempt of <see cref="InTransactionAsync{T}(Func{DbConnection, DbTransaction, CancellationToken, Task{ValueTuple{T, bool}}}, CancellationToken)"/>
+    /// on a connection the caller holds open (<see cref="RunAsync{T}"/> gives the retries).
+    /// </summary>
+    internal async Task<T> InTransactionOnAsync<T>(
+        DbConnection connection, Func<DbConnection, DbTransaction, CancellationToken, Task<(T Result, bool Commit)>> work,
+        CancellationToken cancellationToken, CancellationToken attemptToken)
+    {
+        // One writer at a time (SQLite): writers queue here and wake the moment the previous one
+        // commits, instead of sleeping in SQLite's busy handler (1, 2, 5 … 100 ms steps), which
+        // put registrations' p99 at ~240 ms under 16 concurrent callers (~12 ms with this queue).
+        if (writeTurn is not null)
+        {
+            await writeTurn.WaitAsync(attemptToken);
+        }
+        try
+        {
+            await using var transaction = await connection.BeginTransactionAsync(Dialect.WriteIsolation, attemptToken);
+            var (result, commit) = await work(connection, transaction, attemptToken);
+            if (!commit)
             {
-                await writeTurn.WaitAsync(token);
+                await transaction.RollbackAsync(attemptToken);
+                return result;
             }
             try
             {
-                await using var transaction = await connection.BeginTransactionAsync(Dialect.WriteIsolation, token);
-                var (result, commit) = await work(connection, transaction, token);
-                if (!commit)
-                {
-                    await transaction.RollbackAsync(token);
-                    return result;
-                }
-                try
-                {
-                    await transaction.CommitAsync(token);
-                }
-                catch (Exception exception) when (IsUnavailable(exception) || exception is OperationCanceledException && !cancellationToken.IsCancellationRequested)
-                {
-                    throw new DatabaseUnavailableException("the database failed during a commit; its outcome is unknown", exception);
-                }
-                return result;
+                await transaction.CommitAsync(attemptToken);
             }
-            finally
+            catch (Exception exception) when (IsUnavailable(exception) || exception is OperationCanceledException && !cancellationToken.IsCancellationRequested)
             {
-                writeTurn?.Release();
+                throw new DatabaseUnavailableException("the database failed during a commit; its outcome is unknown", exception);
             }
-        }, cancellationToken);
+            return result;
+        }
+        finally
+        {
+            writeTurn?.Release();
+        }
+    }
+
+    /// <summary>Commits the writes already queued and closes the batch writer's connection.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (groupCommit is { IsValueCreated: true })
+        {
+            await groupCommit.Value.DisposeAsync();
+        }
+    }
 
     // Present only for databases with a single writer (ISqlDialect.SingleWriter).
     private readonly SemaphoreSlim? writeTurn;
     private readonly Lazy<GroupCommit>? groupCommit;
 
     /// <summary>
-    /// A small write that may share its transaction with others arriving at the same time (group commit,
-    /// on single-writer databases; elsewhere its own transaction). <paramref name="work"/> returns false to
-    /// undo its own changes; a unique violation it throws undoes them and reaches only this caller.
+    /// A small write: <paramref name="statements"/> run in order in one transaction, all or none. It is
+    /// undone (and false returned) when one of them changes no row; a unique violation one of them
+    /// throws undoes it too and reaches only this caller. On single-writer databases writes that arrive
+    /// together share a transaction (group commit); elsewhere each has its own.
     /// </summary>
-    public Task<bool> WriteAsync(Func<DbConnection, DbTransaction, CancellationToken, Task<bool>> work, CancellationToken cancellationToken = default) =>
+    public Task<bool> WriteAsync(IReadOnlyList<Statement> statements, CancellationToken cancellationToken = default) =>
         groupCommit is not null
-            ? groupCommit.Value.RunAsync(work, cancellationToken)
+            ? groupCommit.Value.RunAsync(statements, cancellationToken)
             : InTransactionAsync(async (connection, transaction, token) =>
             {
-                var done = await work(connection, transaction, token);
-                return (done, done);
+                foreach (var statement in statements)
+                {
+                    if (await connection.ExecuteAsync(statement.Command(transaction, token)) == 0)
+                    {
+                        return (false, false);
+                    }
+                }
+                return (true, true);
             }, cancellationToken);
 
-    private async Task<DbConnection> OpenOnceAsync(CancellationToken cancellationToken)
+    internal async Task<DbConnection> OpenOnceAsync(CancellationToken cancellationToken)
     {
         var connection = Dialect.CreateConnection(connectionString);
         try
@@ -178,7 +205,7 @@ public sealed class Database
 
     // Retried while the dialect calls the fault transient, within the time budget; what is still failing
     // then becomes DatabaseUnavailableException, so the host maps one exception type to 503.
-    private async Task<T> RunAsync<T>(Func<CancellationToken, Task<T>> operation, CancellationToken cancellationToken)
+    internal async Task<T> RunAsync<T>(Func<CancellationToken, Task<T>> operation, CancellationToken cancellationToken)
     {
         try
         {

@@ -5,9 +5,9 @@ using Microsoft.Data.Sqlite;
 namespace Broker.Storage.Tests;
 
 /// <summary>
-/// Group commit on a real SQLite file: writes queued while the writer is busy share the next
-/// transaction, and one that fails (by a unique key, or by declining after it wrote) is undone alone
-/// while the others commit and every caller hears its own outcome.
+/// Group commit on a real SQLite file: writes queued while the writer waits share the next
+/// transaction, and one that fails (by a unique key, or by a statement that changes no row) is undone
+/// alone while the others commit and every caller hears its own outcome.
 /// </summary>
 public sealed class GroupCommitTests : IAsyncLifetime
 {
@@ -20,20 +20,20 @@ public sealed class GroupCommitTests : IAsyncLifetime
         await new MigrationRunner(database).MigrateAsync();
     }
 
-    public Task DisposeAsync()
+    public async Task DisposeAsync()
     {
+        await database.DisposeAsync();
         SqliteConnection.ClearAllPools();
         foreach (var file in new[] { path, path + "-wal", path + "-shm" })
         {
             File.Delete(file);
         }
-        return Task.CompletedTask;
     }
 
     [Fact]
     public async Task A_batch_with_no_failure_commits_every_write()
     {
-        var outcomes = await RunOneBatchAsync(Enumerable.Range(0, 12).Select(i => Insert($"free-{i}")).ToArray());
+        var outcomes = await RunTogetherAsync([.. Enumerable.Range(0, 12).Select(i => new[] { Insert($"free-{i}") })]);
 
         outcomes.Should().OnlyContain(outcome => outcome.Result == true);
         (await NamesAsync()).Should().BeEquivalentTo(Enumerable.Range(0, 12).Select(i => $"free-{i}").Append("holder"));
@@ -42,23 +42,14 @@ public sealed class GroupCommitTests : IAsyncLifetime
     [Fact]
     public async Task In_a_shared_batch_a_failing_write_is_undone_alone_and_the_others_commit()
     {
-        var outcomes = await RunOneBatchAsync(
-            Insert("first"),
+        var outcomes = await RunTogetherAsync(
+            [Insert("first")],
             // Writes a row, then runs into a unique key: its row must go too.
-            async (connection, transaction, token) =>
-            {
-                await InsertRowAsync(connection, transaction, "half-written", token);
-                await InsertRowAsync(connection, transaction, "first", token);
-                return true;
-            },
-            Insert("second"),
-            // Writes a row, then declines: undone as well.
-            async (connection, transaction, token) =>
-            {
-                await InsertRowAsync(connection, transaction, "declined", token);
-                return false;
-            },
-            Insert("third"));
+            [Insert("half-written"), Insert("first")],
+            [Insert("second")],
+            // Writes a row, then a statement that changes nothing: undone as well.
+            [Insert("declined"), new Statement("UPDATE tenant_settings SET value = 'y' WHERE name = 'nobody'")],
+            [Insert("third")]);
 
         outcomes[0].Result.Should().BeTrue();
         outcomes[1].Error.Should().BeAssignableTo<DbException>("the unique violation reaches its own caller");
@@ -68,32 +59,34 @@ public sealed class GroupCommitTests : IAsyncLifetime
         (await NamesAsync()).Should().BeEquivalentTo("holder", "first", "second", "third");
     }
 
-    private static Func<DbConnection, DbTransaction, CancellationToken, Task<bool>> Insert(string name) =>
-        async (connection, transaction, token) =>
-        {
-            await InsertRowAsync(connection, transaction, name, token);
-            return true;
-        };
-
-    private static Task InsertRowAsync(DbConnection connection, DbTransaction transaction, string name, CancellationToken token) =>
-        connection.ExecuteAsync(new CommandDefinition(
-            "INSERT INTO tenant_settings (name, value) VALUES (@name, 'x')", new { name }, transaction, cancellationToken: token));
-
-    // Holds the writer with one write while the others queue, so that they all land in the next batch.
-    private async Task<(bool? Result, Exception? Error)[]> RunOneBatchAsync(params Func<DbConnection, DbTransaction, CancellationToken, Task<bool>>[] writes)
+    [Fact]
+    public async Task The_writer_keeps_working_after_a_write_fails_and_after_the_file_is_written_by_another_connection()
     {
-        var writerHeld = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var holder = database.WriteAsync(async (connection, transaction, token) =>
+        (await database.WriteAsync([Insert("one")])).Should().BeTrue();
+        await FluentActions.Awaiting(() => database.WriteAsync([Insert("one")])).Should().ThrowAsync<DbException>();
+        await using (var other = await database.OpenAsync())
         {
-            writerHeld.SetResult();
-            await release.Task;
-            await InsertRowAsync(connection, transaction, "holder", token);
-            return true;
-        });
-        await writerHeld.Task;
+            await other.ExecuteAsync("INSERT INTO tenant_settings (name, value) VALUES ('two', 'x')");
+        }
+        (await database.WriteAsync([Insert("three")])).Should().BeTrue();
+        (await NamesAsync()).Should().BeEquivalentTo("one", "two", "three");
+    }
+
+    private static Statement Insert(string name) =>
+        new Statement("INSERT INTO tenant_settings (name, value) VALUES (@Name, 'x')").With("Name", name);
+
+    // Holds SQLite's write lock from another connection while the writes queue: the group writer takes
+    // the first one (the holder) and waits for the lock; the rest arrive meanwhile and share the next batch.
+    private async Task<(bool? Result, Exception? Error)[]> RunTogetherAsync(params IReadOnlyList<Statement>[] writes)
+    {
+        await using var blocker = new SqliteConnection($"Data Source={path}");
+        await blocker.OpenAsync();
+        await blocker.ExecuteAsync("BEGIN IMMEDIATE");
+        var holder = database.WriteAsync([Insert("holder")]);
+        // Give the writer the moment it needs to take the holder alone (it would still be correct otherwise).
+        await Task.Delay(200);
         var queued = writes.Select(write => database.WriteAsync(write)).ToArray();
-        release.SetResult();
+        await blocker.ExecuteAsync("COMMIT");
         (await holder).Should().BeTrue();
         var outcomes = new (bool? Result, Exception? Error)[queued.Length];
         for (var i = 0; i < queued.Length; i++)

@@ -11,28 +11,24 @@ public sealed class AuditStore(Database database) : IAuditStore
     private const string Columns = "id, at, actor, action, target, source_address, request_id, details";
 
     /// <summary>The INSERT of <paramref name="entry"/>, to run in another store's transaction.</summary>
-    internal static PreparedStatement Insert(AuditEntry entry) => new(
-        """
-        INSERT INTO audit_log (at, actor, action, target, source_address, request_id, details)
-        VALUES (@At, @Actor, @Action, @Target, @SourceAddress, @RequestId, @Details)
-        """,
-        new PrefixedParameters()
-            .Add("At", DbValues.Time(entry.At))
-            .Add("Actor", entry.Actor)
-            .Add("Action", entry.Action)
-            .Add("Target", entry.Target)
-            .Add("SourceAddress", entry.SourceAddress)
-            .Add("RequestId", entry.RequestId)
-            .Add("Details", entry.Details));
+    internal static Statement Insert(AuditEntry entry) =>
+        new Statement(
+            """
+            INSERT INTO audit_log (at, actor, action, target, source_address, request_id, details)
+            VALUES (@At, @Actor, @Action, @Target, @SourceAddress, @RequestId, @Details)
+            """)
+            .With("At", DbValues.Time(entry.At))
+            .With("Actor", entry.Actor)
+            .With("Action", entry.Action)
+            .With("Target", entry.Target)
+            .With("SourceAddress", entry.SourceAddress)
+            .With("RequestId", entry.RequestId)
+            .With("Details", entry.Details);
 
     /// <summary>Appends <paramref name="entry"/> inside another store's transaction.</summary>
-    internal static Task InsertAsync(DbConnection connection, DbTransaction? transaction, AuditEntry entry, CancellationToken cancellationToken) =>
-        InsertAsync(connection, Insert(entry).Command(transaction, cancellationToken));
-
-    /// <summary>Runs an audit INSERT, which must add exactly one row.</summary>
-    internal static async Task InsertAsync(DbConnection connection, CommandDefinition insert)
+    internal static async Task InsertAsync(DbConnection connection, DbTransaction? transaction, AuditEntry entry, CancellationToken cancellationToken)
     {
-        var rows = await connection.ExecuteAsync(insert);
+        var rows = await connection.ExecuteAsync(Insert(entry).Command(transaction, cancellationToken));
         if (rows != 1)
         {
             throw new InvalidOperationException($"audit insert affected {rows} rows instead of 1");

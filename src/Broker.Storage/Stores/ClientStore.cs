@@ -38,16 +38,9 @@ public sealed partial class ClientStore(Database database) : IClientStore
     // Open registration's write: many arrive at once, so on SQLite they share commits (Database.WriteAsync).
     public async Task<bool> CreateAsync(Client client, AuditEntry audit, CancellationToken cancellationToken = default)
     {
-        var insertClient = ClientRow.From(client).Insert();
-        var insertAudit = AuditStore.Insert(audit);
         try
         {
-            return await database.WriteAsync(async (connection, transaction, token) =>
-            {
-                await connection.ExecuteAsync(insertClient.Command(transaction, token));
-                await AuditStore.InsertAsync(connection, insertAudit.Command(transaction, token));
-                return true;
-            }, cancellationToken);
+            return await database.WriteAsync([ClientRow.From(client).Insert(), AuditStore.Insert(audit)], cancellationToken);
         }
         catch (DbException exception) when (database.Dialect.IsUniqueViolation(exception))
         {
@@ -274,21 +267,26 @@ internal sealed class ClientRow
     /// each bound parameter by name in a list as long as the statement's: the columns left out (half
     /// of them for a registered client) and the prefixed names were most of the cost of binding.
     /// </summary>
-    public PreparedStatement Insert()
+    public Statement Insert()
     {
         var columns = new List<string>(ColumnProperties.Length);
         var placeholders = new List<string>(ColumnProperties.Length);
-        var parameters = new PrefixedParameters();
+        var values = new List<(string Name, object Value)>(ColumnProperties.Length);
         foreach (var (column, property) in ColumnProperties)
         {
             if (property.GetValue(this) is { } value)
             {
                 columns.Add(column);
                 placeholders.Add("@" + property.Name);
-                parameters.Add(property.Name, value);
+                values.Add((property.Name, value));
             }
         }
-        return new PreparedStatement($"INSERT INTO clients ({string.Join(", ", columns)}) VALUES ({string.Join(", ", placeholders)})", parameters);
+        var insert = new Statement($"INSERT INTO clients ({string.Join(", ", columns)}) VALUES ({string.Join(", ", placeholders)})");
+        foreach (var (name, value) in values)
+        {
+            insert.With(name, value);
+        }
+        return insert;
     }
 
     private static string SnakeCase(string name) =>
