@@ -50,8 +50,9 @@ end
 LUA
 
 if [ -n "${PROFILE:-}" ]; then (sleep 6; top -b -n 1 | head -15 > "$PROFILE") & fi
-# Warm-up, then the measured runs.
-wrk -t2 -c16 -d3s -s "$work/register.lua" "http://127.0.0.1:$PORT" -- warmup >/dev/null
+# Warm-up, then the measured runs. On two busy cores the JIT takes several seconds to recompile the
+# hot path; a 3 s warm-up left the first measured run ~10% under the others.
+wrk -t2 -c16 -d10s -s "$work/register.lua" "http://127.0.0.1:$PORT" -- warmup >/dev/null
 results=()
 for run in $(seq "$RUNS"); do
   line=$(wrk -t2 -c16 -d"${SECONDS_TO_RUN}s" -s "$work/register.lua" "http://127.0.0.1:$PORT" -- "run$run" | grep RESULT)

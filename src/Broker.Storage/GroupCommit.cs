@@ -1,5 +1,6 @@
 using System.Data.Common;
 using System.Threading.Channels;
+using Dapper;
 
 namespace Broker.Storage;
 
@@ -40,12 +41,14 @@ internal sealed class GroupCommit : IAsyncDisposable
     private readonly Database database;
     private readonly Channel<Pending> queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Dictionary<string, DbCommand> commands = new(StringComparer.Ordinal);
+    private readonly WalCheckpointer checkpointer;
     private readonly Task writer;
     private DbConnection? connection;
 
     public GroupCommit(Database database)
     {
         this.database = database;
+        checkpointer = new WalCheckpointer(database);
         writer = Task.Run(RunAsync);
     }
 
@@ -54,6 +57,7 @@ internal sealed class GroupCommit : IAsyncDisposable
     {
         queue.Writer.TryComplete();
         await writer;
+        checkpointer.Dispose();
         await DropWriterConnectionAsync();
     }
 
@@ -85,8 +89,11 @@ internal sealed class GroupCommit : IAsyncDisposable
                     var writer = await WriterConnectionAsync(token);
                     try
                     {
-                        return await database.InTransactionOnAsync(writer, (_, transaction, attemptToken) => RunPlainlyAsync(batch, transaction, attemptToken), CancellationToken.None, token)
+                        await checkpointer.CatchUpAsync(writer);
+                        var outcomes = await database.InTransactionOnAsync(writer, (_, transaction, attemptToken) => RunPlainlyAsync(batch, transaction, attemptToken), CancellationToken.None, token)
                             ?? await database.InTransactionOnAsync(writer, async (_, transaction, attemptToken) => (await RunIsolatedAsync(batch, transaction, attemptToken), true), CancellationToken.None, token);
+                        checkpointer.Committed();
+                        return outcomes;
                     }
                     catch
                     {
@@ -196,17 +203,36 @@ internal sealed class GroupCommit : IAsyncDisposable
         return command.ExecuteNonQueryAsync(token);
     }
 
-    private async Task<DbConnection> WriterConnectionAsync(CancellationToken token) =>
-        connection ??= await database.OpenOnceAsync(token);
+    // The writer's connection checkpoints nothing in its commits: WalCheckpointer does that beside it.
+    private async Task<DbConnection> WriterConnectionAsync(CancellationToken token)
+    {
+        if (connection is null)
+        {
+            var opened = await database.OpenOnceAsync(token);
+            await opened.ExecuteAsync(new CommandDefinition(WalCheckpointer.TakeOverSql, cancellationToken: token));
+            connection = opened;
+        }
+        return connection;
+    }
 
     private async Task DropWriterConnectionAsync()
     {
         ClearCommands();
-        if (connection is not null)
+        if (connection is null)
         {
-            await connection.DisposeAsync();
-            connection = null;
+            return;
         }
+        try
+        {
+            // The native connection goes back to the pool: with SQLite's own checkpoint again.
+            await connection.ExecuteAsync(WalCheckpointer.GiveBackSql);
+        }
+        catch (Exception exception) when (exception is DbException or InvalidOperationException)
+        {
+            // A broken connection is not pooled again.
+        }
+        await connection.DisposeAsync();
+        connection = null;
     }
 
     private void ClearCommands()

@@ -72,6 +72,33 @@ public sealed class GroupCommitTests : IAsyncLifetime
         (await NamesAsync()).Should().BeEquivalentTo("one", "two", "three");
     }
 
+    [Fact]
+    public async Task Under_continuous_writes_the_log_is_checkpointed_beside_the_writer_and_started_over_so_it_stays_bounded()
+    {
+        // 24,000 rows of 3 KB queued at once, so that the writer runs batch after batch without a pause and
+        // no checkpoint beside it ever finds the log still: about 100 MB of log if it were never started over.
+        var payload = new string('x', 3000);
+        var writes = Enumerable.Range(0, 24_000).Select(i => database.WriteAsync(
+            [new Statement("INSERT INTO tenant_settings (name, value) VALUES (@Name, @Value)").With("Name", $"row-{i}").With("Value", payload)]));
+        (await Task.WhenAll(writes)).Should().OnlyContain(written => written);
+
+        // The log's header counts the times it was started over (its checkpoint sequence number).
+        LogRestarts().Should().BeGreaterThanOrEqualTo(2, "the writer copies the last frames itself once the log passes 4096 frames");
+        new FileInfo(path + "-wal").Length.Should().BeLessThan(80L << 20, "a log started over never holds all 100 MB");
+        await using var connection = await database.OpenAsync();
+        (await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM tenant_settings")).Should().Be(24_000);
+        // Most of the log is already in the database file: checkpoints ran while the writes went on.
+        new FileInfo(path).Length.Should().BeGreaterThan(60L << 20);
+    }
+
+    private long LogRestarts()
+    {
+        using var log = new FileStream(path + "-wal", FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        var header = new byte[16];
+        log.ReadExactly(header);
+        return System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(header.AsSpan(12));
+    }
+
     private static Statement Insert(string name) =>
         new Statement("INSERT INTO tenant_settings (name, value) VALUES (@Name, 'x')").With("Name", name);
 

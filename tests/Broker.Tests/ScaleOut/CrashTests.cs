@@ -84,6 +84,12 @@ public sealed class CrashTests : IDisposable
             SELECT COUNT(*) FROM authorization_codes a
              WHERE a.redeemed_at IS NOT NULL AND NOT EXISTS (SELECT 1 FROM access_tokens t WHERE t.code_hash = a.code_hash)
             """)).Should().Be(0, "no code is redeemed without its token");
+        (await connection.ExecuteScalarAsync<long>(
+            """
+            SELECT COUNT(*) FROM clients c
+             WHERE c.registration_source = 'open'
+               AND NOT EXISTS (SELECT 1 FROM audit_log a WHERE a.target = 'client:' || c.client_id AND a.action = 'client.created')
+            """)).Should().Be(0, "no registered client exists without its audit entry (group commit writes both or neither)");
         // The restarted broker serves: a new installation completes.
         using var again = new HttpClientHandler { AllowAutoRedirect = false, UseCookies = true, CookieContainer = new CookieContainer() };
         var browserAgain = new Browser(new HttpClient(again, disposeHandler: false) { BaseAddress = second.BaseAddress });
