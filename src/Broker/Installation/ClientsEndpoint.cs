@@ -26,7 +26,6 @@ public sealed record ChildCreated(
 public static class ClientsEndpoint
 {
     public const string Path = "/clients";
-    public const int MaxIdempotencyKeyLength = 255;
 
     /// <summary>Installation tokens whose spending is under way in this instance (for the 409 of the idempotency draft).</summary>
     private static readonly ConcurrentDictionary<string, byte> InFlight = new(StringComparer.Ordinal);
@@ -39,8 +38,7 @@ public static class ClientsEndpoint
 
     private sealed record ChildRequest(string Name, string Description)
     {
-        // The body's identity for the idempotency check: same fields, same fingerprint.
-        public string Fingerprint => Secret.Hash(JsonSerializer.Serialize(new[] { Name, Description }));
+        public string Fingerprint => IdempotencyRules.Fingerprint(Name, Description);
     }
 
     private static async Task<Results<Created<ChildCreated>, JsonHttpResult<OAuthErrorBody>>> CreateChild(
@@ -73,7 +71,7 @@ public static class ClientsEndpoint
         {
             return InvalidToken(context, "the application that issued this token may no longer create installations");
         }
-        var idempotencyKey = IdempotencyKey(context.Request, out var keyProblem);
+        var (idempotencyKey, keyProblem) = IdempotencyRules.ParseKey(context.Request.Headers["Idempotency-Key"]);
         if (keyProblem is not null)
         {
             return OAuthResults.BadRequest(OAuthErrors.InvalidRequest, keyProblem);
@@ -136,16 +134,13 @@ public static class ClientsEndpoint
     private static async Task<Results<Created<ChildCreated>, JsonHttpResult<OAuthErrorBody>>> ReplayAsync(
         HttpContext context, AccessToken token, string? idempotencyKey, ParsedBody body, IClientStore clients)
     {
-        // Reject reuse of a spent token without the key that spent it.
-        if (idempotencyKey is null || !string.Equals(idempotencyKey, token.IdempotencyKey, StringComparison.Ordinal))
+        switch (IdempotencyRules.Decide(idempotencyKey, body.Request?.Fingerprint, token.IdempotencyKey, token.RequestFingerprint))
         {
-            return InvalidToken(context, "the token was already used");
-        }
-        // Reject the same key with another body (IETF idempotency draft: 422).
-        if (body.Request is null || body.Request.Fingerprint != token.RequestFingerprint)
-        {
-            return OAuthResults.Error(StatusCodes.Status422UnprocessableEntity, OAuthErrors.InvalidRequest,
-                "this Idempotency-Key was used with a different request body");
+            case ReplayDecision.AlreadyUsed:
+                return InvalidToken(context, "the token was already used");
+            case ReplayDecision.DifferentBody:
+                return OAuthResults.Error(StatusCodes.Status422UnprocessableEntity, OAuthErrors.InvalidRequest,
+                    "this Idempotency-Key was used with a different request body");
         }
         var child = token.ChildClientId is null ? null : await clients.FindAsync(token.ChildClientId, context.RequestAborted);
         if (child is null)
@@ -157,29 +152,6 @@ public static class ClientsEndpoint
 
     private static JsonHttpResult<OAuthErrorBody> InvalidToken(HttpContext context, string description) =>
         OAuthResults.BearerError(context, StatusCodes.Status401Unauthorized, OAuthErrors.InvalidToken, description);
-
-    // The draft's header is a structured-field string ("key"); a bare token is accepted too.
-    private static string? IdempotencyKey(HttpRequest request, out string? problem)
-    {
-        problem = null;
-        var values = request.Headers["Idempotency-Key"];
-        if (values.Count == 0)
-        {
-            return null;
-        }
-        var key = values.Count == 1 ? values[0]!.Trim() : "";
-        if (key.Length >= 2 && key[0] == '"' && key[^1] == '"')
-        {
-            key = key[1..^1];
-        }
-        // Reject empty, repeated, over-long or non-printable keys.
-        if (key.Length is 0 or > MaxIdempotencyKeyLength || key.Any(c => c < ' ' || c > '~'))
-        {
-            problem = $"Idempotency-Key must be one printable ASCII string of 1 to {MaxIdempotencyKeyLength} characters";
-            return null;
-        }
-        return key;
-    }
 
     private sealed record ParsedBody(ChildRequest? Request, string? Problem);
 
