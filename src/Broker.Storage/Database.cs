@@ -156,11 +156,17 @@ public sealed class Database : IAsyncDisposable
     /// <summary>Commits the writes already queued and closes the batch writer's connection.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref disposed, 1) == 1)
+        {
+            return;
+        }
         if (groupCommit is { IsValueCreated: true })
         {
             await groupCommit.Value.DisposeAsync();
         }
     }
+
+    private int disposed;
 
     // Present only for databases with a single writer (ISqlDialect.SingleWriter).
     private readonly SemaphoreSlim? writeTurn;
@@ -172,8 +178,10 @@ public sealed class Database : IAsyncDisposable
     /// throws undoes it too and reaches only this caller. On single-writer databases writes that arrive
     /// together share a transaction (group commit); elsewhere each has its own.
     /// </summary>
-    public Task<bool> WriteAsync(IReadOnlyList<Statement> statements, CancellationToken cancellationToken = default) =>
-        groupCommit is not null
+    public Task<bool> WriteAsync(IReadOnlyList<Statement> statements, CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref disposed) == 1, this);
+        return groupCommit is not null
             ? groupCommit.Value.RunAsync(statements, cancellationToken)
             : InTransactionAsync(async (connection, transaction, token) =>
             {
@@ -186,6 +194,7 @@ public sealed class Database : IAsyncDisposable
                 }
                 return (true, true);
             }, cancellationToken);
+    }
 
     internal async Task<DbConnection> OpenOnceAsync(CancellationToken cancellationToken)
     {

@@ -1,6 +1,7 @@
 using System.Data.Common;
 using System.Threading.Channels;
 using Dapper;
+using Microsoft.Data.Sqlite;
 
 namespace Broker.Storage;
 
@@ -55,9 +56,13 @@ internal sealed class GroupCommit : IAsyncDisposable
     /// <summary>Takes no more writes, commits those already queued, then closes the writer's connection.</summary>
     public async ValueTask DisposeAsync()
     {
-        queue.Writer.TryComplete();
+        if (!queue.Writer.TryComplete())
+        {
+            return;
+        }
         await writer;
-        checkpointer.Dispose();
+        // The checkpoint thread finishes the round it is in, if any.
+        await Task.Run(checkpointer.Dispose);
         await DropWriterConnectionAsync();
     }
 
@@ -137,7 +142,7 @@ internal sealed class GroupCommit : IAsyncDisposable
                     return (null, false);
                 }
             }
-            catch (DbException exception) when (!database.IsUnavailable(exception))
+            catch (Exception exception) when (FailsAlone(exception))
             {
                 return (null, false);
             }
@@ -161,7 +166,7 @@ internal sealed class GroupCommit : IAsyncDisposable
                     await ExecuteAsync(RollbackToSavepoint, transaction, token);
                 }
             }
-            catch (DbException exception) when (!database.IsUnavailable(exception))
+            catch (Exception exception) when (FailsAlone(exception))
             {
                 // This write alone fails; a fault of the database itself fails (and retries) the batch.
                 await ExecuteAsync(RollbackToSavepoint, transaction, token);
@@ -171,6 +176,11 @@ internal sealed class GroupCommit : IAsyncDisposable
         }
         return results;
     }
+
+    // A unique key, a bad value, a statement the provider refuses: this write's own fault. A fault of
+    // the database itself, or the batch's time running out, is the whole batch's.
+    private bool FailsAlone(Exception exception) =>
+        exception is not OperationCanceledException && !database.IsUnavailable(exception);
 
     // A write's statements in order; false as soon as one changes no row.
     private async Task<bool> ExecuteAllAsync(IReadOnlyList<Statement> statements, DbTransaction transaction, CancellationToken token)
@@ -209,7 +219,15 @@ internal sealed class GroupCommit : IAsyncDisposable
         if (connection is null)
         {
             var opened = await database.OpenOnceAsync(token);
-            await opened.ExecuteAsync(new CommandDefinition(WalCheckpointer.TakeOverSql, cancellationToken: token));
+            try
+            {
+                await opened.ExecuteAsync(new CommandDefinition(WalCheckpointer.TakeOverSql, cancellationToken: token));
+            }
+            catch
+            {
+                await DiscardAsync(opened);
+                throw;
+            }
             connection = opened;
         }
         return connection;
@@ -222,17 +240,28 @@ internal sealed class GroupCommit : IAsyncDisposable
         {
             return;
         }
+        var dropped = connection;
+        connection = null;
         try
         {
             // The native connection goes back to the pool: with SQLite's own checkpoint again.
-            await connection.ExecuteAsync(WalCheckpointer.GiveBackSql);
+            await dropped.ExecuteAsync(WalCheckpointer.GiveBackSql);
+            await dropped.DisposeAsync();
         }
         catch (Exception exception) when (exception is DbException or InvalidOperationException)
         {
-            // A broken connection is not pooled again.
+            await DiscardAsync(dropped);
         }
-        await connection.DisposeAsync();
-        connection = null;
+    }
+
+    // Closes a connection without handing its native connection to anyone again (the pool would).
+    private static async Task DiscardAsync(DbConnection discarded)
+    {
+        if (discarded is SqliteConnection sqlite)
+        {
+            SqliteConnection.ClearPool(sqlite);
+        }
+        await discarded.DisposeAsync();
     }
 
     private void ClearCommands()

@@ -77,6 +77,13 @@ public sealed class Statement(string sql) : SqlMapper.IDynamicParameters
                 parameter.DbType = DbType.String;
                 parameter.Size = text.Length <= StringSize ? StringSize : -1;
             }
+            else
+            {
+                // A reused parameter may have held a string: its type and size must not stay (-1: no
+                // limit; Microsoft.Data.Sqlite cuts values to any other size it is given, 0 included).
+                ((DbParameter)parameter).ResetDbType();
+                parameter.Size = -1;
+            }
         }
         return true;
     }

@@ -49,14 +49,34 @@ public sealed class GroupCommitTests : IAsyncLifetime
             [Insert("second")],
             // Writes a row, then a statement that changes nothing: undone as well.
             [Insert("declined"), new Statement("UPDATE tenant_settings SET value = 'y' WHERE name = 'nobody'")],
-            [Insert("third")]);
+            [Insert("third")],
+            // Writes a row, then a statement the provider refuses before SQLite sees it (a value is missing).
+            [Insert("unbound"), new Statement("INSERT INTO tenant_settings (name, value) VALUES (@Name, @Value)").With("Name", "x")]);
 
         outcomes[0].Result.Should().BeTrue();
         outcomes[1].Error.Should().BeAssignableTo<DbException>("the unique violation reaches its own caller");
         outcomes[2].Result.Should().BeTrue();
         outcomes[3].Result.Should().BeFalse();
         outcomes[4].Result.Should().BeTrue();
+        outcomes[5].Error.Should().BeOfType<InvalidOperationException>("a fault of the write's own, not of the database, fails it alone");
         (await NamesAsync()).Should().BeEquivalentTo("holder", "first", "second", "third");
+    }
+
+    [Fact]
+    public async Task A_compiled_statement_run_again_binds_each_value_as_its_own_type()
+    {
+        // The writer reuses one command per statement text: a string bound first must not make a later number a string.
+        static Statement TypeAndLength(string name, object value) =>
+            new Statement("INSERT INTO tenant_settings (name, value) VALUES (@Name, typeof(@Value) || ':' || length(@Value))")
+                .With("Name", name).With("Value", value);
+
+        (await database.WriteAsync([TypeAndLength("text", "forty-two")])).Should().BeTrue();
+        (await database.WriteAsync([TypeAndLength("integer", 42L)])).Should().BeTrue();
+        (await database.WriteAsync([TypeAndLength("blob", new byte[5000])])).Should().BeTrue();
+
+        await using var connection = await database.OpenAsync();
+        var stored = (await connection.QueryAsync<(string Name, string Value)>("SELECT name, value FROM tenant_settings")).ToDictionary(row => row.Name, row => row.Value);
+        stored.Should().Equal(new Dictionary<string, string> { ["text"] = "text:9", ["integer"] = "integer:2", ["blob"] = "blob:5000" });
     }
 
     [Fact]
@@ -83,7 +103,7 @@ public sealed class GroupCommitTests : IAsyncLifetime
         (await Task.WhenAll(writes)).Should().OnlyContain(written => written);
 
         // The log's header counts the times it was started over (its checkpoint sequence number).
-        LogRestarts().Should().BeGreaterThanOrEqualTo(2, "the writer copies the last frames itself once the log passes 4096 frames");
+        LogRestarts().Should().BePositive("the writer copies the last frames itself once the log passes 4096 frames");
         new FileInfo(path + "-wal").Length.Should().BeLessThan(80L << 20, "a log started over never holds all 100 MB");
         await using var connection = await database.OpenAsync();
         (await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM tenant_settings")).Should().Be(24_000);

@@ -54,6 +54,25 @@ public sealed class OpenRegistrationCapTests
     }
 
     [Fact]
+    public async Task Registrations_made_while_the_count_is_read_still_count_after_it()
+    {
+        using var cap = Cap(max: 3);
+        counts.Next(0);
+        (await cap.HasRoomAsync(CancellationToken.None)).Should().BeTrue();
+
+        var slowCount = counts.NextLater();
+        time.Advance(OpenRegistrationCap.RefreshInterval);
+        (await cap.HasRoomAsync(CancellationToken.None)).Should().BeTrue();
+        cap.Registered();
+        cap.Registered();
+        cap.Registered();
+        // The count was taken before those three committed.
+        slowCount.SetResult(0);
+        await cap.LastRefresh;
+        (await cap.HasRoomAsync(CancellationToken.None)).Should().BeFalse("0 read, and 3 registered here since the read began");
+    }
+
+    [Fact]
     public async Task A_refresh_that_fails_keeps_the_local_count_and_tries_again_next_interval()
     {
         using var cap = Cap(max: 3);

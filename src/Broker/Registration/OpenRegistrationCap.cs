@@ -21,7 +21,14 @@ public sealed class OpenRegistrationCap(IClientStore clients, IOptions<Registrat
     public static readonly TimeSpan RefreshInterval = TimeSpan.FromSeconds(5);
 
     private readonly SemaphoreSlim refresh = new(1, 1);
-    private long count;
+    private readonly Lock gate = new();
+
+    // The store's count at the last read, the registrations made here since that read began, and
+    // those since the read under way began. A registration the read under way also sees is counted
+    // twice until the next one: the cap errs on the safe side.
+    private long stored;
+    private long registeredSince;
+    private long registeredDuringRead;
     private DateTimeOffset readAt = DateTimeOffset.MinValue;
 
     /// <summary>Whether one more open registration fits under the cap.</summary>
@@ -47,20 +54,39 @@ public sealed class OpenRegistrationCap(IClientStore clients, IOptions<Registrat
         {
             LastRefresh = RefreshInBackgroundAsync();
         }
-        return Interlocked.Read(ref count) < options.Value.MaxOpenClients;
+        lock (gate)
+        {
+            return stored + registeredSince < options.Value.MaxOpenClients;
+        }
     }
 
     /// <summary>The background refresh last started (for tests to wait on).</summary>
     internal Task LastRefresh { get; private set; } = Task.CompletedTask;
 
     /// <summary>Counts a registration this instance just made.</summary>
-    public void Registered() => Interlocked.Increment(ref count);
+    public void Registered()
+    {
+        lock (gate)
+        {
+            registeredSince++;
+            registeredDuringRead++;
+        }
+    }
 
     public void Dispose() => refresh.Dispose();
 
     private async Task ReadAsync(CancellationToken cancellationToken)
     {
-        Interlocked.Exchange(ref count, await clients.CountOpenRegisteredAsync(cancellationToken));
+        lock (gate)
+        {
+            registeredDuringRead = 0;
+        }
+        var count = await clients.CountOpenRegisteredAsync(cancellationToken);
+        lock (gate)
+        {
+            stored = count;
+            registeredSince = registeredDuringRead;
+        }
         readAt = time.GetUtcNow();
     }
 
@@ -79,7 +105,14 @@ public sealed class OpenRegistrationCap(IClientStore clients, IOptions<Registrat
         }
         finally
         {
-            refresh.Release();
+            try
+            {
+                refresh.Release();
+            }
+            catch (ObjectDisposedException)
+            {
+                // The broker stopped while the count was read.
+            }
         }
     }
 }
