@@ -185,14 +185,8 @@ public sealed class Database : IAsyncDisposable
             ? groupCommit.Value.RunAsync(statements, cancellationToken)
             : InTransactionAsync(async (connection, transaction, token) =>
             {
-                foreach (var statement in statements)
-                {
-                    if (await connection.ExecuteAsync(statement.Command(transaction, token)) == 0)
-                    {
-                        return (false, false);
-                    }
-                }
-                return (true, true);
+                var done = await Statement.RunAllAsync(statements, statement => connection.ExecuteAsync(statement.Command(transaction, token)));
+                return (done, done);
             }, cancellationToken);
     }
 

@@ -182,18 +182,8 @@ internal sealed class GroupCommit : IAsyncDisposable
     private bool FailsAlone(Exception exception) =>
         exception is not OperationCanceledException && !database.IsUnavailable(exception);
 
-    // A write's statements in order; false as soon as one changes no row.
-    private async Task<bool> ExecuteAllAsync(IReadOnlyList<Statement> statements, DbTransaction transaction, CancellationToken token)
-    {
-        foreach (var statement in statements)
-        {
-            if (await ExecuteAsync(statement, transaction, token) == 0)
-            {
-                return false;
-            }
-        }
-        return true;
-    }
+    private Task<bool> ExecuteAllAsync(IReadOnlyList<Statement> statements, DbTransaction transaction, CancellationToken token) =>
+        Statement.RunAllAsync(statements, statement => ExecuteAsync(statement, transaction, token));
 
     private Task<int> ExecuteAsync(Statement statement, DbTransaction transaction, CancellationToken token)
     {

@@ -35,6 +35,22 @@ public sealed class Statement(string sql) : SqlMapper.IDynamicParameters
         return this;
     }
 
+    /// <summary>
+    /// Runs the statements of one write in order through <paramref name="execute"/> (which answers the
+    /// rows changed); false as soon as one changes no row, for the caller to undo the write.
+    /// </summary>
+    public static async Task<bool> RunAllAsync(IReadOnlyList<Statement> statements, Func<Statement, Task<int>> execute)
+    {
+        foreach (var statement in statements)
+        {
+            if (await execute(statement) == 0)
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
     /// <summary>The statement for Dapper, in <paramref name="transaction"/>.</summary>
     public CommandDefinition Command(DbTransaction? transaction, CancellationToken cancellationToken) =>
         new(Sql, this, transaction, cancellationToken: cancellationToken);
