@@ -18,7 +18,9 @@ public sealed class CommandLineTests : IDisposable
         }
     }
 
-    private async Task<(int ExitCode, string Output, string Error)> RunAsync(params string[] args)
+    private Task<(int ExitCode, string Output, string Error)> RunAsync(params string[] args) => RunAsync(new Dictionary<string, string>(), args);
+
+    private async Task<(int ExitCode, string Output, string Error)> RunAsync(IReadOnlyDictionary<string, string> environment, params string[] args)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         start.ArgumentList.Add(typeof(Program).Assembly.Location);
@@ -27,11 +29,33 @@ public sealed class CommandLineTests : IDisposable
             start.ArgumentList.Add(arg);
         }
         start.Environment["Storage__ConnectionString"] = $"Data Source={databasePath}";
+        foreach (var (name, value) in environment)
+        {
+            start.Environment[name] = value;
+        }
         using var process = Process.Start(start)!;
         var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
+        using var patience = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+        try
+        {
+            await process.WaitForExitAsync(patience.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"broker {string.Join(' ', args)} did not exit within a minute");
+        }
         return (process.ExitCode, await output, await error);
+    }
+
+    [Fact]
+    public async Task The_server_refuses_to_start_on_an_unknown_storage_provider_and_names_the_three()
+    {
+        var refused = await RunAsync(new Dictionary<string, string> { ["Storage__Provider"] = "MySql" }, "--urls", "http://127.0.0.1:0");
+
+        refused.ExitCode.Should().NotBe(0);
+        refused.Error.Should().Contain("OptionsValidationException").And.Contain("Sqlite, SqlServer or Postgres");
     }
 
     [Fact]

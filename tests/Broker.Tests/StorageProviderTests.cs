@@ -18,17 +18,6 @@ public sealed class StorageProviderTests
     public void Provider_names_are_case_insensitive(string configured, string dialect) =>
         StorageSetup.DialectFor(configured)!.Name.Should().Be(dialect);
 
-    [Fact]
-    public void An_unknown_provider_stops_the_start_and_names_the_three()
-    {
-        using var broker = new BrokerFactory();
-        broker.Settings["Storage:Provider"] = "MySql";
-
-        var start = () => broker.CreateClient();
-
-        start.Should().Throw<OptionsValidationException>().WithMessage("*Sqlite, SqlServer or Postgres*");
-    }
-
     [SkippableFact]
     public async Task The_installation_flow_runs_on_PostgreSQL()
     {
