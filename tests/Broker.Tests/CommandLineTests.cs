@@ -59,6 +59,15 @@ public sealed class CommandLineTests : IDisposable
     }
 
     [Fact]
+    public async Task The_server_refuses_to_start_on_a_bad_gateway_setting_and_names_it()
+    {
+        var refused = await RunAsync(new Dictionary<string, string> { ["Gateway__QuotaStore"] = "Memcached" }, "--urls", "http://127.0.0.1:0");
+
+        refused.ExitCode.Should().NotBe(0);
+        refused.Error.Should().Contain("Gateway:QuotaStore");
+    }
+
+    [Fact]
     public async Task Apps_create_prints_the_client_id_and_secret_once_as_json_and_parents_enable_promotes_it()
     {
         var created = await RunAsync("apps", "create", "--name", "Ghost Plugin", "--redirect-uri", "https://vendor.example/broker/callback", "--json");
