@@ -39,7 +39,7 @@ public sealed class Statement(string sql) : SqlMapper.IDynamicParameters
     /// Runs the statements of one write in order through <paramref name="execute"/> (which answers the
     /// rows changed); false as soon as one changes no row, for the caller to undo the write.
     /// </summary>
-    public static async Task<bool> RunAllAsync(IReadOnlyList<Statement> statements, Func<Statement, Task<int>> execute)
+    internal static async Task<bool> RunAllAsync(IReadOnlyList<Statement> statements, Func<Statement, Task<int>> execute)
     {
         foreach (var statement in statements)
         {
@@ -58,7 +58,7 @@ public sealed class Statement(string sql) : SqlMapper.IDynamicParameters
     void SqlMapper.IDynamicParameters.AddParameters(IDbCommand command, SqlMapper.Identity identity) => CreateParameters(command);
 
     /// <summary>Adds a parameter for each value to a new command (<see cref="SetValues"/> refreshes them).</summary>
-    public void CreateParameters(IDbCommand command)
+    internal void CreateParameters(IDbCommand command)
     {
         foreach (var (name, value) in parameters)
         {
@@ -73,7 +73,7 @@ public sealed class Statement(string sql) : SqlMapper.IDynamicParameters
     /// Puts this statement's values into a command made for the same SQL by <see cref="AddParameters"/>;
     /// false when that command's parameters are not this statement's, name for name.
     /// </summary>
-    public bool SetValues(IDbCommand command)
+    internal bool SetValues(IDbCommand command)
     {
         if (command.Parameters.Count != parameters.Count)
         {

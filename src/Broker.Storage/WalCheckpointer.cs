@@ -125,13 +125,11 @@ internal sealed class WalCheckpointer : IDisposable
         connection?.Dispose();
     }
 
-    // PRAGMA wal_checkpoint's row: whether it was blocked, frames in the log, frames copied.
+    // What is read of PRAGMA wal_checkpoint's row: whether it was blocked, and the frames in the log.
     private sealed class Progress
     {
         public long Busy { get; set; }
 
         public long Log { get; set; }
-
-        public long Checkpointed { get; set; }
     }
 }

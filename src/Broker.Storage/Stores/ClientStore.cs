@@ -9,13 +9,8 @@ namespace Broker.Storage.Stores;
 
 public sealed partial class ClientStore(Database database) : IClientStore
 {
-    internal const string Columns =
-        "client_id, secret_hash, secret_fingerprint, name, description, redirect_uris, grant_types, " +
-        "token_endpoint_auth_method, kind, redirect_policy, callback_path, child_rate_limit, child_endpoints, " +
-        "parent_client_id, owner_user_id, origin, rate_limit, endpoints, created_at, revoked_at, disabled_at, " +
-        "version, previous_secret_hash, previous_secret_expires_at, last_used_at, " +
-        "application_type, response_types, post_logout_redirect_uris, client_uri, logo_uri, tos_uri, policy_uri, " +
-        "initiate_login_uri, contacts, registration_source, registration_token_hash, deleted_at, name_key";
+    // Every column of the clients table, as ClientRow maps them.
+    private static readonly string Columns = ClientRow.ColumnList;
 
     public async Task<Client?> FindAsync(string clientId, CancellationToken cancellationToken = default) =>
         (await database.QuerySingleOrDefaultAsync<ClientRow>(
@@ -260,6 +255,9 @@ internal sealed class ClientRow
     // Every property is the column of the same name in snake_case, as Dapper maps them when reading.
     private static readonly (string Column, PropertyInfo Property)[] ColumnProperties =
         [.. typeof(ClientRow).GetProperties().Select(property => (SnakeCase(property.Name), property))];
+
+    /// <summary>Every column, comma-separated, for SELECTs that read whole rows.</summary>
+    public static readonly string ColumnList = string.Join(", ", ColumnProperties.Select(mapped => mapped.Column));
 
     // Columns a registrant's choices leave empty or not (auth method, optional URIs): always named, so
     // that what a caller sends cannot vary the statement's text. The SQLite writer keeps one compiled
