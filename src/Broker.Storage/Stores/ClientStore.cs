@@ -277,21 +277,14 @@ internal sealed class ClientRow
     /// </summary>
     public Statement Insert()
     {
-        var columns = new List<string>(ColumnProperties.Length);
-        var placeholders = new List<string>(ColumnProperties.Length);
-        var values = new List<(string Name, object? Value)>(ColumnProperties.Length);
-        foreach (var (column, property) in ColumnProperties)
-        {
-            var value = property.GetValue(this);
-            if (value is not null || AlwaysInserted.Contains(property.Name))
-            {
-                columns.Add(column);
-                placeholders.Add("@" + property.Name);
-                values.Add((property.Name, value));
-            }
-        }
-        var insert = new Statement($"INSERT INTO clients ({string.Join(", ", columns)}) VALUES ({string.Join(", ", placeholders)})");
-        foreach (var (name, value) in values)
+        var included = ColumnProperties
+            .Select(mapped => (mapped.Column, mapped.Property.Name, Value: mapped.Property.GetValue(this)))
+            .Where(mapped => mapped.Value is not null || AlwaysInserted.Contains(mapped.Name))
+            .ToList();
+        var insert = new Statement(
+            $"INSERT INTO clients ({string.Join(", ", included.Select(mapped => mapped.Column))}) " +
+            $"VALUES ({string.Join(", ", included.Select(mapped => "@" + mapped.Name))})");
+        foreach (var (_, name, value) in included)
         {
             insert.With(name, value);
         }
