@@ -1,21 +1,38 @@
 #!/usr/bin/env bash
-# Gateway throughput on loopback with wrk, in one run, against a Release build:
-#   ungated   the demo endpoint with no gate (Gateway:UngatedDemoPrefix, benchmark only)
-#   memory    the same endpoint gated, in-memory quota (same process as ungated)
-#   redis     gated, Redis quota (a private redis-server)
-#   forwarded gated (in-memory quota) and forwarded through YARP to an upstream broker's ungated demo
-# Prints requests/s, p50 and p99 latency, and each gated figure as a ratio of the ungated one.
-# Needs wrk and redis-server. DURATION, CONNECTIONS and THREADS tune the runs.
+# The gateway's cost per call against what a platform team would pick instead, in one run on loopback:
+#   upstream      nginx `return 200` of a 318-byte JSON photo: the API behind every gateway (ceiling)
+#   nginx-proxy   nginx proxying to the upstream, no checks
+#   nginx-gate    nginx as a gate: a `map` of the same children's keys, `limit_req` per key,
+#                 `X-Ratelimit-Limit`, proxy with upstream keepalive (the anchor of every ratio)
+#   kestrel       the broker's demo endpoint with no gate and no forward (Gateway:UngatedDemoPrefix)
+#   broker-memory the broker gating (in-memory quota) and forwarding to the upstream, 1,000 children
+#   broker-redis  the same with the Redis quota store (a private redis-server)
+#   broker-1m     the same as broker-memory over a database of 1,000,000 children
+# Every request carries one of 1,000 child keys, rotated per request (wrk Lua). The targets run in turn
+# for ROUNDS rounds; each figure is the median over the rounds. The CPU of each gateway (nginx master
+# and workers, or the broker process) is read from /proc around each run: CPU µs per request is that
+# process's user+system time over the requests wrk counted, the upstream's excluded.
+#
+#   scripts/bench-gateway.sh            DURATION=10s CONNECTIONS=16 THREADS=2 ROUNDS=3 CHILDREN_1M=1000000
+#
+# Installs nothing: needs nginx, wrk and redis-server (Debian packages) and the .NET SDK.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DURATION=${DURATION:-10s}
-CONNECTIONS=${CONNECTIONS:-32}
+CONNECTIONS=${CONNECTIONS:-16}
 THREADS=${THREADS:-2}
+ROUNDS=${ROUNDS:-3}
+CHILDREN_1M=${CHILDREN_1M:-1000000}
+TARGETS=${TARGETS:-"upstream nginx-proxy nginx-gate kestrel broker-memory broker-redis broker-1m"}
 PATH_UNDER_TEST=/photos/demo0001photo
+# What limit_req and the broker's children allow: far above what a run can spend, so every call is
+# admitted and each gateway does the whole work of a counted call.
+QUOTA=1000000000
 
-command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 1; }
-command -v redis-server >/dev/null || { echo "redis-server is not installed (apt-get install redis-server)" >&2; exit 1; }
+for tool in nginx wrk redis-server curl python3; do
+  command -v "$tool" >/dev/null || { echo "error: $tool is not installed (apt-get install nginx wrk redis-server curl python3)" >&2; exit 1; }
+done
 
 dotnet build -c Release -v quiet -nologo src/Broker/Broker.csproj >/dev/null
 dotnet build -c Release -v quiet -nologo tests/Broker.Benchmarks/Broker.Benchmarks.csproj >/dev/null
@@ -23,6 +40,7 @@ BROKER_DLL=src/Broker/bin/Release/net10.0/Broker.dll
 SEED_DLL=tests/Broker.Benchmarks/bin/Release/net10.0/Broker.Benchmarks.dll
 
 WORK=$(mktemp -d /tmp/broker-bench.XXXXXX)
+chmod 755 "$WORK"
 PIDS=()
 cleanup() {
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
@@ -34,64 +52,185 @@ trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 
 wait_for() {
-  for _ in $(seq 1 100); do
-    curl -fs "$1/healthz" >/dev/null 2>&1 && return 0
+  for _ in $(seq 1 300); do
+    curl -s -o /dev/null "$1" 2>/dev/null && return 0
     sleep 0.2
   done
-  echo "no answer from $1" >&2; exit 1
+  echo "error: no answer from $1" >&2; exit 1
 }
 
-# start_broker PORT DB [Name=Value ...]: a Release broker in Production on loopback.
+# ---- Seeds: the same 1,000 child keys for every gateway (the broker's and nginx's map) ----
+echo "seeding 1,000 and $CHILDREN_1M children ..." >&2
+dotnet "$SEED_DLL" seed "$WORK/broker-1k.db" 1000 "$WORK/keys-1k.txt"
+dotnet "$SEED_DLL" seed "$WORK/broker-1m.db" "$CHILDREN_1M" "$WORK/keys-1m.txt"
+
+cat >"$WORK/rotate.lua" <<'LUA'
+-- One child key per request, rotated over the file's keys (each wrk thread has its own rotation).
+local keys, next_key = {}, 0
+init = function(args)
+  for line in io.lines(args[1]) do keys[#keys + 1] = "Client-ID " .. line end
+  next_key = math.random(#keys)
+end
+request = function()
+  next_key = next_key % #keys + 1
+  return wrk.format(nil, nil, { ["Authorization"] = keys[next_key] })
+end
+LUA
+
+# ---- nginx: the upstream, a plain proxy and the gate, each its own instance so each has its own CPU ----
+PHOTO='{"id":"demo0001photo","created_at":"2026-01-01T00:00:00Z","width":4000,"height":3000,"color":"#60544D","description":"Benchmark","urls":{"raw":"https://images.example/photo-1","full":"https://images.example/photo-1?q=85","small":"https://images.example/photo-1?w=400"},"likes":12,"user":{"id":"u1","username":"bench"}}'
+UPSTREAM_PORT=$(free_port); PROXY_PORT=$(free_port); GATE_PORT=$(free_port)
+
+# start_nginx NAME SERVER_BLOCK: an nginx with 2 workers (one per core) on loopback, in the foreground.
+start_nginx() {
+  local name=$1 server=$2 dir="$WORK/nginx-$1"
+  mkdir -p "$dir"
+  cat >"$dir/nginx.conf" <<CONF
+worker_processes 2;
+pid $dir/nginx.pid;
+error_log $dir/error.log warn;
+daemon off;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  client_body_temp_path $dir; proxy_temp_path $dir; fastcgi_temp_path $dir; uwsgi_temp_path $dir; scgi_temp_path $dir;
+  upstream api { server 127.0.0.1:$UPSTREAM_PORT; keepalive 64; }
+  $server
+}
+CONF
+  nginx -c "$dir/nginx.conf" -e "$dir/error.log" &
+  PIDS+=($!)
+  NGINX_PID[$name]=$!
+}
+declare -A NGINX_PID
+
+start_nginx upstream "server { listen 127.0.0.1:$UPSTREAM_PORT; location / { default_type application/json; return 200 '$PHOTO'; } }"
+start_nginx proxy "server { listen 127.0.0.1:$PROXY_PORT; location / { proxy_pass http://api; proxy_http_version 1.1; proxy_set_header Connection \"\"; } }"
+{
+  echo 'map $http_authorization $child_key {'
+  echo '  default "";'
+  sed 's/.*/  "Client-ID &" &;/' "$WORK/keys-1k.txt"
+  echo '}'
+} >"$WORK/nginx-keys.conf"
+start_nginx gate "include $WORK/nginx-keys.conf;
+  limit_req_zone \$child_key zone=per_child:16m rate=${QUOTA}r/s;
+  server {
+    listen 127.0.0.1:$GATE_PORT;
+    location /photos/ {
+      if (\$child_key = \"\") { return 401; }
+      limit_req zone=per_child burst=1000 nodelay;
+      add_header X-Ratelimit-Limit $QUOTA always;
+      proxy_pass http://api; proxy_http_version 1.1; proxy_set_header Connection \"\";
+    }
+  }"
+
+# ---- Brokers: Release, Production, on loopback ----
+# start_broker NAME DB [Name=Value ...]
+declare -A BROKER_PID BROKER_PORT
 start_broker() {
-  local port=$1 db=$2; shift 2
+  local name=$1 db=$2 port; shift 2
+  port=$(free_port)
   env ASPNETCORE_ENVIRONMENT=Production ASPNETCORE_URLS="http://127.0.0.1:$port" \
     Logging__LogLevel__Default=Warning Storage__ConnectionString="Data Source=$db" "$@" \
-    dotnet "$BROKER_DLL" >"$WORK/broker-$port.log" 2>&1 &
+    dotnet "$BROKER_DLL" >"$WORK/broker-$name.log" 2>&1 &
   PIDS+=($!)
-  wait_for "http://127.0.0.1:$port"
+  BROKER_PID[$name]=$!
+  BROKER_PORT[$name]=$port
 }
-
 REDIS_PORT=$(free_port)
 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no >"$WORK/redis.log" 2>&1 &
 PIDS+=($!)
+FORWARD=(Gateway__Upstream="http://127.0.0.1:$UPSTREAM_PORT" Gateway__Routes__0="GET /photos/*")
+start_broker kestrel "$WORK/broker-1k.db" Gateway__UngatedDemoPrefix=/ungated
+start_broker memory "$WORK/broker-1k.db" "${FORWARD[@]}"
+start_broker redis "$WORK/broker-1k.db" "${FORWARD[@]}" Gateway__QuotaStore=Redis Redis__Configuration="127.0.0.1:$REDIS_PORT"
+start_broker 1m "$WORK/broker-1m.db" "${FORWARD[@]}"
 
-CHILD=$(dotnet "$SEED_DLL" seed "$WORK/broker.db")
-MEMORY_PORT=$(free_port); start_broker "$MEMORY_PORT" "$WORK/broker.db" Gateway__UngatedDemoPrefix=/ungated
-REDIS_BROKER_PORT=$(free_port); start_broker "$REDIS_BROKER_PORT" "$WORK/broker.db" Gateway__QuotaStore=Redis Redis__Configuration="127.0.0.1:$REDIS_PORT"
-UPSTREAM_PORT=$(free_port); start_broker "$UPSTREAM_PORT" "$WORK/upstream.db" Gateway__UngatedDemoPrefix=/ungated
-FORWARD_PORT=$(free_port); start_broker "$FORWARD_PORT" "$WORK/broker.db" Gateway__Upstream="http://127.0.0.1:$UPSTREAM_PORT/ungated" Gateway__Routes__0="GET /photos/*"
+for port in "$UPSTREAM_PORT" "$PROXY_PORT" "$GATE_PORT" "${BROKER_PORT[@]}"; do wait_for "http://127.0.0.1:$port/healthz"; done
+
+# target_url NAME, target_pid NAME (the process whose CPU is counted: nginx's master, with its workers),
+# target_keys NAME
+target_url() {
+  case $1 in
+    upstream) echo "http://127.0.0.1:$UPSTREAM_PORT$PATH_UNDER_TEST" ;;
+    nginx-proxy) echo "http://127.0.0.1:$PROXY_PORT$PATH_UNDER_TEST" ;;
+    nginx-gate) echo "http://127.0.0.1:$GATE_PORT$PATH_UNDER_TEST" ;;
+    kestrel) echo "http://127.0.0.1:${BROKER_PORT[kestrel]}/ungated$PATH_UNDER_TEST" ;;
+    broker-memory) echo "http://127.0.0.1:${BROKER_PORT[memory]}$PATH_UNDER_TEST" ;;
+    broker-redis) echo "http://127.0.0.1:${BROKER_PORT[redis]}$PATH_UNDER_TEST" ;;
+    broker-1m) echo "http://127.0.0.1:${BROKER_PORT[1m]}$PATH_UNDER_TEST" ;;
+  esac
+}
+target_pid() {
+  case $1 in
+    upstream) echo "${NGINX_PID[upstream]}" ;;
+    nginx-proxy) echo "${NGINX_PID[proxy]}" ;;
+    nginx-gate) echo "${NGINX_PID[gate]}" ;;
+    kestrel) echo "${BROKER_PID[kestrel]}" ;;
+    broker-memory) echo "${BROKER_PID[memory]}" ;;
+    broker-redis) echo "${BROKER_PID[redis]}" ;;
+    broker-1m) echo "${BROKER_PID[1m]}" ;;
+  esac
+}
+target_keys() { if [ "$1" = broker-1m ]; then echo "$WORK/keys-1m.txt"; else echo "$WORK/keys-1k.txt"; fi; }
+
+# cpu_ticks PID: user+system clock ticks of the process and its children still running (nginx workers).
+cpu_ticks() {
+  local total=0 pid
+  for pid in "$1" $(pgrep -P "$1" || true); do
+    total=$((total + $(awk '{ print $14 + $15 }' "/proc/$pid/stat")))
+  done
+  echo "$total"
+}
+TICKS_PER_SECOND=$(getconf CLK_TCK)
 
 # to_ms VALUE: wrk's 1.23ms / 456.78us / 1.02s as milliseconds.
 to_ms() { awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n += 0; else if (v ~ /s$/) n *= 1000; printf "%.3f", n }'; }
 
-declare -A RPS P50 P99
-# measure NAME URL [AUTH]: a short warm-up, then the measured run.
+declare -A RESULTS
+# measure NAME ROUND: a 2 s warm-up, then the measured run; appends "rps p50 p99 cpu_us" to RESULTS.
 measure() {
-  local name=$1 url=$2 auth=${3:-}
-  local header=()
-  [ -n "$auth" ] && header=(-H "Authorization: Client-ID $auth")
-  wrk -t"$THREADS" -c"$CONNECTIONS" -d2s "${header[@]}" "$url" >/dev/null
-  local out
-  out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "${header[@]}" "$url")
+  local name=$1 url keys pid before after out requests
+  url=$(target_url "$name"); keys=$(target_keys "$name"); pid=$(target_pid "$name")
+  wrk -t"$THREADS" -c"$CONNECTIONS" -d2s -s "$WORK/rotate.lua" "$url" -- "$keys" >/dev/null
+  before=$(cpu_ticks "$pid")
+  out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s "$WORK/rotate.lua" "$url" -- "$keys")
+  after=$(cpu_ticks "$pid")
   if echo "$out" | grep -q "Non-2xx"; then
-    echo "$name: some responses were not 2xx:" >&2; echo "$out" >&2; exit 1
+    echo "error: $name answered some requests with a status other than 2xx:" >&2; echo "$out" >&2; exit 1
   fi
-  RPS[$name]=$(echo "$out" | awk '/Requests\/sec:/ { print $2 }')
-  P50[$name]=$(to_ms "$(echo "$out" | awk '$1 == "50%" { print $2 }')")
-  P99[$name]=$(to_ms "$(echo "$out" | awk '$1 == "99%" { print $2 }')")
+  requests=$(echo "$out" | awk '/requests in/ { print $1 }')
+  RESULTS[$name]+="$(echo "$out" | awk '/Requests\/sec:/ { print $2 }') \
+$(to_ms "$(echo "$out" | awk '$1 == "50%" { print $2 }')") \
+$(to_ms "$(echo "$out" | awk '$1 == "99%" { print $2 }')") \
+$(awk -v t=$((after - before)) -v hz="$TICKS_PER_SECOND" -v n="$requests" 'BEGIN { printf "%.1f", t / hz * 1e6 / n }');"
 }
 
-measure ungated "http://127.0.0.1:$MEMORY_PORT/ungated$PATH_UNDER_TEST"
-measure memory "http://127.0.0.1:$MEMORY_PORT$PATH_UNDER_TEST" "$CHILD"
-measure redis "http://127.0.0.1:$REDIS_BROKER_PORT$PATH_UNDER_TEST" "$CHILD"
-measure forwarded "http://127.0.0.1:$FORWARD_PORT$PATH_UNDER_TEST" "$CHILD"
+for round in $(seq 1 "$ROUNDS"); do
+  for name in $TARGETS; do
+    echo "round $round/$ROUNDS: $name" >&2
+    measure "$name"
+  done
+done
+
+# median COLUMN NAME: the median over the rounds of one figure.
+median() {
+  echo "${RESULTS[$2]}" | tr ';' '\n' | awk -v c="$1" 'NF { print $c }' | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
+}
 
 echo
-echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION on loopback, $(nproc) cores, GET $PATH_UNDER_TEST"
-printf '%-10s %12s %10s %10s %11s %11s %11s\n' run "requests/s" "p50 ms" "p99 ms" "rps ratio" "p50 ratio" "p99 ratio"
-for name in ungated memory redis forwarded; do
-  printf '%-10s %12s %10s %10s %11s %11s %11s\n' "$name" "${RPS[$name]}" "${P50[$name]}" "${P99[$name]}" \
-    "$(awk -v a="${RPS[$name]}" -v b="${RPS[ungated]}" 'BEGIN { printf "%.2f", a / b }')" \
-    "$(awk -v a="${P50[$name]}" -v b="${P50[ungated]}" 'BEGIN { printf "%.2f", a / b }')" \
-    "$(awk -v a="${P99[$name]}" -v b="${P99[ungated]}" 'BEGIN { printf "%.2f", a / b }')"
+echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION, $ROUNDS rounds (medians), $(nproc) cores, GET $PATH_UNDER_TEST, 1,000 keys rotated"
+anchor_rps=$(median 1 nginx-gate); anchor_cpu=$(median 4 nginx-gate); anchor_p99=$(median 3 nginx-gate)
+printf '%-14s %11s %8s %8s %12s %9s %9s %9s\n' target "requests/s" "p50 ms" "p99 ms" "CPU µs/req" "× rps" "× CPU" "× p99"
+for name in $TARGETS; do
+  rps=$(median 1 "$name"); p50=$(median 2 "$name"); p99=$(median 3 "$name"); cpu=$(median 4 "$name")
+  printf '%-14s %11s %8s %8s %12s %9s %9s %9s\n' "$name" "$rps" "$p50" "$p99" "$cpu" \
+    "$(awk -v a="$rps" -v b="$anchor_rps" 'BEGIN { printf "%.2f", a / b }')" \
+    "$(awk -v a="$cpu" -v b="$anchor_cpu" 'BEGIN { printf "%.2f", a / b }')" \
+    "$(awk -v a="$p99" -v b="$anchor_p99" 'BEGIN { printf "%.2f", a / b }')"
+done
+echo "(× columns: ratio to nginx-gate; CPU is the gateway's own process, the upstream's excluded)"
+for name in memory 1m; do
+  echo "broker-$name RSS: $(awk '/VmRSS/ { printf "%.0f MB", $2 / 1024 }' "/proc/${BROKER_PID[$name]}/status")"
 done

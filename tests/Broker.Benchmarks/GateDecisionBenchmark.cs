@@ -5,7 +5,6 @@ using Broker.Gateway;
 using Broker.Hosting;
 using Broker.Storage;
 using Broker.Storage.Stores;
-using Dapper;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
 
@@ -38,8 +37,7 @@ public class GateDecisionBenchmark
     {
         databasePath = Path.Combine(Path.GetTempPath(), $"broker-gate-bench-{Guid.NewGuid():N}.db");
         var ids = SeedAsync().GetAwaiter().GetResult();
-        var stride = Math.Max(1, Children / ActiveChildren);
-        active = ids.Where((_, i) => i % stride == 0).Take(ActiveChildren).ToArray();
+        active = BenchmarkSeed.Spread(ids, ActiveChildren);
         cached = GateOver(TimeSpan.FromMinutes(10));
         // A lifetime shorter than any call: every decision reads its key from the database.
         uncached = GateOver(TimeSpan.FromTicks(1));
@@ -77,24 +75,10 @@ public class GateDecisionBenchmark
         return (decision.IsCompletedSuccessfully ? decision.Result : decision.AsTask().GetAwaiter().GetResult()).Outcome;
     }
 
-    // One parent and owner (as BenchmarkSeed makes them), then the children in one transaction: a
-    // million store calls would take minutes, so the rows go in with the store's own column list.
     private async Task<string[]> SeedAsync()
     {
-        var (parentId, ownerId, _) = await BenchmarkSeed.SeedAsync(databasePath);
+        var ids = await BenchmarkSeed.SeedChildrenAsync(databasePath, Children);
         database = new Database(new SqliteDialect(), $"Data Source={databasePath}");
-        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-        var ids = Enumerable.Range(0, Children).Select(_ => Secret.NewClientId()).ToArray();
-        await using var connection = await database.OpenAsync();
-        await using var transaction = await connection.BeginTransactionAsync();
-        await connection.ExecuteAsync(
-            """
-            INSERT INTO clients (client_id, name, grant_types, token_endpoint_auth_method, kind, parent_client_id, owner_user_id,
-                                 created_at, registration_source)
-            VALUES (@Id, 'Installation', '[]', 'none', 'child', @ParentId, @OwnerId, @Now, 'installation')
-            """,
-            ids.Select(id => new { Id = id, ParentId = parentId, OwnerId = ownerId, Now = now }), transaction);
-        await transaction.CommitAsync();
         return ids;
     }
 
