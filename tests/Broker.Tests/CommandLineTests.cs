@@ -128,6 +128,23 @@ public sealed class CommandLineTests : IDisposable
     }
 
     [Fact]
+    public async Task Parents_enable_on_an_existing_parent_keeps_the_settings_it_does_not_name()
+    {
+        var created = await RunAsync("apps", "create", "--name", "Kept", "--redirect-uri", "https://vendor.example/broker/callback", "--json");
+        var clientId = JsonDocument.Parse(created.Output).RootElement.GetProperty("client_id").GetString()!;
+        var first = await RunAsync("parents", "enable", clientId, "--redirect-policy", "exact", "--endpoint", "GET /collections", "--child-rate-limit", "100");
+        first.ExitCode.Should().Be(0, first.Error);
+
+        var changed = await RunAsync("parents", "enable", clientId, "--child-rate-limit", "60", "--json");
+
+        changed.ExitCode.Should().Be(0, changed.Error);
+        var parent = JsonDocument.Parse(changed.Output).RootElement;
+        parent.GetProperty("child_rate_limit").GetInt32().Should().Be(60);
+        parent.GetProperty("redirect_policy").GetString().Should().Be("exact", "a setting not named stays");
+        parent.GetProperty("child_endpoints").EnumerateArray().Select(e => e.GetString()).Should().Equal("GET /collections");
+    }
+
+    [Fact]
     public async Task Apps_create_refuses_a_name_in_use()
     {
         (await RunAsync("apps", "create", "--name", "Twice", "--redirect-uri", "https://vendor.example/cb")).ExitCode.Should().Be(0);

@@ -81,39 +81,33 @@ public static partial class BrokerCli
 
     private static Command ParentsCommand(TextWriter output, TextWriter error, Remote remote)
     {
-        var clientId = new Argument<string>("CLIENT_ID") { Description = "The application to promote." };
-        var policy = new Option<string>("--redirect-policy") { Description = "exact or installation.", DefaultValueFactory = _ => "installation" };
+        var clientId = new Argument<string>("CLIENT_ID") { Description = "The application to promote, or the parent to change." };
+        var policy = new Option<string?>("--redirect-policy") { Description = "exact or installation (a new parent: installation)." };
         policy.AcceptOnlyFromAmong("exact", "installation");
         var callbackPath = new Option<string?>("--callback-path") { Description = "Installation policy: the callback path every installation uses." };
-        var childRateLimit = new Option<int?>("--child-rate-limit") { Description = "Requests per hour for each child (default 3000)." };
+        var childRateLimit = new Option<int?>("--child-rate-limit") { Description = "Requests per hour for each child (a new parent: 3000)." };
         var endpoints = new Option<string[]>("--endpoint") { Description = "An endpoint children may call, as \"GET /photos/*\" (repeatable).", Arity = ArgumentArity.ZeroOrMore };
         var json = JsonOption();
-        var enable = new Command("enable", "Give an application parent privileges (over HTTP with --url).")
+        var enable = new Command("enable", "Make an application an active parent, or change a parent: settings not named stay as they are (over HTTP with --url).")
         {
             clientId, policy, callbackPath, childRateLimit, endpoints, json, remote.Url, remote.Token,
         };
         enable.SetAction(async (parse, cancellationToken) =>
         {
+            var change = new ParentSettingsChange
+            {
+                RedirectPolicy = parse.GetValue(policy) is { } named ? Setting.To<RedirectPolicy?>(named == "exact" ? RedirectPolicy.Exact : RedirectPolicy.Installation) : default,
+                CallbackPath = parse.GetValue(callbackPath) is { } path ? Setting.To<string?>(path) : default,
+                ChildRateLimit = parse.GetValue(childRateLimit) is { } limit ? Setting.To<int?>(limit) : default,
+                ChildEndpoints = parse.GetValue(endpoints) is { Length: > 0 } list ? Setting.To<IReadOnlyList<string>?>(list) : default,
+            };
             if (parse.GetValue(remote.Url) is not null)
             {
-                return await remote.SendAsync(parse, HttpMethod.Put, $"/admin/v1/parents/{Uri.EscapeDataString(parse.GetValue(clientId)!)}",
-                    new
-                    {
-                        redirect_policy = parse.GetValue(policy),
-                        callback_path = parse.GetValue(callbackPath),
-                        child_rate_limit = parse.GetValue(childRateLimit),
-                        child_endpoints = parse.GetValue(endpoints) is { Length: > 0 } list ? list : null,
-                    },
-                    parse.GetValue(json), Remote.ClientTable, cancellationToken);
+                return await remote.EnableParentAsync(parse, parse.GetValue(clientId)!, change, parse.GetValue(json), cancellationToken);
             }
             await using var services = await MigratedServicesAsync(cancellationToken);
-            var result = await services.GetRequiredService<ClientAdministration>().EnableParentAsync(
-                parse.GetValue(clientId)!,
-                parse.GetValue(policy) == "exact" ? RedirectPolicy.Exact : RedirectPolicy.Installation,
-                parse.GetValue(callbackPath),
-                parse.GetValue(childRateLimit),
-                parse.GetValue(endpoints) ?? [],
-                cancellationToken: cancellationToken);
+            var result = await services.GetRequiredService<ClientAdministration>().ChangeParentAsync(
+                parse.GetValue(clientId)!, change, ParentUpdate.Enable, cancellationToken: cancellationToken);
             if (result.Problem is not null)
             {
                 return await FailAsync(error, result.Problem);
@@ -191,7 +185,7 @@ public static partial class BrokerCli
     private static async Task<int> FailAsync(TextWriter error, string problem)
     {
         await error.WriteLineAsync($"error: {problem}");
-        return 2;
+        return ExitCodes.BadInput;
     }
 
     private static Task WriteAsync(TextWriter output, bool json, object value, string text) =>
