@@ -38,7 +38,7 @@ public static class StartupFailure
             switch (fault)
             {
                 case OptionsValidationException invalid:
-                    return ($"{string.Join(" ", invalid.Failures)} Fix the setting (appsettings.json or its environment variable) and start again.",
+                    return ($"{string.Join(" ", invalid.Failures)} Fix it in appsettings.json or the environment (e.g. Storage__Provider).",
                         ExitCodes.Configuration);
                 case IOException { InnerException: AddressInUseException } bind:
                     return ($"{bind.Message.TrimEnd('.')}: another process listens there. Stop it, or choose another address with --urls.",
