@@ -6,17 +6,25 @@
 #
 # Uses PARENT_CLIENT_ID / PARENT_CLIENT_SECRET / DEMO_EMAIL / DEMO_PASSWORD when set; otherwise it
 # creates a parent and a user with the broker's own command line, on the same default database.
+# It checks that the broker answers before it creates anything, and names the step that failed.
 set -euo pipefail
 BROKER=${1:-http://localhost:5080}
 REDIRECT_URI=${REDIRECT_URI:-https://blog.example/broker/callback}
 cd "$(dirname "$0")/.."
+fail() { echo "demo: $*" >&2; exit 1; }
+trap 'echo "demo: failed (exit $?) at line $LINENO: $BASH_COMMAND" >&2' ERR
+command -v curl >/dev/null || fail "curl is needed"
+curl -sf -o /dev/null --max-time 5 "$BROKER/healthz" \
+  || fail "cannot reach the broker at $BROKER (GET /healthz); start it (dotnet run --project src/Broker) or pass its URL: scripts/demo.sh URL"
 jar=$(mktemp); trap 'rm -f "$jar"' EXIT
-cli() { dotnet run --project src/Broker --no-launch-profile -- "$@"; }
+cli() { dotnet run --no-build --project src/Broker --no-launch-profile -- "$@"; }
 field() { sed -n "s/.*\"$1\": *\"\([^\"]*\)\".*/\1/p" | head -1; }
 form_token() { grep -o 'name="__RequestVerificationToken" value="[^"]*"' | sed 's/.*value="\([^"]*\)"/\1/' | head -1; }
 urlencode() { python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$1"; }
 
 if [ -z "${PARENT_CLIENT_ID:-}" ]; then
+  # Built once, up front and to stderr, so that no build message mixes into the JSON the commands print.
+  dotnet build src/Broker -v q -nologo >&2
   app=$(cli apps create --name "Demo Plugin $(date +%s)" --redirect-uri https://vendor.example/broker/callback --json)
   PARENT_CLIENT_ID=$(echo "$app" | field client_id)
   PARENT_CLIENT_SECRET=$(echo "$app" | field client_secret)

@@ -28,21 +28,31 @@ builder.Services.AddHostedService<DevelopmentSeed>();
 builder.Services.AddGateway(builder.Configuration);
 
 var app = builder.Build();
-app.UseWebSecurity();
-app.UseAuthentication();
-app.UseAuthorization();
-app.MapStylesheet();
-app.MapOperations();
-app.MapAccounts();
-app.MapInstallation();
-app.MapOpenRegistration();
-app.MapOktaClients();
-app.MapTenantSettings();
-app.MapGateway();
-app.MapPlatform();
-app.MapApiDocuments();
-await app.RunAsync();
-return 0;
+// A start-up fault an operator fixes (a setting, the database, the port) is one line and an exit code, not a crash.
+// (builder.Configuration, not app.Configuration: RunAsync has disposed the app's services when start-up fails.)
+try
+{
+    app.UseWebSecurity();
+    app.UseAuthentication();
+    app.UseAuthorization();
+    app.MapStylesheet();
+    app.MapOperations();
+    app.MapAccounts();
+    app.MapInstallation();
+    app.MapOpenRegistration();
+    app.MapOktaClients();
+    app.MapTenantSettings();
+    app.MapGateway();
+    app.MapPlatform();
+    app.MapApiDocuments();
+    await app.RunAsync();
+    return ExitCodes.Ok;
+}
+catch (Exception exception) when (StartupFailure.Describe(exception, builder.Configuration) is { } failure)
+{
+    await Console.Error.WriteLineAsync($"error: {failure.Message}");
+    return failure.ExitCode;
+}
 
 /// <summary>The entry point, visible to WebApplicationFactory in the tests.</summary>
 public partial class Program;

@@ -49,13 +49,21 @@ public sealed class CommandLineTests : IDisposable
         return (process.ExitCode, await output, await error);
     }
 
+    // A fault an operator fixes: one "error: …" line on standard error, the listed exit code, no stack trace.
+    private static void ShouldFailLikeATool((int ExitCode, string Output, string Error) result, int exitCode, string message)
+    {
+        result.ExitCode.Should().Be(exitCode, result.Error);
+        var lines = result.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        lines.Should().ContainSingle().Which.Should().StartWith("error: ").And.Contain(message);
+        result.Error.Should().NotContain("   at ", "a stack trace is not a message");
+    }
+
     [Fact]
     public async Task The_server_refuses_to_start_on_an_unknown_storage_provider_and_names_the_three()
     {
         var refused = await RunAsync(new Dictionary<string, string> { ["Storage__Provider"] = "MySql" }, "--urls", "http://127.0.0.1:0");
 
-        refused.ExitCode.Should().NotBe(0);
-        refused.Error.Should().Contain("OptionsValidationException").And.Contain("Sqlite, SqlServer or Postgres");
+        ShouldFailLikeATool(refused, 3, "Storage:Provider must be Sqlite, SqlServer or Postgres");
     }
 
     [Fact]
@@ -63,8 +71,152 @@ public sealed class CommandLineTests : IDisposable
     {
         var refused = await RunAsync(new Dictionary<string, string> { ["Gateway__QuotaStore"] = "Memcached" }, "--urls", "http://127.0.0.1:0");
 
-        refused.ExitCode.Should().NotBe(0);
-        refused.Error.Should().Contain("Gateway:QuotaStore");
+        ShouldFailLikeATool(refused, 3, "Gateway:QuotaStore");
+    }
+
+    [Fact]
+    public async Task The_server_refuses_redis_quotas_without_a_redis_server()
+    {
+        var refused = await RunAsync(new Dictionary<string, string> { ["Gateway__QuotaStore"] = "Redis" }, "--urls", "http://127.0.0.1:0");
+
+        ShouldFailLikeATool(refused, 3, "Redis:Configuration");
+    }
+
+    [Fact]
+    public async Task The_server_says_its_port_is_in_use()
+    {
+        using var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        taken.Start();
+        var port = ((System.Net.IPEndPoint)taken.LocalEndpoint).Port;
+
+        var refused = await RunAsync("--urls", $"http://127.0.0.1:{port}");
+
+        ShouldFailLikeATool(refused, 4, $"127.0.0.1:{port}");
+        refused.Error.Should().Contain("--urls");
+    }
+
+    [Theory]
+    [InlineData("missing directory")]
+    [InlineData("a file where the directory should be")]
+    public async Task A_sqlite_path_that_cannot_be_used_is_named_with_the_fix(string fault)
+    {
+        var blocker = Path.Combine(Path.GetTempPath(), $"broker-cli-{Guid.NewGuid():N}");
+        if (fault != "missing directory")
+        {
+            await File.WriteAllTextAsync(blocker, "");
+        }
+        try
+        {
+            var path = Path.Combine(blocker, "broker.db");
+            var environment = new Dictionary<string, string> { ["Storage__ConnectionString"] = $"Data Source={path}" };
+
+            ShouldFailLikeATool(await RunAsync(environment, "migrate"), 3, path);
+            ShouldFailLikeATool(await RunAsync(environment, "--urls", "http://127.0.0.1:0"), 3, "Storage:ConnectionString");
+        }
+        finally
+        {
+            File.Delete(blocker);
+        }
+    }
+
+    [Fact]
+    public async Task Migrate_says_the_database_cannot_be_reached()
+    {
+        using var closed = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        closed.Start();
+        var port = ((System.Net.IPEndPoint)closed.LocalEndpoint).Port;
+        closed.Stop();
+
+        var refused = await RunAsync(new Dictionary<string, string>
+        {
+            ["Storage__Provider"] = "Postgres",
+            ["Storage__ConnectionString"] = $"Host=127.0.0.1;Port={port};Username=broker;Password=x;Database=broker;Timeout=3",
+            ["Storage__Retries"] = "0",
+        }, "migrate");
+
+        ShouldFailLikeATool(refused, 4, "Storage:ConnectionString");
+    }
+
+    [Theory]
+    [InlineData("--version")]
+    [InlineData("-v")]
+    public async Task Version_prints_the_version_and_never_starts_the_server(string option)
+    {
+        var result = await RunAsync(option);
+
+        result.ExitCode.Should().Be(0, result.Error);
+        result.Output.Trim().Should().MatchRegex(@"^\d+\.\d+\.\d+");
+    }
+
+    [Theory]
+    [InlineData("error: unknown command 'app'; did you mean 'apps'?", "app", "create")]
+    [InlineData("error: unknown command 'parent'; did you mean 'parents'?", "parent", "enable", "X")]
+    [InlineData("error: unknown command 'foo'; see --help", "foo")]
+    [InlineData("error: unknown option '-x'; see --help", "-x")]
+    public async Task An_unknown_first_argument_is_a_usage_error_and_never_starts_the_server(string message, params string[] args)
+    {
+        ShouldFailLikeATool(await RunAsync(args), 1, message);
+    }
+
+    [Theory]
+    [InlineData("--environment", "Production", "--Storage:Provider=MySql")]
+    [InlineData("--Storage:Provider=MySql")]
+    [InlineData("/Storage:Provider", "MySql")]
+    [InlineData("Storage:Provider=MySql")]
+    public async Task Host_switches_still_start_the_server(params string[] args)
+    {
+        // The switch names a provider that does not exist, so the server's own start-up check answers.
+        ShouldFailLikeATool(await RunAsync(args), 3, "Storage:Provider must be Sqlite, SqlServer or Postgres");
+    }
+
+    [Fact]
+    public async Task Json_output_is_only_json_on_standard_output_even_with_every_log_on()
+    {
+        var noisy = new Dictionary<string, string> { ["Logging__LogLevel__Default"] = "Trace", ["DOTNET_ENVIRONMENT"] = "Development" };
+
+        var migrated = await RunAsync(noisy, "migrate", "--json");
+        var created = await RunAsync(noisy, "apps", "create", "--name", "Quiet", "--redirect-uri", "https://vendor.example/broker/callback", "--json");
+        var clientId = JsonDocument.Parse(created.Output).RootElement.GetProperty("client_id").GetString()!;
+        var enabled = await RunAsync(noisy, "parents", "enable", clientId, "--json");
+        var user = await RunAsync(noisy, "users", "create", "--email", "quiet@blog.example", "--password", "long enough pw", "--json");
+
+        foreach (var result in new[] { migrated, created, enabled, user })
+        {
+            result.ExitCode.Should().Be(0, result.Error);
+            JsonDocument.Parse(result.Output).RootElement.ValueKind.Should().Be(JsonValueKind.Object, result.Output);
+        }
+        JsonDocument.Parse(migrated.Output).RootElement.GetProperty("applied").EnumerateArray().Should().NotBeEmpty();
+        var refused = await RunAsync(noisy, "parents", "enable", "--json");
+        refused.ExitCode.Should().Be(1);
+        refused.Output.Should().BeEmpty("a refusal prints nothing where the JSON would go");
+        refused.Error.Should().StartWith("error: ");
+    }
+
+    [Fact]
+    public async Task The_demo_script_says_the_broker_cannot_be_reached_and_creates_nothing()
+    {
+        using var closed = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        closed.Start();
+        var port = ((System.Net.IPEndPoint)closed.LocalEndpoint).Port;
+        closed.Stop();
+        var root = AppContext.BaseDirectory;
+        while (!File.Exists(Path.Combine(root, "scripts", "demo.sh")))
+        {
+            root = Path.GetDirectoryName(root) ?? throw new InvalidOperationException("scripts/demo.sh not found above the test assembly");
+        }
+        var start = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(Path.Combine(root, "scripts", "demo.sh"));
+        start.ArgumentList.Add($"http://127.0.0.1:{port}");
+        start.Environment["Storage__ConnectionString"] = $"Data Source={databasePath}";
+
+        using var process = Process.Start(start)!;
+        var error = process.StandardError.ReadToEndAsync();
+        await process.StandardOutput.ReadToEndAsync();
+        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(1));
+
+        process.ExitCode.Should().NotBe(0);
+        (await error).Should().Contain($"cannot reach the broker at http://127.0.0.1:{port}");
+        File.Exists(databasePath).Should().BeFalse("nothing is created for a broker that is not there");
     }
 
     [Fact]
@@ -125,6 +277,23 @@ public sealed class CommandLineTests : IDisposable
         (await RunAsync("parents", "enable", clientId, "--endpoint", "FETCH /photos")).Error.Should().Contain("unknown method");
         (await RunAsync("parents", "enable", clientId, "--child-rate-limit", "0")).Error.Should().Contain("at least 1");
         (await RunAsync("parents", "enable", clientId, "--redirect-policy", "sometimes")).ExitCode.Should().NotBe(0);
+    }
+
+    [Fact]
+    public async Task Parents_enable_on_an_existing_parent_keeps_the_settings_it_does_not_name()
+    {
+        var created = await RunAsync("apps", "create", "--name", "Kept", "--redirect-uri", "https://vendor.example/broker/callback", "--json");
+        var clientId = JsonDocument.Parse(created.Output).RootElement.GetProperty("client_id").GetString()!;
+        var first = await RunAsync("parents", "enable", clientId, "--redirect-policy", "exact", "--endpoint", "GET /collections", "--child-rate-limit", "100");
+        first.ExitCode.Should().Be(0, first.Error);
+
+        var changed = await RunAsync("parents", "enable", clientId, "--child-rate-limit", "60", "--json");
+
+        changed.ExitCode.Should().Be(0, changed.Error);
+        var parent = JsonDocument.Parse(changed.Output).RootElement;
+        parent.GetProperty("child_rate_limit").GetInt32().Should().Be(60);
+        parent.GetProperty("redirect_policy").GetString().Should().Be("exact", "a setting not named stays");
+        parent.GetProperty("child_endpoints").EnumerateArray().Select(e => e.GetString()).Should().Equal("GET /collections");
     }
 
     [Fact]

@@ -1,8 +1,11 @@
 using System.CommandLine;
 using System.Globalization;
+using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Broker.Hosting;
+using Broker.Platform;
 
 namespace Broker.Cli;
 
@@ -124,7 +127,50 @@ public static partial class BrokerCli
 
         public async Task<int> SendAsync(
             ParseResult parse, HttpMethod method, string path, object? body, bool json,
-            Func<JsonElement, (string[][] Header, string[][] Rows)> table, CancellationToken cancellationToken)
+            Func<JsonElement, (string[][] Header, string[][] Rows)> table, CancellationToken cancellationToken) =>
+            await RequestAsync(parse, method, path, body, null, cancellationToken) is { } answer
+                ? await PrintAsync(answer, json, table)
+                : ExitCodes.BadInput;
+
+        /// <summary>
+        /// <c>parents enable</c> over HTTP: the parent as it is (if it is one), the settings named on the
+        /// command line over it, sent back whole with <c>PUT</c> and the version read, so that what was
+        /// not named stays, a disabled parent comes back, and a change in between is refused (412).
+        /// </summary>
+        public async Task<int> EnableParentAsync(ParseResult parse, string clientId, ParentSettingsChange change, bool json, CancellationToken cancellationToken)
+        {
+            var path = $"/admin/v1/parents/{Uri.EscapeDataString(clientId)}";
+            if (await RequestAsync(parse, HttpMethod.Get, path, null, null, cancellationToken) is not { } current)
+            {
+                return ExitCodes.BadInput;
+            }
+            var isParent = current.IsSuccess;
+            if (!isParent && current.Status != HttpStatusCode.NotFound)
+            {
+                return await PrintAsync(current, json, ClientTable);
+            }
+            JsonElement? Current(string name) => isParent && current.Body.TryGetProperty(name, out var value) ? value : null;
+            var body = new Dictionary<string, object?>
+            {
+                ["redirect_policy"] = change.RedirectPolicy.IsNamed ? change.RedirectPolicy.Value?.ToString().ToLowerInvariant() : Current("redirect_policy"),
+                ["callback_path"] = change.CallbackPath.IsNamed ? change.CallbackPath.Value : Current("callback_path"),
+                ["child_rate_limit"] = change.ChildRateLimit.IsNamed ? change.ChildRateLimit.Value : Current("child_rate_limit"),
+                ["child_endpoints"] = change.ChildEndpoints.IsNamed ? change.ChildEndpoints.Value : Current("child_endpoints"),
+            };
+            return await RequestAsync(parse, HttpMethod.Put, path, body, isParent ? current.ETag : null, cancellationToken) is { } answer
+                ? await PrintAsync(answer, json, ClientTable)
+                : ExitCodes.BadInput;
+        }
+
+        /// <summary>One answer of the admin API: its status, version and JSON body.</summary>
+        private sealed record Answer(HttpStatusCode Status, string? Reason, string? ETag, JsonElement Body)
+        {
+            public bool IsSuccess => (int)Status is >= 200 and < 300;
+        }
+
+        // One request; null when it could not be made or did not answer JSON (the error line is written).
+        private async Task<Answer?> RequestAsync(
+            ParseResult parse, HttpMethod method, string path, object? body, string? ifMatch, CancellationToken cancellationToken)
         {
             var url = parse.GetValue(Url);
             var token = parse.GetValue(Token) ?? Environment.GetEnvironmentVariable(TokenVariable);
@@ -132,15 +178,21 @@ public static partial class BrokerCli
             if (url is null || !Uri.TryCreate(url, UriKind.Absolute, out var baseUri)
                 || !(baseUri.Scheme == Uri.UriSchemeHttps || (baseUri.Scheme == Uri.UriSchemeHttp && baseUri.IsLoopback)))
             {
-                return await FailAsync(error, "--url must be the broker's https URL (http only on localhost)");
+                await FailAsync(error, "--url must be the broker's https URL (http only on localhost)");
+                return null;
             }
             if (string.IsNullOrWhiteSpace(token))
             {
-                return await FailAsync(error, $"an admin token is needed: --token or the {TokenVariable} environment variable");
+                await FailAsync(error, $"an admin token is needed: --token or the {TokenVariable} environment variable");
+                return null;
             }
             using var http = handler is null ? new HttpClient() : new HttpClient(handler, disposeHandler: false);
             using var request = new HttpRequestMessage(method, new Uri(baseUri, path));
             request.Headers.Authorization = new AuthenticationHeaderValue("SSWS", token.Trim());
+            if (ifMatch is not null)
+            {
+                request.Headers.TryAddWithoutValidation("If-Match", ifMatch);
+            }
             if (body is not null)
             {
                 request.Content = JsonContent.Create(body);
@@ -152,34 +204,41 @@ public static partial class BrokerCli
             }
             catch (HttpRequestException exception)
             {
-                return await FailAsync(error, $"could not reach {baseUri}: {exception.Message}");
+                await FailAsync(error, $"could not reach {baseUri}: {exception.Message}");
+                return null;
             }
             using (response)
             {
                 var text = await response.Content.ReadAsStringAsync(cancellationToken);
-                JsonElement parsed;
                 try
                 {
-                    parsed = text.Length == 0 ? default : JsonSerializer.Deserialize<JsonElement>(text);
+                    var parsed = text.Length == 0 ? default : JsonSerializer.Deserialize<JsonElement>(text);
+                    return new Answer(response.StatusCode, response.ReasonPhrase, response.Headers.ETag?.ToString(), parsed);
                 }
                 catch (JsonException)
                 {
-                    return await FailAsync(error, $"{(int)response.StatusCode}: the broker did not answer JSON");
+                    await FailAsync(error, $"{(int)response.StatusCode}: the broker did not answer JSON");
+                    return null;
                 }
-                if (!response.IsSuccessStatusCode)
-                {
-                    var detail = parsed.ValueKind == JsonValueKind.Object ? Text(parsed, "detail") : "";
-                    return await FailAsync(error, $"{(int)response.StatusCode} {response.ReasonPhrase}{(detail.Length > 0 ? ": " + detail : "")}");
-                }
-                if (json)
-                {
-                    await output.WriteLineAsync(JsonSerializer.Serialize(parsed, Json));
-                    return 0;
-                }
-                var (header, rows) = table(parsed);
-                await WriteTableAsync(output, header[0], rows);
+            }
+        }
+
+        // A success as JSON or a table; a refusal as one error line.
+        private async Task<int> PrintAsync(Answer answer, bool json, Func<JsonElement, (string[][] Header, string[][] Rows)> table)
+        {
+            if (!answer.IsSuccess)
+            {
+                var detail = answer.Body.ValueKind == JsonValueKind.Object ? Text(answer.Body, "detail") : "";
+                return await FailAsync(error, $"{(int)answer.Status} {answer.Reason}{(detail.Length > 0 ? ": " + detail : "")}");
+            }
+            if (json)
+            {
+                await output.WriteLineAsync(JsonSerializer.Serialize(answer.Body, Json));
                 return 0;
             }
+            var (header, rows) = table(answer.Body);
+            await WriteTableAsync(output, header[0], rows);
+            return 0;
         }
 
         private static async Task WriteTableAsync(TextWriter output, string[] header, string[][] rows)

@@ -85,28 +85,64 @@ public sealed class ClientAdministration(
     }
 
     /// <summary>
-    /// Gives an application parent privileges, or changes them (full replace of the parent settings).
-    /// <paramref name="ifMatch"/>, when given, must be the client's current version.
+    /// Gives an application parent privileges with these settings (null: the documented default), or
+    /// replaces an existing parent's settings as a whole. <paramref name="ifMatch"/>, when given, must be
+    /// the client's current version.
     /// </summary>
-    public async Task<AdminResult<Client>> EnableParentAsync(
+    public Task<AdminResult<Client>> EnableParentAsync(
         string clientId, RedirectPolicy policy, string? callbackPath, int? childRateLimit, IReadOnlyList<string> endpoints,
+        AuditActor? actor = null, long? ifMatch = null, CancellationToken cancellationToken = default) =>
+        ChangeParentAsync(clientId, new ParentSettingsChange
+        {
+            RedirectPolicy = Setting.To<RedirectPolicy?>(policy),
+            CallbackPath = Setting.To(callbackPath),
+            ChildRateLimit = Setting.To(childRateLimit),
+            ChildEndpoints = Setting.To<IReadOnlyList<string>?>(endpoints.Count > 0 ? endpoints : null),
+        }, ParentUpdate.Replace, actor, ifMatch, cancellationToken);
+
+    /// <summary>
+    /// The one rule for a parent's settings: the settings <paramref name="change"/> names take their new
+    /// value (null: the documented default), the others keep theirs (an application becoming a parent
+    /// starts from the defaults). <paramref name="update"/> says whether the client becomes an active
+    /// parent and whether every setting must be named; see DESIGN.md (Platform API decisions).
+    /// </summary>
+    public async Task<AdminResult<Client>> ChangeParentAsync(
+        string clientId, ParentSettingsChange change, ParentUpdate update,
         AuditActor? actor = null, long? ifMatch = null, CancellationToken cancellationToken = default)
     {
         var client = Secret.IsWellFormedClientId(clientId) ? await clients.FindAsync(clientId, cancellationToken) : null;
-        // Reject unknown clients and children: a child can never become a parent.
-        if (client is null)
+        // Reject unknown clients; and a merge on anything but a parent, which has no settings to keep.
+        if (client is null || (update == ParentUpdate.Merge && !client.IsParent))
         {
-            return AdminResult<Client>.Fail($"no application with client_id '{clientId}'", AdminFailure.NotFound);
+            return AdminResult<Client>.Fail(update == ParentUpdate.Merge
+                ? $"no parent with client_id '{clientId}'; an application becomes a parent with all its settings named (PUT)"
+                : $"no application with client_id '{clientId}'", AdminFailure.NotFound);
         }
+        // Reject children: a child can never become a parent.
         if (client.Kind == ClientKind.Child)
         {
             return AdminResult<Client>.Fail("an installation's own application cannot become a parent");
+        }
+        // Reject a replacement that leaves settings out: a setting nobody named would silently reset.
+        var leftOut = change.LeftOut();
+        if (update == ParentUpdate.Replace && leftOut.Count > 0)
+        {
+            return AdminResult<Client>.Fail(
+                $"a full replacement names every setting; missing: {string.Join(", ", leftOut)} (null for the default, or PATCH to change some)");
+        }
+        // Reject a merge that names nothing: nothing to do is a caller's mistake worth telling.
+        if (update == ParentUpdate.Merge && leftOut.Count == ParentSettingsChange.Names.Count)
+        {
+            return AdminResult<Client>.Fail($"name at least one of {string.Join(", ", ParentSettingsChange.Names)}");
         }
         // Reject a stale If-Match before any other rule: the caller decided on another version.
         if (ifMatch is not null && ifMatch != client.Version)
         {
             return VersionMoved<Client>(ifMatch);
         }
+        var current = client.IsParent ? client : null;
+        var policy = change.RedirectPolicy.Or(current?.RedirectPolicy) ?? RedirectPolicy.Installation;
+        var callbackPath = change.CallbackPath.Or(current?.CallbackPath);
         // Under the installation policy, the callback path defaults to that of the first registered redirect URI.
         if (policy == RedirectPolicy.Installation)
         {
@@ -127,21 +163,28 @@ public sealed class ClientAdministration(
             callbackPath = null;
         }
         // Reject a quota below one request an hour.
-        var rateLimit = childRateLimit ?? installation.Value.DefaultChildRateLimit;
+        var rateLimit = change.ChildRateLimit.Or(current?.ChildRateLimit) ?? installation.Value.DefaultChildRateLimit;
         if (rateLimit < 1)
         {
             return AdminResult<Client>.Fail("the child rate limit must be at least 1 request per hour");
         }
-        var normalised = EndpointPattern.TryNormalise(endpoints.Count > 0 ? endpoints : EndpointPattern.DefaultChildEndpoints, out var endpointProblem);
+        // Reject malformed patterns and an empty whitelist (disable the parent to stop its children).
+        var normalised = EndpointPattern.TryNormalise(
+            change.ChildEndpoints.Or(current?.ChildEndpoints) ?? EndpointPattern.DefaultChildEndpoints, out var endpointProblem);
         if (normalised is null)
         {
             return AdminResult<Client>.Fail(endpointProblem!);
         }
+        if (normalised.Count == 0)
+        {
+            return AdminResult<Client>.Fail("child_endpoints must name at least one endpoint (null for the defaults); disable the parent to stop its children");
+        }
+        var enables = update != ParentUpdate.Merge && !(client.IsParent && client.DisabledAt is null);
         var updated = client with
         {
             Kind = ClientKind.Parent,
-            // Enabling a disabled parent again is how it comes back (with children it did not disable).
-            DisabledAt = null,
+            // Enabling a disabled parent again is how it comes back (with children it did not disable); a merge keeps its state.
+            DisabledAt = update == ParentUpdate.Merge ? client.DisabledAt : null,
             RedirectPolicy = policy,
             CallbackPath = callbackPath,
             ChildRateLimit = rateLimit,
@@ -149,10 +192,11 @@ public sealed class ClientAdministration(
             // Parent keys are public: the authorization code grant is all they may ever use.
             GrantTypes = [GrantType.AuthorizationCode],
         };
-        var action = client.IsParent && client.DisabledAt is null ? AuditActions.ParentChanged : AuditActions.ParentEnabled;
         var details = $"redirect_policy={policy.ToString().ToLowerInvariant()} callback_path={callbackPath} " +
             $"child_rate_limit={rateLimit} child_endpoints={string.Join(", ", normalised)}";
-        return await SaveAsync(client, updated, ifMatch, (actor ?? AuditActor.CommandLine).Entry(action, AuditActions.Client(clientId), time.GetUtcNow(), details), cancellationToken);
+        var audit = (actor ?? AuditActor.CommandLine).Entry(
+            enables ? AuditActions.ParentEnabled : AuditActions.ParentChanged, AuditActions.Client(clientId), time.GetUtcNow(), details);
+        return await SaveAsync(client, updated, ifMatch, audit, cancellationToken);
     }
 
     /// <summary>Stores <paramref name="updated"/> if <paramref name="original"/> is still current, with its audit entry.</summary>

@@ -50,7 +50,7 @@ public sealed class PlatformAdministration(
         }
         var now = time.GetUtcNow();
         var audit = actor.Entry(AuditActions.ParentDisabled, AuditActions.Client(clientId), now, "installation tokens revoked");
-        // Its settings stay, so enabling the parent again (PUT) resumes what its children had.
+        // Its settings stay, so enabling the parent again (PUT naming them, or parents enable) resumes what its children had.
         var disabled = await platformClients.DisableParentAsync(parent with { DisabledAt = now }, parent.Version, disableChildren, now, audit, cancellationToken);
         if (disabled is null)
         {

@@ -18,6 +18,9 @@ public static class PlatformApi
 {
     public const string Prefix = "/admin/v1";
 
+    /// <summary>RFC 7396's media type; plain application/json is accepted as the same merge patch.</summary>
+    public const string MergePatchJson = "application/merge-patch+json";
+
     private const string PagingProblem = "limit must be 1 to 200 and after a cursor from a previous page";
 
     private static readonly JsonSerializerOptions StrictJson = new()
@@ -49,7 +52,12 @@ public static class PlatformApi
         var admin = routes.MapGroup(Prefix).WithTags("Platform");
         admin.MapGet("/parents", ListParents).RequireAdmin(ClientsRead);
         admin.MapGet("/parents/{clientId}", GetParent).RequireAdmin(ClientsRead);
-        admin.MapPut("/parents/{clientId}", PutParent).RequireAdmin(ParentsWrite).Accepts<ParentSettingsRequest>("application/json");
+        admin.MapPut("/parents/{clientId}", PutParent).RequireAdmin(ParentsWrite).Accepts<ParentSettingsRequest>("application/json")
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status412PreconditionFailed);
+        admin.MapPatch("/parents/{clientId}", PatchParent).RequireAdmin(ParentsWrite).Accepts<ParentSettingsRequest>(MergePatchJson, "application/json")
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status412PreconditionFailed);
         admin.MapDelete("/parents/{clientId}", DisableParent).RequireAdmin(ParentsWrite);
         admin.MapPost("/parents/{clientId}/rotate-secret", RotateSecret).RequireAdmin(ParentsWrite);
         admin.MapGet("/parents/{clientId}/children", ListChildren).RequireAdmin(ClientsRead);
@@ -83,35 +91,86 @@ public static class PlatformApi
         HttpContext context, PlatformAdministration platform, string clientId) =>
         GetClientAsync(context, platform, clientId, ClientKind.Parent);
 
-    private static async Task<Results<Ok<ClientView>, ProblemHttpResult>> PutParent(
-        HttpContext context, ClientAdministration administration, string clientId)
+    // A full replacement: every setting named (null for its default); it also makes an application a parent.
+    private static Task<Results<Ok<ClientView>, ProblemHttpResult>> PutParent(
+        HttpContext context, ClientAdministration administration, string clientId) =>
+        ChangeParentAsync(context, administration, clientId, ParentUpdate.Replace);
+
+    // An RFC 7396 merge patch of an existing parent's settings: what it leaves out stays.
+    private static Task<Results<Ok<ClientView>, ProblemHttpResult>> PatchParent(
+        HttpContext context, ClientAdministration administration, string clientId) =>
+        ChangeParentAsync(context, administration, clientId, ParentUpdate.Merge);
+
+    private static async Task<Results<Ok<ClientView>, ProblemHttpResult>> ChangeParentAsync(
+        HttpContext context, ClientAdministration administration, string clientId, ParentUpdate update)
     {
-        var (body, problem) = await ReadJsonAsync<ParentSettingsRequest>(context.Request);
+        var (body, problem) = await ReadJsonAsync<Dictionary<string, JsonElement>>(context.Request);
         if (body is null)
         {
             return BadRequest(problem!);
         }
-        // Reject a redirect policy we do not know; installation is the default for parents.
-        RedirectPolicy policy;
-        switch (body.RedirectPolicy)
+        var (change, settingProblem) = ParentSettingsOf(body);
+        if (change is null)
         {
-            case null or "installation":
-                policy = RedirectPolicy.Installation;
-                break;
-            case "exact":
-                policy = RedirectPolicy.Exact;
-                break;
-            default:
-                return BadRequest("redirect_policy must be 'installation' or 'exact'");
+            return BadRequest(settingProblem!);
         }
         if (!IfMatch(context.Request, out var ifMatch))
         {
             return PreconditionFailed();
         }
-        var result = await administration.EnableParentAsync(
-            clientId, policy, body.CallbackPath, body.ChildRateLimit, body.ChildEndpoints ?? [],
-            AdminAuthentication.Actor(context), ifMatch, context.RequestAborted);
+        var result = await administration.ChangeParentAsync(clientId, change, update, AdminAuthentication.Actor(context), ifMatch, context.RequestAborted);
         return ClientResult(context, result);
+    }
+
+    /// <summary>The settings a body names, each null (its default) or of the right type; read by hand to tell left out from null.</summary>
+    private static (ParentSettingsChange? Change, string? Problem) ParentSettingsOf(Dictionary<string, JsonElement> body)
+    {
+        // Reject fields a parent does not have: a typo would otherwise change nothing, silently.
+        var unknown = body.Keys.FirstOrDefault(key => !ParentSettingsChange.Names.Contains(key));
+        if (unknown is not null)
+        {
+            return (null, $"unknown field '{unknown}'; a parent's settings are {string.Join(", ", ParentSettingsChange.Names)}");
+        }
+        var change = new ParentSettingsChange();
+        foreach (var (name, value) in body)
+        {
+            var isNull = value.ValueKind == JsonValueKind.Null;
+            switch (name)
+            {
+                // Reject a redirect policy we do not know.
+                case "redirect_policy" when isNull || value.ValueKind == JsonValueKind.String && value.GetString() is "installation" or "exact":
+                    change = change with
+                    {
+                        RedirectPolicy = Setting.To<RedirectPolicy?>(isNull ? null : value.GetString() == "exact" ? RedirectPolicy.Exact : RedirectPolicy.Installation),
+                    };
+                    break;
+                case "redirect_policy":
+                    return (null, "redirect_policy must be 'installation' or 'exact' (null for installation)");
+                // Reject a callback path that is not a string (its form is the rule's to judge).
+                case "callback_path" when isNull || value.ValueKind == JsonValueKind.String:
+                    change = change with { CallbackPath = Setting.To(isNull ? null : value.GetString()) };
+                    break;
+                case "callback_path":
+                    return (null, "callback_path must be a path like '/broker/callback' (null for the first redirect URI's)");
+                // Reject a quota that is not a whole number.
+                case "child_rate_limit" when isNull || value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out _):
+                    change = change with { ChildRateLimit = Setting.To<int?>(isNull ? null : value.GetInt32()) };
+                    break;
+                case "child_rate_limit":
+                    return (null, "child_rate_limit must be a whole number of requests per hour (null for the default)");
+                // Reject a whitelist that is not a list of strings.
+                case "child_endpoints" when isNull
+                    || value.ValueKind == JsonValueKind.Array && value.EnumerateArray().All(item => item.ValueKind == JsonValueKind.String):
+                    change = change with
+                    {
+                        ChildEndpoints = Setting.To<IReadOnlyList<string>?>(isNull ? null : value.EnumerateArray().Select(item => item.GetString()!).ToList()),
+                    };
+                    break;
+                case "child_endpoints":
+                    return (null, "child_endpoints must be a list of 'METHOD /path' strings (null for the defaults)");
+            }
+        }
+        return (change, null);
     }
 
     private static async Task<Results<Ok<ClientView>, ProblemHttpResult>> DisableParent(

@@ -94,7 +94,12 @@ public sealed record PageView<T>(
     [property: JsonPropertyName("items")] IReadOnlyList<T> Items,
     [property: JsonPropertyName("next")] string? Next);
 
-/// <summary>The body of <c>PUT /admin/v1/parents/{client_id}</c>: the parent settings, replaced as a whole.</summary>
+/// <summary>
+/// The body of <c>PUT /admin/v1/parents/{client_id}</c> (every field required: a full replacement) and of
+/// <c>PATCH</c> (an RFC 7396 merge patch: a field left out stays), for the API description. <c>null</c>
+/// names a setting's default: <c>installation</c>, the first redirect URI's path, <c>Installation:DefaultChildRateLimit</c>, the four default
+/// endpoints. Read by hand, to tell a field left out from null.
+/// </summary>
 public sealed record ParentSettingsRequest(
     [property: JsonPropertyName("redirect_policy")] string? RedirectPolicy,
     [property: JsonPropertyName("callback_path")] string? CallbackPath,

@@ -26,6 +26,19 @@ public sealed class ApiDocumentTests(PlatformHarness harness) : IClassFixture<Pl
     }
 
     [Fact]
+    public async Task The_openapi_document_describes_patch_of_a_parent_as_a_merge_patch_beside_the_full_put()
+    {
+        var document = await harness.Api.GetFromJsonAsync<JsonElement>("/openapi/v1.json");
+
+        var parent = document.GetProperty("paths").GetProperty("/admin/v1/parents/{clientId}");
+        parent.GetProperty("patch").GetProperty("requestBody").GetProperty("content").EnumerateObject().Select(type => type.Name)
+            .Should().Contain(["application/merge-patch+json", "application/json"]);
+        parent.GetProperty("put").GetProperty("requestBody").GetProperty("content").TryGetProperty("application/json", out _).Should().BeTrue();
+        parent.GetProperty("patch").GetProperty("responses").EnumerateObject().Select(response => response.Name)
+            .Should().Contain(["200", "400", "404", "412"]);
+    }
+
+    [Fact]
     public async Task The_reference_page_is_served_with_a_policy_that_lets_it_run_and_still_forbids_framing()
     {
         var response = await harness.Api.GetAsync("/scalar/");

@@ -48,8 +48,9 @@ public sealed class AuditTrailTests : IAsyncLifetime
         var app = await harness.Broker.CreateApplicationAsync("Vendor", "https://vendor.example/cb");
         var writes = new (Func<Task> Write, string Action, string Target)[]
         {
-            (() => AdminWriteAsync(HttpMethod.Put, $"/admin/v1/parents/{app.Client.ClientId}", new { }), AuditActions.ParentEnabled, AuditActions.Client(app.Client.ClientId)),
-            (() => AdminWriteAsync(HttpMethod.Put, $"/admin/v1/parents/{parent}", new { child_rate_limit = 50 }), AuditActions.ParentChanged, AuditActions.Client(parent)),
+            (() => AdminWriteAsync(HttpMethod.Put, $"/admin/v1/parents/{app.Client.ClientId}",
+                new { redirect_policy = "installation", callback_path = "/cb", child_rate_limit = 100, child_endpoints = new[] { "GET /photos" } }), AuditActions.ParentEnabled, AuditActions.Client(app.Client.ClientId)),
+            (() => AdminWriteAsync(HttpMethod.Patch, $"/admin/v1/parents/{parent}", new { child_rate_limit = 50 }), AuditActions.ParentChanged, AuditActions.Client(parent)),
             (() => AdminWriteAsync(HttpMethod.Post, $"/admin/v1/parents/{parent}/rotate-secret"), AuditActions.SecretRotated, AuditActions.Client(parent)),
             (() => AdminWriteAsync(HttpMethod.Patch, $"/admin/v1/children/{child}", new { rate_limit = 10 }), AuditActions.ChildChanged, AuditActions.Client(child)),
             (() => AdminWriteAsync(HttpMethod.Post, $"/admin/v1/children/{child}/disable"), AuditActions.ChildDisabled, AuditActions.Client(child)),

@@ -14,6 +14,7 @@ public sealed class AuthorizationMatrixTests(PlatformHarness harness) : IClassFi
         ("GET", "/admin/v1/parents", AdminScopes.ClientsRead),
         ("GET", "/admin/v1/parents/{parent}", AdminScopes.ClientsRead),
         ("PUT", "/admin/v1/parents/{parent}", AdminScopes.ParentsWrite),
+        ("PATCH", "/admin/v1/parents/{parent}", AdminScopes.ParentsWrite),
         ("DELETE", "/admin/v1/parents/{parent}", AdminScopes.ParentsWrite),
         ("POST", "/admin/v1/parents/{parent}/rotate-secret", AdminScopes.ParentsWrite),
         ("GET", "/admin/v1/parents/{parent}/children", AdminScopes.ClientsRead),

@@ -46,6 +46,30 @@ public sealed class CommandLineTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Enabling_an_existing_parent_over_http_changes_only_what_is_named_and_brings_a_disabled_one_back()
+    {
+        var parent = harness.Parent.Client.ClientId;
+        var first = await RemoteAsync("parents", "enable", parent, "--redirect-policy", "exact", "--endpoint", "GET /collections");
+        first.Exit.Should().Be(0, first.Error);
+
+        var changed = await RemoteAsync("parents", "enable", parent, "--child-rate-limit", "60", "--json");
+
+        changed.Exit.Should().Be(0, changed.Error);
+        var body = JsonSerializer.Deserialize<JsonElement>(changed.Output);
+        body.GetProperty("child_rate_limit").GetInt32().Should().Be(60);
+        body.GetProperty("redirect_policy").GetString().Should().Be("exact");
+        body.GetProperty("child_endpoints").EnumerateArray().Select(e => e.GetString()).Should().Equal("GET /collections");
+
+        (await harness.Platform.DisableParentAsync(parent, false, AuditActor.CommandLine, null)).Problem.Should().BeNull();
+        var back = await RemoteAsync("parents", "enable", parent, "--json");
+        back.Exit.Should().Be(0, back.Error);
+        body = JsonSerializer.Deserialize<JsonElement>(back.Output);
+        body.GetProperty("status").GetString().Should().Be("active");
+        body.GetProperty("child_rate_limit").GetInt32().Should().Be(60);
+        body.GetProperty("child_endpoints").EnumerateArray().Select(e => e.GetString()).Should().Equal("GET /collections");
+    }
+
+    [Fact]
     public async Task Children_are_listed_and_revoked_and_secrets_rotated_and_the_audit_read_over_http()
     {
         var child = await harness.CreateChildAsync("Blog One");

@@ -74,12 +74,12 @@ public sealed class EntraIdTests : IAsyncLifetime
         });
     }
 
-    private Task<HttpResponseMessage> SendAsync(string method, string path, string token)
+    private Task<HttpResponseMessage> SendAsync(string method, string path, string token, string body = "{}")
     {
         var request = PlatformHarness.Request(new HttpMethod(method), path.Replace("{parent}", harness.Parent.Client.ClientId, StringComparison.Ordinal)
             .Replace("{child}", "Achildthatdoesnotexist0000000000", StringComparison.Ordinal)
             .Replace("{user}", "nouser", StringComparison.Ordinal).Replace("{token}", "notoken", StringComparison.Ordinal),
-            method is "PUT" or "PATCH" ? "{}" : null);
+            method is "PUT" or "PATCH" ? body : null);
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
         return harness.Api.SendAsync(request);
     }
@@ -134,7 +134,7 @@ public sealed class EntraIdTests : IAsyncLifetime
     [Fact]
     public async Task Changes_made_with_an_entra_token_are_audited_under_its_object_id()
     {
-        var response = await SendAsync("PUT", "/admin/v1/parents/{parent}", Token(["Parents.Write"]));
+        var response = await SendAsync("PATCH", "/admin/v1/parents/{parent}", Token(["Parents.Write"]), """{"child_rate_limit":50}""");
         response.StatusCode.Should().Be(HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
 
         (await harness.AuditAsync())[0].Actor.Should().Be("entra:11111111-2222-3333-4444-555555555555");

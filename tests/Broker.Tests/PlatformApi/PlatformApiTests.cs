@@ -77,19 +77,109 @@ public sealed class PlatformApiTests : IAsyncLifetime
     [Theory]
     [InlineData("""{"redirect_policy":"wildcard"}""", "redirect_policy")]
     [InlineData("""{"child_rate_limit":0}""", "rate limit")]
-    [InlineData("""{"child_rate_limit":"many"}""", "not valid")]
+    [InlineData("""{"child_rate_limit":"many"}""", "child_rate_limit must be a whole number")]
     [InlineData("""{"child_endpoints":["FETCH /x"]}""", "method")]
-    [InlineData("""{"surprise":1}""", "not valid")]
+    [InlineData("""{"child_endpoints":[]}""", "at least one endpoint")]
+    [InlineData("""{"surprise":1}""", "unknown field 'surprise'")]
     [InlineData("""[1,2]""", "not valid")]
     [InlineData("""{"callback_path":"relative"}""", "callback")]
+    [InlineData("""{}""", "name at least one")]
     [InlineData("not json", "not valid")]
     public async Task Bad_parent_settings_get_400_problem_details_and_change_nothing(string body, string detail)
     {
         var before = await harness.AuditAsync();
 
-        await ShouldBeProblem(await SendAsync(HttpMethod.Put, $"/admin/v1/parents/{ParentId}", body), HttpStatusCode.BadRequest, detail);
+        await ShouldBeProblem(await SendAsync(HttpMethod.Patch, $"/admin/v1/parents/{ParentId}", body), HttpStatusCode.BadRequest, detail);
 
         (await harness.AuditAsync()).Should().HaveCount(before.Count);
+    }
+
+    // Every setting, as a full replacement names them.
+    private static object FullSettings(string policy = "installation", int rateLimit = 100, params string[] endpoints) => new
+    {
+        redirect_policy = policy,
+        callback_path = policy == "installation" ? "/broker/callback" : null,
+        child_rate_limit = rateLimit,
+        child_endpoints = endpoints.Length > 0 ? endpoints : ["GET /photos"],
+    };
+
+    [Fact]
+    public async Task Patching_one_setting_keeps_the_others_and_is_audited_as_a_change()
+    {
+        await OkJson(await SendAsync(HttpMethod.Put, $"/admin/v1/parents/{ParentId}", FullSettings("exact", 100, "GET /photos", "GET /collections")));
+        var before = await admin.GetAsync($"/admin/v1/parents/{ParentId}");
+        var request = PlatformHarness.Request(HttpMethod.Patch, $"/admin/v1/parents/{ParentId}", null, before.Headers.ETag!.Tag);
+        request.Content = new StringContent("""{"child_rate_limit":70}""", System.Text.Encoding.UTF8, "application/merge-patch+json");
+
+        var response = await admin.SendAsync(request);
+
+        var parent = await OkJson(response);
+        parent.GetProperty("child_rate_limit").GetInt32().Should().Be(70);
+        parent.GetProperty("redirect_policy").GetString().Should().Be("exact", "a setting the patch leaves out stays");
+        parent.GetProperty("child_endpoints").EnumerateArray().Select(e => e.GetString()).Should().Equal("GET /photos", "GET /collections");
+        response.Headers.ETag!.Tag.Should().NotBe(before.Headers.ETag.Tag);
+        var entry = (await harness.AuditAsync())[0];
+        entry.Action.Should().Be(AuditActions.ParentChanged);
+        entry.Details.Should().Contain("child_rate_limit=70").And.Contain("redirect_policy=exact");
+    }
+
+    [Fact]
+    public async Task Patching_a_setting_to_null_resets_it_to_its_default()
+    {
+        await OkJson(await SendAsync(HttpMethod.Put, $"/admin/v1/parents/{ParentId}", FullSettings("installation", 100, "GET /collections")));
+
+        var parent = await OkJson(await SendAsync(HttpMethod.Patch, $"/admin/v1/parents/{ParentId}", """{"child_endpoints":null,"child_rate_limit":null}"""));
+
+        parent.GetProperty("child_endpoints").EnumerateArray().Select(e => e.GetString()).Should().Equal(Core.Clients.EndpointPattern.DefaultChildEndpoints);
+        parent.GetProperty("child_rate_limit").GetInt32().Should().Be(3000);
+        parent.GetProperty("callback_path").GetString().Should().Be("/broker/callback");
+    }
+
+    [Fact]
+    public async Task A_put_names_every_setting_or_gets_400_naming_the_missing_ones_and_changes_nothing()
+    {
+        await OkJson(await SendAsync(HttpMethod.Put, $"/admin/v1/parents/{ParentId}", FullSettings("exact", 100, "GET /collections")));
+        var entries = (await harness.AuditAsync()).Count;
+
+        await ShouldBeProblem(await SendAsync(HttpMethod.Put, $"/admin/v1/parents/{ParentId}", """{"child_rate_limit":70}"""),
+            HttpStatusCode.BadRequest, "missing: redirect_policy, callback_path, child_endpoints");
+
+        var parent = await OkJson(await admin.GetAsync($"/admin/v1/parents/{ParentId}"));
+        parent.GetProperty("redirect_policy").GetString().Should().Be("exact");
+        parent.GetProperty("child_endpoints").EnumerateArray().Select(e => e.GetString()).Should().Equal("GET /collections");
+        (await harness.AuditAsync()).Should().HaveCount(entries);
+        var defaults = await OkJson(await SendAsync(HttpMethod.Put, $"/admin/v1/parents/{ParentId}",
+            """{"redirect_policy":null,"callback_path":null,"child_rate_limit":null,"child_endpoints":null}"""));
+        defaults.GetProperty("redirect_policy").GetString().Should().Be("installation");
+        defaults.GetProperty("child_endpoints").GetArrayLength().Should().Be(4);
+    }
+
+    [Fact]
+    public async Task A_patch_on_an_application_that_is_not_a_parent_is_404_and_a_full_put_promotes_it()
+    {
+        var app = await harness.Broker.CreateApplicationAsync("Vendor", "https://vendor.example/cb");
+
+        await ShouldBeProblem(await SendAsync(HttpMethod.Patch, $"/admin/v1/parents/{app.Client.ClientId}", new { child_rate_limit = 70 }),
+            HttpStatusCode.NotFound, "no parent");
+        var child = await harness.CreateChildAsync();
+        await ShouldBeProblem(await SendAsync(HttpMethod.Patch, $"/admin/v1/parents/{child}", new { child_rate_limit = 70 }),
+            HttpStatusCode.NotFound, "no parent");
+
+        var parent = await OkJson(await SendAsync(HttpMethod.Put, $"/admin/v1/parents/{app.Client.ClientId}", FullSettings()));
+        parent.GetProperty("kind").GetString().Should().Be("parent");
+        (await harness.AuditAsync())[0].Action.Should().Be(AuditActions.ParentEnabled);
+    }
+
+    [Fact]
+    public async Task A_patch_on_a_disabled_parent_changes_its_settings_and_leaves_it_disabled()
+    {
+        await OkJson(await SendAsync(HttpMethod.Delete, $"/admin/v1/parents/{ParentId}"));
+
+        var parent = await OkJson(await SendAsync(HttpMethod.Patch, $"/admin/v1/parents/{ParentId}", new { child_rate_limit = 70 }));
+
+        parent.GetProperty("status").GetString().Should().Be("disabled");
+        parent.GetProperty("child_rate_limit").GetInt32().Should().Be(70);
+        (await harness.AuditAsync())[0].Action.Should().Be(AuditActions.ParentChanged);
     }
 
     [Fact]
@@ -97,14 +187,16 @@ public sealed class PlatformApiTests : IAsyncLifetime
     {
         var current = await admin.GetAsync($"/admin/v1/parents/{ParentId}");
         var etag = current.Headers.ETag!.Tag;
-        var changed = await SendAsync(HttpMethod.Put, $"/admin/v1/parents/{ParentId}", new { child_rate_limit = 10 }, etag);
+        var changed = await SendAsync(HttpMethod.Patch, $"/admin/v1/parents/{ParentId}", new { child_rate_limit = 10 }, etag);
         await OkJson(changed);
         changed.Headers.ETag!.Tag.Should().NotBe(etag);
         var entries = (await harness.AuditAsync()).Count;
 
-        await ShouldBeProblem(await SendAsync(HttpMethod.Put, $"/admin/v1/parents/{ParentId}", new { child_rate_limit = 20 }, etag),
+        await ShouldBeProblem(await SendAsync(HttpMethod.Patch, $"/admin/v1/parents/{ParentId}", new { child_rate_limit = 20 }, etag),
             HttpStatusCode.PreconditionFailed, "no longer current");
-        await ShouldBeProblem(await SendAsync(HttpMethod.Put, $"/admin/v1/parents/{ParentId}", new { child_rate_limit = 20 }, "W/\"x\""),
+        await ShouldBeProblem(await SendAsync(HttpMethod.Put, $"/admin/v1/parents/{ParentId}", FullSettings(), etag),
+            HttpStatusCode.PreconditionFailed, "no longer current");
+        await ShouldBeProblem(await SendAsync(HttpMethod.Patch, $"/admin/v1/parents/{ParentId}", new { child_rate_limit = 20 }, "W/\"x\""),
             HttpStatusCode.PreconditionFailed, "If-Match");
 
         (await OkJson(await admin.GetAsync($"/admin/v1/parents/{ParentId}"))).GetProperty("child_rate_limit").GetInt32().Should().Be(10);
@@ -139,7 +231,7 @@ public sealed class PlatformApiTests : IAsyncLifetime
 
         (await OkJson(await admin.GetAsync($"/admin/v1/children/{child}"))).GetProperty("status").GetString().Should().Be("active");
         await ShouldBeProblem(await SendAsync(HttpMethod.Delete, $"/admin/v1/parents/{ParentId}"), HttpStatusCode.Conflict, "already disabled");
-        var enabled = await OkJson(await SendAsync(HttpMethod.Put, $"/admin/v1/parents/{ParentId}", new { }));
+        var enabled = await OkJson(await SendAsync(HttpMethod.Put, $"/admin/v1/parents/{ParentId}", FullSettings()));
         enabled.GetProperty("status").GetString().Should().Be("active");
         (await harness.AuditAsync())[0].Action.Should().Be(AuditActions.ParentEnabled);
         await harness.CreateChildAsync("After");

@@ -1,0 +1,82 @@
+using System.Data.Common;
+using Broker.Storage;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Options;
+
+namespace Broker.Hosting;
+
+/// <summary>The executable's exit codes, for the server and the commands alike (DESIGN.md, Command line).</summary>
+public static class ExitCodes
+{
+    public const int Ok = 0;
+
+    /// <summary>The command line could not be parsed: an unknown command or option, a missing argument.</summary>
+    public const int Usage = 1;
+
+    /// <summary>The command was understood and refused: bad input, an unknown id, a refusal of the admin API.</summary>
+    public const int BadInput = 2;
+
+    /// <summary>The configuration is wrong: an unknown setting value, a database path that cannot be used.</summary>
+    public const int Configuration = 3;
+
+    /// <summary>Something the broker needs is not there: the database does not answer, the port is taken.</summary>
+    public const int Unavailable = 4;
+}
+
+/// <summary>
+/// Start-up faults an operator fixes rather than a bug: told as one <c>error: …</c> line with the fix
+/// and an exit code, never a stack trace. Anything else is a bug and keeps its stack trace.
+/// </summary>
+public static class StartupFailure
+{
+    /// <summary>The message and exit code for <paramref name="exception"/> when it is such a fault, else null.</summary>
+    public static (string Message, int ExitCode)? Describe(Exception exception, IConfiguration configuration)
+    {
+        foreach (var fault in Causes(exception))
+        {
+            switch (fault)
+            {
+                case OptionsValidationException invalid:
+                    return ($"{string.Join(" ", invalid.Failures)} Fix it in appsettings.json or the environment (e.g. Storage__Provider).",
+                        ExitCodes.Configuration);
+                case IOException { InnerException: AddressInUseException } bind:
+                    return ($"{bind.Message.TrimEnd('.')}: another process listens there. Stop it, or choose another address with --urls.",
+                        ExitCodes.Unavailable);
+                case SqliteException { SqliteErrorCode: SqliteCantOpen or SqliteReadOnly } sqlite:
+                    return ($"cannot open or write the SQLite database '{SqliteFile(configuration)}' ({sqlite.Message.TrimEnd('.')}). " +
+                        "Create its directory and make it writable by this user, or set Storage:ConnectionString.", ExitCodes.Configuration);
+                case DatabaseUnavailableException unavailable:
+                    return ($"{unavailable.Message}: {unavailable.InnerException?.Message.TrimEnd('.') ?? "no answer"}. " +
+                        "Check that the database server runs and that Storage:ConnectionString names it.", ExitCodes.Unavailable);
+                case DbException database:
+                    return ($"the database refused: {database.Message.TrimEnd('.')}. Check Storage:ConnectionString (server, database, credentials).",
+                        ExitCodes.Unavailable);
+            }
+        }
+        return null;
+    }
+
+    private const int SqliteCantOpen = 14;
+    private const int SqliteReadOnly = 8;
+
+    // The fault and what caused it, outermost first (the host wraps start-up faults).
+    private static IEnumerable<Exception> Causes(Exception exception)
+    {
+        for (var current = exception; current is not null; current = current.InnerException)
+        {
+            yield return current;
+            if (current is AggregateException { InnerExceptions.Count: 1 } aggregate)
+            {
+                current = aggregate.InnerExceptions[0];
+                yield return current;
+            }
+        }
+    }
+
+    private static string SqliteFile(IConfiguration configuration)
+    {
+        var options = configuration.GetSection(StorageOptions.Section).Get<StorageOptions>() ?? new StorageOptions();
+        return new SqliteConnectionStringBuilder(options.EffectiveConnectionString).DataSource;
+    }
+}
