@@ -107,10 +107,10 @@ public sealed class ClientAdministration(
         {
             return VersionMoved<Client>(ifMatch);
         }
-        // Under the installation policy, the callback path defaults to that of the first registered redirect URI.
+        // Under the installation policy, the callback path defaults to that of the first registered redirect URI, as written.
         if (policy == RedirectPolicy.Installation)
         {
-            callbackPath ??= client.RedirectUris.Count > 0 ? new Uri(client.RedirectUris[0]).AbsolutePath : null;
+            callbackPath ??= client.RedirectUris.Count > 0 ? RedirectUris.RawPath(client.RedirectUris[0]) : null;
             var pathProblem = RedirectUris.CallbackPathProblem(callbackPath);
             if (pathProblem is not null)
             {
