@@ -37,7 +37,7 @@ public enum MetadataContract
     /// <summary>Okta <c>POST /oauth2/v1/clients</c>: defaults from the Okta table (auth method client_secret_basic).</summary>
     OktaCreate,
 
-    /// <summary>Okta full-replace <c>PUT</c>: every setting required; issued-at and expires-at refused.</summary>
+    /// <summary>Okta full-replace <c>PUT</c>: every setting required (server-set fields: <see cref="ServerControlledFields"/>).</summary>
     OktaReplace,
 
     /// <summary>Auth0 <c>POST /oidc/register</c> and RFC 7592 <c>PUT</c>: name and redirect URIs required; none or client_secret_post.</summary>
@@ -90,16 +90,9 @@ public static class ClientMetadataRules
                 return Fail($"{property.Name} must appear once");
             }
         }
+        // The server-set fields of a replace are judged against the stored client by ServerControlledFields.
         if (contract == MetadataContract.OktaReplace)
         {
-            // Reject the read-only times in a replace, as the Okta seed does.
-            foreach (var readOnly in new[] { "client_secret_expires_at", "client_id_issued_at" })
-            {
-                if (fields.ContainsKey(readOnly))
-                {
-                    return Fail($"{readOnly} must not be included when updating a client");
-                }
-            }
             // Reject a partial replace: every setting must be given.
             var missing = SettingsRequiredOnReplace.FirstOrDefault(name => !fields.ContainsKey(name));
             if (missing is not null)
