@@ -41,10 +41,14 @@ wait_for() {
   echo "no answer from $1" >&2; exit 1
 }
 
+# Production refuses an unencrypted Data Protection key ring; a throwaway key for the run.
+KEY_ENCRYPTION_KEY=$(head -c 32 /dev/urandom | base64)
+
 # start_broker PORT DB [Name=Value ...]: a Release broker in Production on loopback.
 start_broker() {
   local port=$1 db=$2; shift 2
   env ASPNETCORE_ENVIRONMENT=Production ASPNETCORE_URLS="http://127.0.0.1:$port" \
+    DataProtection__KeyEncryptionKey="$KEY_ENCRYPTION_KEY" \
     Logging__LogLevel__Default=Warning Storage__ConnectionString="Data Source=$db" "$@" \
     dotnet "$BROKER_DLL" >"$WORK/broker-$port.log" 2>&1 &
   PIDS+=($!)
