@@ -11,6 +11,8 @@ work=$(mktemp -d); broker_pid=""; trap 'if [ -n "$broker_pid" ]; then kill "$bro
 export Storage__ConnectionString="Data Source=$work/bench.db"
 export Broker__Issuer="http://127.0.0.1:$PORT"
 export ASPNETCORE_ENVIRONMENT=Production
+# Production refuses an unencrypted Data Protection key ring; a throwaway key for the run.
+export DataProtection__KeyEncryptionKey=$(head -c 32 /dev/urandom | base64)
 export Logging__LogLevel__Default=Warning
 
 dotnet build -c Release src/Broker -v q -nologo >/dev/null

@@ -128,10 +128,13 @@ start_nginx gate "include $WORK/nginx-keys.conf;
 # ---- Brokers: Release, Production, on loopback ----
 # start_broker NAME DB [Name=Value ...]
 declare -A BROKER_PID BROKER_PORT
+# Production refuses an unencrypted Data Protection key ring; a throwaway key for the run.
+KEY_ENCRYPTION_KEY=$(head -c 32 /dev/urandom | base64)
 start_broker() {
   local name=$1 db=$2 port; shift 2
   port=$(free_port)
   env ASPNETCORE_ENVIRONMENT=Production ASPNETCORE_URLS="http://127.0.0.1:$port" \
+    DataProtection__KeyEncryptionKey="$KEY_ENCRYPTION_KEY" \
     Logging__LogLevel__Default=Warning Storage__ConnectionString="Data Source=$db" "$@" \
     dotnet "$BROKER_DLL" >"$WORK/broker-$name.log" 2>&1 &
   PIDS+=($!)

@@ -13,6 +13,8 @@ trap 'if [ -n "$broker_pid" ]; then kill "$broker_pid" 2>/dev/null || true; fi; 
 export Storage__ConnectionString="Data Source=$work/bench.db"
 export Broker__Issuer="http://127.0.0.1:$PORT"
 export ASPNETCORE_ENVIRONMENT=Production
+# Production refuses an unencrypted Data Protection key ring; a throwaway key for the run.
+export DataProtection__KeyEncryptionKey=$(head -c 32 /dev/urandom | base64)
 export Logging__LogLevel__Default=Warning
 # The per-address limit and the tenant cap would stop a benchmark from one address at once.
 export Registration__PermitsPerMinutePerAddress=1000000000

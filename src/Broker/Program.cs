@@ -14,7 +14,8 @@ if (BrokerCli.IsCommand(args))
     return await BrokerCli.RunAsync(args, Console.Out, Console.Error);
 }
 
-var builder = WebApplication.CreateBuilder(args);
+// The content root is the app's folder, not the working directory: appsettings.json is read from there.
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 builder.AddWebSecurity();
 builder.Services.AddBrokerStorage(builder.Configuration);
 builder.Services.AddSharedState(builder.Configuration);

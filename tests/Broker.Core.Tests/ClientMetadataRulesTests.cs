@@ -223,18 +223,6 @@ public sealed class ClientMetadataRulesTests
     }
 
     [Theory]
-    [InlineData("client_secret_expires_at")]
-    [InlineData("client_id_issued_at")]
-    public void A_replace_refuses_the_read_only_times(string field)
-    {
-        var result = Validate($$"""
-            {"client_name":"App","application_type":"web","redirect_uris":["https://app.example/cb"],"response_types":["code"],
-             "grant_types":["authorization_code"],"token_endpoint_auth_method":"client_secret_post","{{field}}":0}
-            """, MetadataContract.OktaReplace);
-        result.Error!.Description.Should().Contain(field);
-    }
-
-    [Theory]
     [InlineData("client_name")]
     [InlineData("application_type")]
     [InlineData("redirect_uris")]

@@ -40,6 +40,24 @@ public sealed class AuthorizeTests : SignedInOwnerTest
     public Task An_installation_redirect_outside_the_parents_policy_gets_an_error_page(string redirectUri, string reason) =>
         ShouldShowErrorPageAsync(Installation.AuthorizeUrl(Parent.Client.ClientId, redirectUri), reason);
 
+    [Theory]
+    [InlineData("https://blog.example/broker/%63allback", "percent-encode")]
+    [InlineData("https://blog.example/broker/x/../callback", "segment")]
+    [InlineData("https://blog.example/broker/./callback", "segment")]
+    [InlineData("https://blog.example/./broker/callback", "segment")]
+    public Task A_redirect_path_that_only_canonicalises_to_the_callback_path_gets_an_error_page(string redirectUri, string reason) =>
+        ShouldShowErrorPageAsync(Installation.AuthorizeUrl(Parent.Client.ClientId, redirectUri), reason);
+
+    [Theory]
+    [InlineData("/broker/x/../callback")]
+    [InlineData("/broker/%63allback")]
+    public async Task A_parent_cannot_be_given_a_callback_path_with_two_spellings(string callbackPath)
+    {
+        var app = await Broker.CreateApplicationAsync("Dotted Plugin", "https://vendor.example/broker/callback");
+        var parent = await Broker.Administration.EnableParentAsync(app.Client.ClientId, RedirectPolicy.Installation, callbackPath, null, []);
+        parent.Problem.Should().NotBeNull().And.Contain("callback path");
+    }
+
     [Fact]
     public async Task A_repeated_redirect_uri_gets_an_error_page()
     {

@@ -210,6 +210,56 @@ public sealed class OktaClientApiTests : IAsyncLifetime
         kept.GetProperty("client_name").GetString().Should().Be("Updated OAuth Client");
     }
 
+    [Fact]
+    public async Task Replace_refuses_a_body_naming_another_client_and_changes_neither()
+    {
+        var target = (await CreateAsync("Target")).GetProperty("client_id").GetString()!;
+        var other = (await CreateAsync("Other")).GetProperty("client_id").GetString()!;
+
+        var refused = await SendAsync(HttpMethod.Put, $"/oauth2/v1/clients/{target}",
+            SeedCreateBody("Hijacked").Replace("{", $$"""{"client_id":"{{other}}",""", StringComparison.Ordinal));
+
+        refused.StatusCode.Should().Be(HttpStatusCode.BadRequest);
+        refused.Content.Headers.ContentType!.MediaType.Should().Be("application/problem+json");
+        var problem = await refused.Content.ReadFromJsonAsync<JsonElement>();
+        problem.GetProperty("error").GetString().Should().Be("invalid_request");
+        problem.GetProperty("detail").GetString().Should().Contain("client_id");
+        foreach (var (id, name) in new[] { (target, "Target"), (other, "Other") })
+        {
+            var kept = await (await SendAsync(HttpMethod.Get, $"/oauth2/v1/clients/{id}")).Content.ReadFromJsonAsync<JsonElement>();
+            kept.GetProperty("client_name").GetString().Should().Be(name);
+        }
+    }
+
+    [Theory]
+    [InlineData("\"client_secret\":\"0000000000000000000000000000000000000000000000000000000000000000\"")]
+    [InlineData("\"client_id_issued_at\":1")]
+    [InlineData("\"client_secret_expires_at\":1")]
+    [InlineData("\"registration_access_token\":\"0000000000000000000000000000000000000000000000000000000000000000\"")]
+    [InlineData("\"registration_client_uri\":\"https://broker.test/oidc/register/x\"")]
+    public async Task Replace_refuses_a_changed_server_set_field(string field)
+    {
+        var id = (await CreateAsync("Server Set")).GetProperty("client_id").GetString()!;
+
+        var refused = await SendAsync(HttpMethod.Put, $"/oauth2/v1/clients/{id}", SeedCreateBody("Changed").Replace("{", "{" + field + ",", StringComparison.Ordinal));
+
+        refused.StatusCode.Should().Be(HttpStatusCode.BadRequest, await refused.Content.ReadAsStringAsync());
+        (await refused.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error").GetString().Should().Be("invalid_request");
+    }
+
+    [Fact]
+    public async Task Replace_accepts_the_server_set_fields_echoed_as_read()
+    {
+        var created = await CreateAsync("Echoed");
+        var id = created.GetProperty("client_id").GetString()!;
+        var echoed = $$"""{"client_id":"{{id}}","client_secret":"{{created.GetProperty("client_secret").GetString()}}","client_id_issued_at":{{created.GetProperty("client_id_issued_at").GetInt64()}},"client_secret_expires_at":0,""";
+
+        var replaced = await SendAsync(HttpMethod.Put, $"/oauth2/v1/clients/{id}", SeedCreateBody("Echoed Again").Replace("{", echoed, StringComparison.Ordinal));
+
+        replaced.StatusCode.Should().Be(HttpStatusCode.OK, await replaced.Content.ReadAsStringAsync());
+        (await replaced.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("client_name").GetString().Should().Be("Echoed Again");
+    }
+
     [Theory]
     [InlineData("POST")]
     [InlineData("PUT")]

@@ -105,6 +105,51 @@ public sealed class OpenRegistrationTests : IDisposable
         (await JsonOf(again)).GetProperty("error_description").GetString().Should().Contain("client_name");
     }
 
+    [Theory]
+    [InlineData("\"client_id_issued_at\":1")]
+    [InlineData("\"client_secret_expires_at\":1")]
+    [InlineData("\"client_secret\":\"0000000000000000000000000000000000000000000000000000000000000000\"")]
+    [InlineData("\"registration_access_token\":\"0000000000000000000000000000000000000000000000000000000000000000\"")]
+    [InlineData("\"registration_client_uri\":\"https://broker.test/oidc/register/someoneElse\"")]
+    public async Task Rfc7592_replace_refuses_a_changed_server_set_field_as_the_okta_api_does(string field)
+    {
+        await EnableAsync();
+        var created = await JsonOf(await RegisterAsync(SeedBody));
+        var clientId = created.GetProperty("client_id").GetString()!;
+        var request = new HttpRequestMessage(HttpMethod.Put, $"/oidc/register/{clientId}")
+        {
+            Content = new StringContent($$"""{"client_id":"{{clientId}}",{{field}},"client_name":"Renamed","redirect_uris":["https://a.example/cb"]}""",
+                System.Text.Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", created.GetProperty("registration_access_token").GetString());
+
+        var refused = await api.SendAsync(request);
+
+        refused.StatusCode.Should().Be(HttpStatusCode.BadRequest, await refused.Content.ReadAsStringAsync());
+        (await JsonOf(refused)).GetProperty("error").GetString().Should().Be("invalid_request");
+    }
+
+    [Fact]
+    public async Task Rfc7592_replace_accepts_the_server_set_fields_echoed_as_registered()
+    {
+        await EnableAsync();
+        var created = await JsonOf(await RegisterAsync(SeedBody));
+        var clientId = created.GetProperty("client_id").GetString()!;
+        var token = created.GetProperty("registration_access_token").GetString()!;
+        var body = $$"""
+            {"client_id":"{{clientId}}","client_secret":"{{created.GetProperty("client_secret").GetString()}}",
+             "client_id_issued_at":{{created.GetProperty("client_id_issued_at").GetInt64()}},"client_secret_expires_at":0,
+             "registration_access_token":"{{token}}","registration_client_uri":"{{created.GetProperty("registration_client_uri").GetString()}}",
+             "client_name":"Renamed","redirect_uris":["https://a.example/cb"]}
+            """;
+        var request = new HttpRequestMessage(HttpMethod.Put, $"/oidc/register/{clientId}") { Content = new StringContent(body, System.Text.Encoding.UTF8, "application/json") };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+
+        var replaced = await api.SendAsync(request);
+
+        replaced.StatusCode.Should().Be(HttpStatusCode.OK, await replaced.Content.ReadAsStringAsync());
+    }
+
     [Fact]
     public async Task Rfc7592_reads_replaces_and_deletes_with_the_registration_access_token()
     {

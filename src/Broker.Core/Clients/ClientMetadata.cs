@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using System.Text.Json;
 using Broker.Core.Authorization;
 
@@ -39,7 +37,7 @@ public enum MetadataContract
     /// <summary>Okta <c>POST /oauth2/v1/clients</c>: defaults from the Okta table (auth method client_secret_basic).</summary>
     OktaCreate,
 
-    /// <summary>Okta full-replace <c>PUT</c>: every setting required; issued-at and expires-at refused.</summary>
+    /// <summary>Okta full-replace <c>PUT</c>: every setting required (server-set fields: <see cref="ServerControlledFields"/>).</summary>
     OktaReplace,
 
     /// <summary>Auth0 <c>POST /oidc/register</c> and RFC 7592 <c>PUT</c>: name and redirect URIs required; none or client_secret_post.</summary>
@@ -92,16 +90,9 @@ public static class ClientMetadataRules
                 return Fail($"{property.Name} must appear once");
             }
         }
+        // The server-set fields of a replace are judged against the stored client by ServerControlledFields.
         if (contract == MetadataContract.OktaReplace)
         {
-            // Reject the read-only times in a replace, as the Okta seed does.
-            foreach (var readOnly in new[] { "client_secret_expires_at", "client_id_issued_at" })
-            {
-                if (fields.ContainsKey(readOnly))
-                {
-                    return Fail($"{readOnly} must not be included when updating a client");
-                }
-            }
             // Reject a partial replace: every setting must be given.
             var missing = SettingsRequiredOnReplace.FirstOrDefault(name => !fields.ContainsKey(name));
             if (missing is not null)
@@ -291,33 +282,17 @@ public static class ClientMetadataRules
         {
             return $"{field} must not contain user-info or a fragment";
         }
-        var host = parsed.Host.Trim('[', ']');
-        if (host.Equals("localhost", StringComparison.OrdinalIgnoreCase) || host.EndsWith(".localhost", StringComparison.OrdinalIgnoreCase)
-            || (IPAddress.TryParse(host, out var address) && IsInternal(address)))
+        // Reject a host that is internal however it is spelled: judged as written, normalised once.
+        var host = InternetHost.FromUri(uri);
+        if (host is null)
+        {
+            return $"{field} must name a valid host";
+        }
+        if (host.IsInternal)
         {
             return $"{field} must not point at localhost or a loopback, private or link-local address";
         }
         return null;
-    }
-
-    private static bool IsInternal(IPAddress address)
-    {
-        if (address.IsIPv4MappedToIPv6)
-        {
-            address = address.MapToIPv4();
-        }
-        if (IPAddress.IsLoopback(address) || address.Equals(IPAddress.Any) || address.Equals(IPAddress.IPv6Any))
-        {
-            return true;
-        }
-        if (address.AddressFamily == AddressFamily.InterNetworkV6)
-        {
-            // Link-local fe80::/10, unique-local fc00::/7.
-            return address.IsIPv6LinkLocal || address.IsIPv6SiteLocal || (address.GetAddressBytes()[0] & 0xfe) == 0xfc;
-        }
-        var b = address.GetAddressBytes();
-        return b[0] == 10 || b[0] == 0 || (b[0] == 172 && b[1] is >= 16 and <= 31) || (b[0] == 192 && b[1] == 168)
-            || (b[0] == 169 && b[1] == 254) || (b[0] == 100 && b[1] is >= 64 and <= 127);
     }
 
     private static string? UriListProblem(IReadOnlyList<string> uris, string field, bool native)

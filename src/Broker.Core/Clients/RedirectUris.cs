@@ -85,8 +85,16 @@ public static class RedirectUris
         {
             return "the installation's redirect URI must use https (http only on a loopback address)";
         }
-        // Reject any path but the parent's registered callback path.
-        if (!string.Equals(parsed.AbsolutePath, callbackPath, StringComparison.Ordinal))
+        // Reject any path but the parent's registered callback path, compared as written (RFC 9700
+        // §4.1.3): Uri's canonical path would let /x/../cb, /./cb or /%63b pass for /cb, while the
+        // installation's server may route them elsewhere.
+        var rawPath = RawPath(requested);
+        var pathProblem = PathSpellingProblem(rawPath);
+        if (pathProblem is not null)
+        {
+            return $"the installation's redirect URI {pathProblem}";
+        }
+        if (!string.Equals(rawPath, callbackPath, StringComparison.Ordinal))
         {
             return $"the installation's redirect URI must have the path '{callbackPath}'";
         }
@@ -116,7 +124,52 @@ public static class RedirectUris
         {
             return "the callback path must be an absolute path such as /broker/callback, without query, fragment or wildcard";
         }
+        var spellingProblem = PathSpellingProblem(path);
+        return spellingProblem is null ? null : $"the callback path {spellingProblem}";
+    }
+
+    // One spelling per path: no dot segments, no backslash (browsers read it as a slash), and no
+    // percent-encoded unreserved character or malformed escape (RFC 3986 §6.2.2.2), so that the
+    // string compared is the path every server sees.
+    private static string? PathSpellingProblem(string path)
+    {
+        if (path.Contains('\\'))
+        {
+            return "must not contain a backslash";
+        }
+        foreach (var segment in path.Split('/'))
+        {
+            if (segment is "." or "..")
+            {
+                return "must not contain a '.' or '..' segment";
+            }
+        }
+        for (var i = path.IndexOf('%'); i >= 0; i = path.IndexOf('%', i + 1))
+        {
+            if (i + 2 >= path.Length || !char.IsAsciiHexDigit(path[i + 1]) || !char.IsAsciiHexDigit(path[i + 2]))
+            {
+                return "must not contain a malformed percent-escape";
+            }
+            var decoded = (char)Convert.ToInt32(path.Substring(i + 1, 2), 16);
+            if (char.IsAsciiLetterOrDigit(decoded) || decoded is '-' or '.' or '_' or '~')
+            {
+                return $"must not percent-encode the unreserved character '{decoded}'";
+            }
+        }
         return null;
+    }
+
+    /// <summary>The path of an absolute URI exactly as written: after the authority, up to the query or fragment.</summary>
+    public static string RawPath(string uri)
+    {
+        var start = uri.IndexOf("//", StringComparison.Ordinal);
+        start = start < 0 ? uri.IndexOf(':') + 1 : uri.IndexOfAny(['/', '?', '#'], start + 2);
+        if (start < 0)
+        {
+            return "";
+        }
+        var end = uri.IndexOfAny(['?', '#'], start);
+        return end < 0 ? uri[start..] : uri[start..end];
     }
 
     // The rules every redirect URI obeys, registered or requested.

@@ -66,12 +66,26 @@ public static class SharedState
         services.AddOptions<RedisOptions>().Bind(configuration.GetSection(RedisOptions.Section));
         services.AddSingleton<RedisConnection>();
         services.AddDataProtection().SetApplicationName(ApplicationName);
+        services.AddOptions<KeyRingOptions>().Bind(configuration.GetSection(KeyRingOptions.Section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<KeyRingOptions>, KeyRingOptionsValidation>();
         services.AddOptions<KeyManagementOptions>().Configure<IServiceProvider>((options, provider) =>
         {
             var redis = provider.GetRequiredService<RedisConnection>();
             options.XmlRepository = redis.IsConfigured
                 ? new RedisXmlRepository(redis.Database, redis.KeyPrefix + KeyRingRedisKey)
                 : new DatabaseXmlRepository(provider.GetRequiredService<DataProtectionKeyStore>(), provider.GetRequiredService<TimeProvider>());
+            // The ring is encrypted at rest with the configured key; where none is (Development and
+            // the tests only: validation refuses it elsewhere), say so at start.
+            var keyEncryptionKey = provider.GetRequiredService<IOptions<KeyRingOptions>>().Value.Current;
+            if (keyEncryptionKey is null)
+            {
+                provider.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(SharedState).FullName!)
+                    .LogWarning("The Data Protection key ring is stored unencrypted; set DataProtection:KeyEncryptionKey outside development");
+            }
+            else
+            {
+                options.XmlEncryptor = new KeyRingXmlEncryptor(keyEncryptionKey);
+            }
         });
         return services;
     }

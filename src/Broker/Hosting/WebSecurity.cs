@@ -21,6 +21,7 @@ public static class WebSecurity
 
     public static WebApplicationBuilder AddWebSecurity(this WebApplicationBuilder builder)
     {
+        builder.Services.AddLogRedaction();
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;

@@ -1,6 +1,7 @@
 using Broker.Core.Platform;
 using Broker.Platform;
 using System.Globalization;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using Broker.Core.Authorization;
 using Broker.Core.Clients;
@@ -98,14 +99,20 @@ public static class OktaClientsEndpoints
     }
 
     private static async Task<Results<Ok<JsonObject>, ProblemHttpResult>> Replace(
-        HttpContext context, IClientStore clients, ClientRegistrar registrar, string clientId)
+        HttpContext context, IClientStore clients, ClientRegistrar registrar, IOptions<BrokerOptions> broker, string clientId)
     {
         var client = await ManagedClientAsync(clients, clientId, context.RequestAborted);
         if (client is null)
         {
             return ManagementProblems.NotFound(clientId);
         }
-        var (metadata, problem) = await ReadMetadataAsync(context.Request, MetadataContract.OktaReplace);
+        // A client_id in the body must be the one in the path (as RFC 7592's PUT requires), and the
+        // other server-set fields may only be echoed, never changed.
+        var registrationClientUri = client.Source == RegistrationSource.Open
+            ? OpenRegistrationEndpoints.RegistrationClientUri(broker.Value, clientId)
+            : null;
+        var (metadata, problem) = await ReadMetadataAsync(context.Request, MetadataContract.OktaReplace,
+            document => ServerControlledFields.Problem(document, client, registrationClientUri, clientIdRequired: false));
         if (problem is not null)
         {
             return problem;
@@ -160,7 +167,8 @@ public static class OktaClientsEndpoints
         return client is { DeletedAt: null } && client.Kind != ClientKind.Child ? client : null;
     }
 
-    private static async Task<(ClientMetadata? Metadata, ProblemHttpResult? Problem)> ReadMetadataAsync(HttpRequest request, MetadataContract contract)
+    private static async Task<(ClientMetadata? Metadata, ProblemHttpResult? Problem)> ReadMetadataAsync(
+        HttpRequest request, MetadataContract contract, Func<JsonElement, OAuthError?>? firstRule = null)
     {
         var (document, problem) = await RequestJson.TryReadAsync(request, request.HttpContext.RequestAborted);
         if (document is null)
@@ -169,6 +177,11 @@ public static class OktaClientsEndpoints
         }
         using (document)
         {
+            var refused = firstRule?.Invoke(document.RootElement);
+            if (refused is not null)
+            {
+                return (null, ManagementProblems.Invalid(refused.Error, refused.Description));
+            }
             var validation = ClientMetadataRules.Validate(document.RootElement, contract);
             return validation.Error is null
                 ? (validation.Metadata, null)

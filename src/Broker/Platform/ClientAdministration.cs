@@ -143,10 +143,10 @@ public sealed class ClientAdministration(
         var current = client.IsParent ? client : null;
         var policy = change.RedirectPolicy.Or(current?.RedirectPolicy) ?? RedirectPolicy.Installation;
         var callbackPath = change.CallbackPath.Or(current?.CallbackPath);
-        // Under the installation policy, the callback path defaults to that of the first registered redirect URI.
+        // Under the installation policy, the callback path defaults to that of the first registered redirect URI, as written.
         if (policy == RedirectPolicy.Installation)
         {
-            callbackPath ??= client.RedirectUris.Count > 0 ? new Uri(client.RedirectUris[0]).AbsolutePath : null;
+            callbackPath ??= client.RedirectUris.Count > 0 ? RedirectUris.RawPath(client.RedirectUris[0]) : null;
             var pathProblem = RedirectUris.CallbackPathProblem(callbackPath);
             if (pathProblem is not null)
             {

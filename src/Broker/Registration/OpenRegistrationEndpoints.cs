@@ -1,4 +1,3 @@
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using Broker.Core.Authorization;
 using Broker.Core.Clients;
@@ -110,18 +109,12 @@ public static class OpenRegistrationEndpoints
         }
         using (document)
         {
-            // Reject a body naming another client (RFC 7592 §2.2), or a secret other than the current one.
-            if (document.RootElement.ValueKind == JsonValueKind.Object)
+            // Reject a body naming another client, or changing any other field only the server sets.
+            var serverFieldsProblem = ServerControlledFields.Problem(document.RootElement, client,
+                RegistrationClientUri(broker.Value, clientId), clientIdRequired: true);
+            if (serverFieldsProblem is not null)
             {
-                if (!document.RootElement.TryGetProperty("client_id", out var id) || id.ValueKind != JsonValueKind.String || id.GetString() != clientId)
-                {
-                    return OAuthResults.BadRequest(OAuthErrors.InvalidRequest, "client_id in the body must match the client being updated");
-                }
-                if (document.RootElement.TryGetProperty("client_secret", out var secret)
-                    && (secret.ValueKind != JsonValueKind.String || !Secret.Matches(secret.GetString()!, client.SecretHash)))
-                {
-                    return OAuthResults.BadRequest(OAuthErrors.InvalidRequest, "client_secret, when sent, must be the current secret");
-                }
+                return OAuthResults.BadRequest(serverFieldsProblem.Error, serverFieldsProblem.Description);
             }
             // Every validation rule runs again, as at registration.
             var validation = ClientMetadataRules.Validate(document.RootElement, MetadataContract.OpenRegistration);
@@ -185,7 +178,8 @@ public static class OpenRegistrationEndpoints
         OAuthResults.BearerError(context, StatusCodes.Status401Unauthorized, OAuthErrors.InvalidToken,
             "the registration access token is missing, invalid, or not for this client");
 
-    private static string RegistrationClientUri(BrokerOptions broker, string clientId) =>
+    /// <summary>Where RFC 7592 manages an open-registered client.</summary>
+    internal static string RegistrationClientUri(BrokerOptions broker, string clientId) =>
         $"{broker.Issuer.TrimEnd('/')}{Path}/{clientId}";
 }
 

@@ -182,6 +182,7 @@ public sealed class CrashTests : IDisposable
                 RedirectStandardError = true,
             };
             start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+            start.Environment["DataProtection__KeyEncryptionKey"] = Convert.ToBase64String(new byte[32]);
             start.Environment["Storage__ConnectionString"] = $"Data Source={databasePath}";
             start.Environment["Broker__Issuer"] = $"http://127.0.0.1:{port}";
             start.Environment["Registration__PermitsPerMinutePerAddress"] = "100000";
