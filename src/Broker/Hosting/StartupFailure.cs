@@ -38,7 +38,7 @@ public static class StartupFailure
             switch (fault)
             {
                 case OptionsValidationException invalid:
-                    return ($"{string.Join(" ", invalid.Failures)} Fix it in appsettings.json or the environment (e.g. Storage__Provider).",
+                    return ($"{string.Join(" ", invalid.Failures)} Fix it in appsettings.json or the environment (a setting A:B is the variable A__B).",
                         ExitCodes.Configuration);
                 case IOException { InnerException: AddressInUseException } bind:
                     return ($"{bind.Message.TrimEnd('.')}: another process listens there. Stop it, or choose another address with --urls.",
