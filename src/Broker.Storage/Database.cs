@@ -46,7 +46,9 @@ public sealed class Database : IAsyncDisposable
         // The provider's own waits (connect, command, SQLite's busy handler) end with the budget too, so
         // that work the caller stopped waiting for does not linger on a connection or a lock.
         this.connectionString = dialect.Bounded(connectionString, Budget);
-        outage = new OutageLog(logger ?? (ILogger)NullLogger<Database>.Instance, Budget);
+        // One caller waiting out the budget after another fails once per budget: an outage ends only
+        // after twice that without a failure.
+        outage = new OutageLog(logger ?? (ILogger)NullLogger<Database>.Instance, 2 * Budget);
         var builder = new ResiliencePipelineBuilder().AddTimeout(resilience.Timeout);
         if (resilience.MaxRetries > 0)
         {
@@ -107,7 +109,9 @@ public sealed class Database : IAsyncDisposable
         var probe = new DbConnectionStringBuilder { ConnectionString = Dialect.Bounded(connectionString, bound) };
         // Its own native connection, so the short bound (SQLite's busy_timeout) reaches no pooled one.
         probe["Pooling"] = false;
-        var running = ProbeWriteOnceAsync(probe.ConnectionString, cancellationToken);
+        using var withinBound = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        withinBound.CancelAfter(bound);
+        var running = ProbeWriteOnceAsync(probe.ConnectionString, withinBound.Token);
         try
         {
             await running.WaitAsync(bound, cancellationToken);
@@ -117,7 +121,7 @@ public sealed class Database : IAsyncDisposable
         {
             Observe(running);
             outage.Failed(exception);
-            throw exception is TimeoutException
+            throw exception is TimeoutException or OperationCanceledException
                 ? new DatabaseUnavailableException("the database could not take a write within the probe's bound", exception)
                 : exception;
         }
@@ -128,9 +132,22 @@ public sealed class Database : IAsyncDisposable
         await using var connection = Dialect.CreateConnection(probeConnectionString);
         await connection.OpenAsync(cancellationToken);
         await Dialect.OnOpenedAsync(connection, cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(Dialect.WriteIsolation, cancellationToken);
-        await connection.ExecuteAsync(new CommandDefinition(Dialect.WriteProbeSql, transaction: transaction, cancellationToken: cancellationToken));
-        await transaction.RollbackAsync(cancellationToken);
+        // Queued with this process's writers (SQLite): left to SQLite's busy handler, a probe beside a
+        // writer that never pauses could miss every gap between its commits and call a busy database down.
+        if (writeTurn is not null)
+        {
+            await writeTurn.WaitAsync(cancellationToken);
+        }
+        try
+        {
+            await using var transaction = await connection.BeginTransactionAsync(Dialect.WriteIsolation, cancellationToken);
+            await connection.ExecuteAsync(new CommandDefinition(Dialect.WriteProbeSql, transaction: transaction, cancellationToken: cancellationToken));
+            await transaction.RollbackAsync(cancellationToken);
+        }
+        finally
+        {
+            writeTurn?.Release();
+        }
     }
 
     /// <summary>

@@ -9,8 +9,8 @@ namespace Broker.Storage;
 /// </summary>
 /// <remarks>
 /// A lock held elsewhere fails writes while reads still succeed, so a success ends the outage only
-/// when no operation has failed for <paramref name="quietPeriod"/> (the operation budget): operations
-/// that alternate must not log an outage per request either.
+/// when no operation has failed for <paramref name="quietPeriod"/>: operations that alternate must not
+/// log an outage per request either.
 /// </remarks>
 internal sealed class OutageLog(ILogger logger, TimeSpan quietPeriod)
 {
