@@ -18,8 +18,10 @@ public sealed class SqliteDialect : ISqlDialect
     // Two waits for a lock held elsewhere: SQLite's busy handler (busy_timeout, set from the connection's
     // DefaultTimeout in OnOpenedAsync) and then Microsoft.Data.Sqlite's own retry of a busy statement
     // every 150 ms until the command timeout, whose default is 30 s. Left at 10 s and 30 s they held a
-    // writer 30 s and more whatever the budget; both now end with it. Neither stops early for a
-    // cancelled token (the busy handler runs inside sqlite3_step): Database stops waiting for them.
+    // writer 30 s and more whatever the budget (with a 2 s budget, a write behind a lock held by another
+    // connection answered after 62 s: the cancelled token did not stop them; the busy handler runs
+    // inside sqlite3_step, out of its reach). Both now end with the budget, and Database stops waiting
+    // at the budget in any case.
     public string Bounded(string connectionString, TimeSpan budget) =>
         new SqliteConnectionStringBuilder(connectionString) { DefaultTimeout = ProviderTimeouts.WholeSeconds(budget) }.ConnectionString;
 
