@@ -1,5 +1,7 @@
 using System.Data.Common;
 using Dapper;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Polly;
 using Polly.Retry;
 using Polly.Timeout;
@@ -34,13 +36,19 @@ public sealed class Database : IAsyncDisposable
     // Columns are snake_case, row classes PascalCase.
     static Database() => Dapper.DefaultTypeMap.MatchNamesWithUnderscores = true;
 
-    public Database(ISqlDialect dialect, string connectionString, DatabaseResilience? resilience = null)
+    public Database(ISqlDialect dialect, string connectionString, DatabaseResilience? resilience = null, ILogger<Database>? logger = null)
     {
         Dialect = dialect;
         writeTurn = dialect.SingleWriter ? new SemaphoreSlim(1, 1) : null;
         groupCommit = dialect.SingleWriter ? new Lazy<GroupCommit>(() => new GroupCommit(this)) : null;
-        this.connectionString = connectionString;
         resilience ??= new DatabaseResilience();
+        Budget = resilience.Timeout;
+        // The provider's own waits (connect, command, SQLite's busy handler) end with the budget too, so
+        // that work the caller stopped waiting for does not linger on a connection or a lock.
+        this.connectionString = dialect.Bounded(connectionString, Budget);
+        // One caller waiting out the budget after another fails once per budget: an outage ends only
+        // after twice that without a failure.
+        outage = new OutageLog(logger ?? (ILogger)NullLogger<Database>.Instance, 2 * Budget);
         var builder = new ResiliencePipelineBuilder().AddTimeout(resilience.Timeout);
         if (resilience.MaxRetries > 0)
         {
@@ -58,6 +66,11 @@ public sealed class Database : IAsyncDisposable
 
     public ISqlDialect Dialect { get; }
 
+    /// <summary>The budget of one operation (<see cref="DatabaseResilience.Timeout"/>): no caller waits longer.</summary>
+    public TimeSpan Budget { get; }
+
+    private readonly OutageLog outage;
+
     /// <summary>
     /// Whether the exception means the database is unavailable rather than a bug: what the host answers
     /// with 503 and Retry-After.
@@ -67,14 +80,14 @@ public sealed class Database : IAsyncDisposable
 
     /// <summary>Opens a connection; opening is idempotent, so transient faults are retried.</summary>
     public Task<DbConnection> OpenAsync(CancellationToken cancellationToken = default) =>
-        RunAsync(OpenOnceAsync, cancellationToken);
+        WithinBudgetAsync(OpenOnceAsync, cancellationToken, abandoned: connection => connection.Dispose());
 
     /// <summary>
     /// Runs a read (or another idempotent operation) on its own connection, retried as a whole on a
     /// transient fault: a pooled connection the server dropped fails the first attempt, not the caller.
     /// </summary>
     public Task<T> ReadAsync<T>(Func<DbConnection, CancellationToken, Task<T>> read, CancellationToken cancellationToken = default) =>
-        RunAsync(async token =>
+        WithinBudgetAsync(async token =>
         {
             await using var connection = await OpenOnceAsync(token);
             return await read(connection, token);
@@ -84,12 +97,58 @@ public sealed class Database : IAsyncDisposable
     public Task<T?> QuerySingleOrDefaultAsync<T>(string sql, object parameters, CancellationToken cancellationToken = default) =>
         ReadAsync((connection, token) => connection.QuerySingleOrDefaultAsync<T?>(new CommandDefinition(sql, parameters, cancellationToken: token)), cancellationToken);
 
-    /// <summary>The readiness probe's query, valid on every provider.</summary>
-    public const string PingSql = "SELECT 1";
+    /// <summary>
+    /// Whether the database can take a write now, within <paramref name="bound"/>: a fresh connection
+    /// (its provider waits bounded the same way) begins a transaction at the write isolation, runs the
+    /// dialect's <see cref="ISqlDialect.WriteProbeSql"/> and rolls back. On SQLite that is BEGIN
+    /// IMMEDIATE, which fails while another connection or process holds the write lock, where a read
+    /// would still succeed. Throws when it cannot; not retried.
+    /// </summary>
+    public async Task ProbeWriteAsync(TimeSpan bound, CancellationToken cancellationToken = default)
+    {
+        var probe = new DbConnectionStringBuilder { ConnectionString = Dialect.Bounded(connectionString, bound) };
+        // Its own native connection, so the short bound (SQLite's busy_timeout) reaches no pooled one.
+        probe["Pooling"] = false;
+        using var withinBound = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        withinBound.CancelAfter(bound);
+        var running = ProbeWriteOnceAsync(probe.ConnectionString, withinBound.Token);
+        try
+        {
+            await running.WaitAsync(bound, cancellationToken);
+            outage.Succeeded();
+        }
+        catch (Exception exception) when (!cancellationToken.IsCancellationRequested)
+        {
+            Observe(running);
+            outage.Failed(exception);
+            throw exception is TimeoutException or OperationCanceledException
+                ? new DatabaseUnavailableException("the database could not take a write within the probe's bound", exception)
+                : exception;
+        }
+    }
 
-    /// <summary>Opens a connection and runs a trivial query; throws when the database does not answer.</summary>
-    public Task PingAsync(CancellationToken cancellationToken = default) =>
-        ReadAsync((connection, token) => connection.ExecuteScalarAsync<long>(new CommandDefinition(PingSql, cancellationToken: token)), cancellationToken);
+    private async Task ProbeWriteOnceAsync(string probeConnectionString, CancellationToken cancellationToken)
+    {
+        await using var connection = Dialect.CreateConnection(probeConnectionString);
+        await connection.OpenAsync(cancellationToken);
+        await Dialect.OnOpenedAsync(connection, cancellationToken);
+        // Queued with this process's writers (SQLite): left to SQLite's busy handler, a probe beside a
+        // writer that never pauses could miss every gap between its commits and call a busy database down.
+        if (writeTurn is not null)
+        {
+            await writeTurn.WaitAsync(cancellationToken);
+        }
+        try
+        {
+            await using var transaction = await connection.BeginTransactionAsync(Dialect.WriteIsolation, cancellationToken);
+            await connection.ExecuteAsync(new CommandDefinition(Dialect.WriteProbeSql, transaction: transaction, cancellationToken: cancellationToken));
+            await transaction.RollbackAsync(cancellationToken);
+        }
+        finally
+        {
+            writeTurn?.Release();
+        }
+    }
 
     /// <summary>
     /// Runs <paramref name="work"/> in a transaction at the dialect's write isolation, committed when it
@@ -107,7 +166,7 @@ public sealed class Database : IAsyncDisposable
     /// <remarks>The work receives the attempt's token, which the time budget cancels.</remarks>
     public Task<T> InTransactionAsync<T>(
         Func<DbConnection, DbTransaction, CancellationToken, Task<(T Result, bool Commit)>> work, CancellationToken cancellationToken = default) =>
-        RunAsync(async token =>
+        WithinBudgetAsync(async token =>
         {
             await using var connection = await OpenOnceAsync(token);
             return await InTransactionOnAsync(connection, work, cancellationToken, token);
@@ -182,7 +241,7 @@ public sealed class Database : IAsyncDisposable
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref disposed) == 1, this);
         return groupCommit is not null
-            ? groupCommit.Value.RunAsync(statements, cancellationToken)
+            ? Reported(groupCommit.Value.RunAsync(statements, cancellationToken))
             : InTransactionAsync(async (connection, transaction, token) =>
             {
                 var done = await Statement.RunAllAsync(statements, statement => connection.ExecuteAsync(statement.Command(transaction, token)));
@@ -205,6 +264,61 @@ public sealed class Database : IAsyncDisposable
             throw;
         }
     }
+
+    // The caller's answer comes within the budget whether or not the provider honours cancellation
+    // (Microsoft.Data.Sqlite does not interrupt SQLite's busy handler; Npgsql waits for the server to
+    // acknowledge a cancel): the attempt's token is cancelled at the budget (Polly's timeout), and the
+    // caller stops waiting at the same moment. Work still running then ends by the provider's own bound
+    // (Bounded) and is undone: its token is cancelled, so it commits nothing it had not begun to commit.
+    private async Task<T> WithinBudgetAsync<T>(Func<CancellationToken, Task<T>> operation, CancellationToken cancellationToken, Action<T>? abandoned = null)
+    {
+        var running = RunAsync(operation, cancellationToken);
+        try
+        {
+            var result = await running.WaitAsync(Budget, cancellationToken);
+            outage.Succeeded();
+            return result;
+        }
+        catch (TimeoutException exception)
+        {
+            _ = running.ContinueWith(late =>
+            {
+                if (late.IsCompletedSuccessfully)
+                {
+                    abandoned?.Invoke(late.Result);
+                }
+                Observe(late);
+            }, TaskScheduler.Default);
+            var unavailable = new DatabaseUnavailableException("the database did not answer within the time budget", exception);
+            outage.Failed(unavailable);
+            throw unavailable;
+        }
+        catch (DatabaseUnavailableException exception)
+        {
+            outage.Failed(exception);
+            throw;
+        }
+    }
+
+    // A group-commit write reports to the outage log as the other operations do.
+    private async Task<T> Reported<T>(Task<T> write)
+    {
+        try
+        {
+            var result = await write;
+            outage.Succeeded();
+            return result;
+        }
+        catch (DatabaseUnavailableException exception)
+        {
+            outage.Failed(exception);
+            throw;
+        }
+    }
+
+    // An abandoned attempt's fault is expected: observed here, so it is not reported as unobserved.
+    private static void Observe(Task task) =>
+        task.ContinueWith(static done => _ = done.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
 
     // Retried while the dialect calls the fault transient, within the time budget; what is still failing
     // then becomes DatabaseUnavailableException, so the host maps one exception type to 503.

@@ -68,13 +68,32 @@ internal sealed class GroupCommit : IAsyncDisposable
 
     private sealed record Pending(IReadOnlyList<Statement> Statements, TaskCompletionSource<bool> Done);
 
-    /// <summary>Runs <paramref name="statements"/> in the next group transaction; the outcome once that has committed.</summary>
-    public Task<bool> RunAsync(IReadOnlyList<Statement> statements, CancellationToken cancellationToken)
+    /// <summary>
+    /// Runs <paramref name="statements"/> in the next group transaction; the outcome once that has
+    /// committed, or <see cref="DatabaseUnavailableException"/> when that takes longer than the budget.
+    /// </summary>
+    public async Task<bool> RunAsync(IReadOnlyList<Statement> statements, CancellationToken cancellationToken)
     {
         var pending = new Pending(statements, new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously));
         ObjectDisposedException.ThrowIf(!queue.Writer.TryWrite(pending), database);
-        // A caller that gives up stops waiting; its write may still commit, like any write whose answer is lost.
-        return pending.Done.Task.WaitAsync(cancellationToken);
+        try
+        {
+            // A caller that gives up stops waiting; its write may still commit, like any write whose answer is lost.
+            return await pending.Done.Task.WaitAsync(database.Budget, cancellationToken);
+        }
+        catch (TimeoutException exception)
+        {
+            // Queued behind a writer that is stuck (a lock held elsewhere, a slow disk): the caller gets
+            // its 503 within the budget, and a write not yet taken into a batch is never run (the writer
+            // skips answered ones). A write already in the running batch may still commit: an unknown
+            // outcome, which is a 503 too.
+            var unavailable = new DatabaseUnavailableException("the write was not committed within the time budget", exception);
+            if (pending.Done.TrySetException(unavailable))
+            {
+                throw unavailable;
+            }
+            return await pending.Done.Task;
+        }
     }
 
     private async Task RunAsync()
@@ -85,7 +104,15 @@ internal sealed class GroupCommit : IAsyncDisposable
             batch.Clear();
             while (batch.Count < MaxBatch && queue.Reader.TryRead(out var pending))
             {
-                batch.Add(pending);
+                // Answered already: its caller stopped waiting at the budget and was told nothing was written.
+                if (!pending.Done.Task.IsCompleted)
+                {
+                    batch.Add(pending);
+                }
+            }
+            if (batch.Count == 0)
+            {
+                continue;
             }
             try
             {

@@ -11,6 +11,18 @@ public interface ISqlDialect
 
     DbConnection CreateConnection(string connectionString);
 
+    /// <summary>
+    /// <paramref name="connectionString"/> with the provider's own waits (connecting, a command, a lock)
+    /// ending within <paramref name="budget"/>, rounded up to whole seconds where the provider counts so.
+    /// </summary>
+    string Bounded(string connectionString, TimeSpan budget);
+
+    /// <summary>
+    /// Run by the readiness probe inside a write transaction (then rolled back): fails when the database
+    /// cannot take a write (read-only, a standby), where a read would still succeed.
+    /// </summary>
+    string WriteProbeSql { get; }
+
     /// <summary>Per-connection settings run after every open.</summary>
     Task OnOpenedAsync(DbConnection connection, CancellationToken cancellationToken);
 
@@ -51,4 +63,10 @@ public interface ISqlDialect
     /// or deadlock victim, busy database), so that the whole operation may be tried again.
     /// </summary>
     bool IsTransient(Exception exception);
+}
+
+internal static class ProviderTimeouts
+{
+    /// <summary>A budget in the whole seconds providers count timeouts in, rounded up: never shorter than the budget.</summary>
+    public static int WholeSeconds(TimeSpan budget) => Math.Max(1, (int)Math.Ceiling(budget.TotalSeconds));
 }

@@ -10,6 +10,18 @@ public sealed class PostgresDialect : ISqlDialect
 
     public DbConnection CreateConnection(string connectionString) => new NpgsqlConnection(connectionString);
 
+    // Connecting and each command end with the budget. A cancelled or timed-out command closes its
+    // socket at once (Cancellation Timeout -1) rather than waiting for the server to acknowledge the
+    // cancel, which a frozen server never does.
+    public string Bounded(string connectionString, TimeSpan budget)
+    {
+        var seconds = ProviderTimeouts.WholeSeconds(budget);
+        return new NpgsqlConnectionStringBuilder(connectionString) { Timeout = seconds, CommandTimeout = seconds, CancellationTimeout = -1 }.ConnectionString;
+    }
+
+    // Fails on a standby or a read-only database; must be the transaction's first statement.
+    public string WriteProbeSql => "SET TRANSACTION READ WRITE";
+
     public Task OnOpenedAsync(DbConnection connection, CancellationToken cancellationToken) => Task.CompletedTask;
 
     public Task PrepareDatabaseAsync(DbConnection connection, CancellationToken cancellationToken) => Task.CompletedTask;

@@ -23,6 +23,16 @@ public sealed partial class SqlServerDialect : ISqlDialect
 
     public DbConnection CreateConnection(string connectionString) => new SqlConnection(connectionString);
 
+    public string Bounded(string connectionString, TimeSpan budget)
+    {
+        var seconds = ProviderTimeouts.WholeSeconds(budget);
+        return new SqlConnectionStringBuilder(connectionString) { ConnectTimeout = seconds, CommandTimeout = seconds }.ConnectionString;
+    }
+
+    // A database set READ_ONLY (or a readable secondary) takes reads but no write.
+    public string WriteProbeSql =>
+        "IF CONVERT(NVARCHAR(60), DATABASEPROPERTYEX(DB_NAME(), 'Updateability')) <> N'READ_WRITE' THROW 50000, N'the database is read-only', 1;";
+
     public Task OnOpenedAsync(DbConnection connection, CancellationToken cancellationToken) => Task.CompletedTask;
 
     public Task PrepareDatabaseAsync(DbConnection connection, CancellationToken cancellationToken) => Task.CompletedTask;

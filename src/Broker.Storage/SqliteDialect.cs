@@ -15,22 +15,38 @@ public sealed class SqliteDialect : ISqlDialect
 
     public DbConnection CreateConnection(string connectionString) => new SqliteConnection(connectionString);
 
+    // Two waits for a lock held elsewhere: SQLite's busy handler (busy_timeout, set from the connection's
+    // DefaultTimeout in OnOpenedAsync) and then Microsoft.Data.Sqlite's own retry of a busy statement
+    // every 150 ms until the command timeout, whose default is 30 s. Left at 10 s and 30 s they held a
+    // writer 30 s and more whatever the budget (with a 2 s budget, a write behind a lock held by another
+    // connection answered after 62 s: the cancelled token did not stop them; the busy handler runs
+    // inside sqlite3_step, out of its reach). Both now end with the budget, and Database stops waiting
+    // at the budget in any case.
+    public string Bounded(string connectionString, TimeSpan budget) =>
+        new SqliteConnectionStringBuilder(connectionString) { DefaultTimeout = ProviderTimeouts.WholeSeconds(budget) }.ConnectionString;
+
+    // BEGIN IMMEDIATE (the write isolation) is the probe: it takes the write lock or fails.
+    public string WriteProbeSql => "SELECT 1";
+
     // NORMAL is durable against a process crash in WAL mode; only a power loss can lose the last commits.
     // busy_timeout lets SQLite wait for the writer lock in short steps itself; without it the provider's
-    // own retry sleeps 150 ms a time, which dominated tail latency under concurrent installations.
+    // own retry sleeps 150 ms a time, which dominated tail latency under concurrent installations. It is
+    // the connection's DefaultTimeout, i.e. the operation budget (Bounded).
     // temp_store = MEMORY keeps savepoint journals off the disk: as temporary files they cost every
     // group-commit batch that needs them an open, an unlink and a close.
     // The settings belong to the native connection, which the pool hands out again and again: they are
     // sent once per native connection (tracked by its handle), not on every open.
     public async Task OnOpenedAsync(DbConnection connection, CancellationToken cancellationToken)
     {
-        var handle = ((SqliteConnection)connection).Handle!;
+        var sqlite = (SqliteConnection)connection;
+        var handle = sqlite.Handle!;
         if (configured.TryGetValue(handle, out _))
         {
             return;
         }
         await connection.ExecuteAsync(new CommandDefinition(
-            "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA temp_store = MEMORY;", cancellationToken: cancellationToken));
+            $"PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {sqlite.DefaultTimeout * 1000}; PRAGMA temp_store = MEMORY;",
+            cancellationToken: cancellationToken));
         configured.AddOrUpdate(handle, Configured);
     }
 

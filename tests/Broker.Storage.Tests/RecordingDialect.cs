@@ -22,6 +22,10 @@ internal sealed class RecordingDialect(ISqlDialect inner) : ISqlDialect
 
     public DbConnection CreateConnection(string connectionString) => new RecordingConnection(this);
 
+    public string Bounded(string connectionString, TimeSpan budget) => inner.Bounded(connectionString, budget);
+
+    public string WriteProbeSql => inner.WriteProbeSql;
+
     public Task OnOpenedAsync(DbConnection connection, CancellationToken cancellationToken) => inner.OnOpenedAsync(connection, cancellationToken);
 
     public Task PrepareDatabaseAsync(DbConnection connection, CancellationToken cancellationToken) => inner.PrepareDatabaseAsync(connection, cancellationToken);

@@ -47,6 +47,9 @@ public abstract class ServerStoreContract(string variable, ISqlDialect dialect) 
         {
             await using var command = connection.CreateCommand();
             command.CommandText = sql;
+            // Copying or dropping a whole database on a loaded server can outlast an operation's budget
+            // (which the connection's command timeout now follows): test set-up, not a request.
+            command.CommandTimeout = 120;
             await command.ExecuteNonQueryAsync();
         }
     }

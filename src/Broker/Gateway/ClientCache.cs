@@ -65,28 +65,76 @@ public sealed class ClientCache(
         {
             return entry.Load.Result;
         }
-        var previous = entry;
         if (entry is null || entry.ExpiresAt <= now || entry.Load.IsFaulted)
         {
             MakeRoom(now);
-            var fresh = new Entry(now + lifetimeTicks, now + lifetimeTicks + staleTicks, new Lazy<Task<GateKey>>(() => LoadAsync(clientId)));
+            var fresh = Reload(clientId, now, entry);
             // Racing callers agree on one entry, so a key is loaded once however many ask at once.
             entry = entries.AddOrUpdate(clientId, fresh, (_, old) => old.ExpiresAt > now && !old.Load.IsFaulted ? old : fresh);
+        }
+        // While the database is away, a key known before is answered from its last answer at once, and
+        // the reload runs behind it (stale-while-revalidate): no caller of a known key waits for a
+        // database that did not answer the last time.
+        if (entry.DuringOutage && entry.Known is { } known && entry.KnownUntil > now)
+        {
+            _ = entry.Load;
+            return known;
         }
         try
         {
             return await entry.Load.WaitAsync(cancellationToken);
         }
-        catch (Exception exception) when (!cancellationToken.IsCancellationRequested)
+        catch (Exception exception) when (!cancellationToken.IsCancellationRequested
+            && entry.Known is { } lastAnswer && entry.KnownUntil > time.GetUtcNow().UtcTicks && database?.IsUnavailable(exception) == true)
         {
-            entries.TryRemove(new KeyValuePair<string, Entry>(clientId, entry));
-            // While the database is unavailable, a key known a moment ago keeps its last answer (asked
-            // again once per cache duration) until StaleKeyLifetime past its expiry: the gateway serves
-            // installations it knows; only keys it has not seen get 503.
-            if (previous is { Load.IsCompletedSuccessfully: true } && previous.StaleUntil > now && database?.IsUnavailable(exception) == true)
+            // Every caller that waited on the failed reload, not only the first, gets the last answer.
+            return lastAnswer;
+        }
+    }
+
+    // A new entry for a key whose entry expired or failed: its load, and the last answer it replaces,
+    // kept for the outage rule. The load puts that answer back itself when the database is unavailable,
+    // so the outcome does not depend on which caller (if any) is still waiting.
+    private Entry Reload(string clientId, long now, Entry? previous)
+    {
+        var (known, knownUntil) = previous switch
+        {
+            // Kept through an outage: the answer's first deadline stands (it is never pushed further).
+            { Kept: true } => (previous.Known, previous.KnownUntil),
+            { Load.IsCompletedSuccessfully: true } => (previous.Load.Result, previous.ExpiresAt + staleTicks),
+            { Known: not null } => (previous.Known, previous.KnownUntil),
+            _ => ((GateKey?)null, 0L),
+        };
+        Entry? reloading = null;
+        reloading = new Entry(now + lifetimeTicks, new Lazy<Task<GateKey>>(() => Observed(LoadOrKeepAsync(clientId, reloading!))),
+            known, knownUntil, Kept: false, DuringOutage: previous?.Kept == true);
+        return reloading;
+    }
+
+    // A reload run behind a kept answer may have no caller waiting on it: its fault is observed here.
+    private static Task<GateKey> Observed(Task<GateKey> load)
+    {
+        load.ContinueWith(static failed => _ = failed.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+        return load;
+    }
+
+    private async Task<GateKey> LoadOrKeepAsync(string clientId, Entry reloading)
+    {
+        try
+        {
+            return await LoadAsync(clientId);
+        }
+        catch (Exception exception) when (reloading.Known is { } known && database?.IsUnavailable(exception) == true)
+        {
+            // The database is unavailable: the last answer stands until StaleKeyLifetime past its expiry,
+            // asked again once per cache duration, counted from now (the failed load may have taken the
+            // whole storage budget, longer than the cache duration itself).
+            var failedAt = time.GetUtcNow().UtcTicks;
+            if (reloading.KnownUntil > failedAt)
             {
-                entries.TryAdd(clientId, previous with { ExpiresAt = Math.Min(now + lifetimeTicks, previous.StaleUntil) });
-                return previous.Load.Result;
+                var kept = new Entry(Math.Min(failedAt + lifetimeTicks, reloading.KnownUntil),
+                    new Lazy<Task<GateKey>>(Task.FromResult(known)), known, reloading.KnownUntil, Kept: true, DuringOutage: true);
+                entries.TryUpdate(clientId, kept, reloading);
             }
             throw;
         }
@@ -167,7 +215,13 @@ public sealed class ClientCache(
         }
     }
 
-    private sealed record Entry(long ExpiresAt, long StaleUntil, Lazy<Task<GateKey>> LoadOnce)
+    /// <param name="ExpiresAt">When the entry is loaded again.</param>
+    /// <param name="LoadOnce">The entry's one load, shared by its callers.</param>
+    /// <param name="Known">The key's last answer from the database, if it had one.</param>
+    /// <param name="KnownUntil">Until when <paramref name="Known"/> may stand in while the database is unavailable.</param>
+    /// <param name="Kept">Whether the entry is <paramref name="Known"/> put back after a load failed for an unavailable database.</param>
+    /// <param name="DuringOutage">Whether the entry reloads one that was kept: callers get <paramref name="Known"/> without waiting.</param>
+    private sealed record Entry(long ExpiresAt, Lazy<Task<GateKey>> LoadOnce, GateKey? Known, long KnownUntil, bool Kept, bool DuringOutage)
     {
         public Task<GateKey> Load => LoadOnce.Value;
     }

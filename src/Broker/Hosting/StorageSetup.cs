@@ -51,7 +51,8 @@ public static class StorageSetup
         services.AddSingleton(provider =>
         {
             var options = provider.GetRequiredService<IOptions<StorageOptions>>().Value;
-            return new Database(DialectFor(options.Provider)!, options.EffectiveConnectionString, options.Resilience);
+            return new Database(DialectFor(options.Provider)!, options.EffectiveConnectionString, options.Resilience,
+                provider.GetRequiredService<ILogger<Database>>());
         });
         services.AddSingleton<MigrationRunner>();
         services.AddSingleton<IClientStore, ClientStore>();

@@ -51,7 +51,13 @@ public static class WebSecurity
 
     public static WebApplication UseWebSecurity(this WebApplication app)
     {
-        app.UseExceptionHandler(errorApp => errorApp.Run(WriteErrorAsync));
+        app.UseExceptionHandler(new ExceptionHandlerOptions
+        {
+            ExceptionHandler = WriteErrorAsync,
+            // A database outage is expected: Database logs its start and end once, not an error with a
+            // stack trace for every request it fails.
+            SuppressDiagnosticsCallback = handled => handled.HttpContext.RequestServices.GetRequiredService<Database>().IsUnavailable(handled.Exception),
+        });
         // ASP.NET Core trusts every hop when both trust lists are empty, so with no proxy configured the
         // forwarding headers are not read at all: the socket's address is the caller's.
         var forwarding = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<ForwardedHeadersOptions>>().Value;

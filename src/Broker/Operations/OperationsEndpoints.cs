@@ -58,11 +58,12 @@ public static class OperationsEndpoints
     // How long each dependency may take to answer the probe: a load balancer's probe must not hang.
     private static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(3);
 
-    // Ready when the database answers, and Redis too when one is configured; each is reported, so that
-    // an operator sees which one is missing.
+    // Ready when the database can take a write (a read still succeeds while another process holds
+    // SQLite's write lock), and Redis answers too when one is configured; each is reported, so that an
+    // operator sees which one is missing.
     private static async Task<JsonHttpResult<Readiness>> Ready(Database database, RedisConnection redis, CancellationToken cancellationToken)
     {
-        var databaseUp = await ProbeAsync(token => database.PingAsync(token), cancellationToken);
+        var databaseUp = await ProbeAsync(token => database.ProbeWriteAsync(ProbeTimeout, token), cancellationToken);
         bool? redisUp = redis.IsConfigured
             ? await ProbeAsync(async token => await (await redis.GetAsync().WaitAsync(token)).GetDatabase().PingAsync().WaitAsync(token), cancellationToken)
             : null;
@@ -80,7 +81,9 @@ public static class OperationsEndpoints
         timeout.CancelAfter(ProbeTimeout);
         try
         {
-            await probe(timeout.Token);
+            // Stop waiting at the bound even when the client library does not stop at the token (a frozen
+            // server that accepted the connection).
+            await probe(timeout.Token).WaitAsync(ProbeTimeout, cancellationToken);
             return true;
         }
         catch (Exception) when (!cancellationToken.IsCancellationRequested)

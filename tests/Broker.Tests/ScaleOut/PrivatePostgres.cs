@@ -45,8 +45,60 @@ public sealed class PrivatePostgres : IAsyncDisposable
     /// <summary>Stops at once, as a crash would: open sessions are cut, nothing is flushed politely.</summary>
     public Task StopAsync() => PgAsync($"{bin}/pg_ctl -D {directory}/data -m immediate -w stop");
 
+    /// <summary>
+    /// Freezes every process of the cluster (SIGSTOP): connections are still accepted by the kernel, and
+    /// nothing answers, as a server stuck on a dead disk would. <see cref="ThawAsync"/> undoes it.
+    /// </summary>
+    public async Task FreezeAsync()
+    {
+        frozen = await ClusterProcessesAsync();
+        await RunAsync("kill", $"-STOP {string.Join(' ', frozen)}");
+    }
+
+    public async Task ThawAsync()
+    {
+        if (frozen.Count > 0)
+        {
+            await RunAsync("kill", $"-CONT {string.Join(' ', frozen)}");
+            frozen = [];
+        }
+    }
+
+    private List<int> frozen = [];
+
+    // The postmaster (first line of postmaster.pid) and its children: only this cluster's processes.
+    private async Task<List<int>> ClusterProcessesAsync()
+    {
+        var postmaster = int.Parse((await File.ReadAllLinesAsync($"{directory}/data/postmaster.pid"))[0].Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        var processes = new List<int> { postmaster };
+        foreach (var stat in Directory.EnumerateDirectories("/proc").Select(folder => Path.Combine(folder, "stat")))
+        {
+            string text;
+            try
+            {
+                text = await File.ReadAllTextAsync(stat);
+            }
+            catch (IOException)
+            {
+                continue;
+            }
+            catch (UnauthorizedAccessException)
+            {
+                continue;
+            }
+            // pid (comm) state ppid …; comm may hold spaces, so read after its closing parenthesis.
+            var fields = text[(text.LastIndexOf(')') + 2)..].Split(' ');
+            if (int.Parse(fields[1], System.Globalization.CultureInfo.InvariantCulture) == postmaster)
+            {
+                processes.Add(int.Parse(text[..text.IndexOf(' ')], System.Globalization.CultureInfo.InvariantCulture));
+            }
+        }
+        return processes;
+    }
+
     public async ValueTask DisposeAsync()
     {
+        await ThawAsync();
         Npgsql.NpgsqlConnection.ClearAllPools();
         try
         {

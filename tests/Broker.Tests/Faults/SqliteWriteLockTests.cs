@@ -1,0 +1,160 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Broker.Storage;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Broker.Tests.Faults;
+
+/// <summary>
+/// Another connection (its own native connection, as another process would have) holds SQLite's write
+/// lock: every request that needs a write answers 503 with Retry-After within Storage:Timeout + 1 s,
+/// readiness reports the database down, nothing is half-written, and the outage is logged once.
+/// </summary>
+public sealed class SqliteWriteLockTests
+{
+    private static readonly TimeSpan Budget = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan AnswerBound = Budget + TimeSpan.FromSeconds(1);
+
+    private static BrokerFactory Broker(CapturedLogs logs)
+    {
+        var broker = new BrokerFactory { TestServices = services => services.AddSingleton<ILoggerProvider>(logs) };
+        broker.Settings["Storage:Timeout"] = "00:00:02";
+        broker.Settings["Storage:Retries"] = "1";
+        broker.Settings["Storage:RetryDelay"] = "00:00:00.050";
+        return broker;
+    }
+
+    [Fact]
+    public async Task Writes_behind_a_lock_held_elsewhere_answer_503_within_the_budget_and_write_nothing()
+    {
+        var logs = new CapturedLogs();
+        using var broker = Broker(logs);
+        var parent = await broker.CreateParentAsync();
+        await broker.CreateUserAsync();
+        await Registrations.EnableAsync(broker);
+        var installation = new Installation(broker);
+        await installation.Browser.SignInAsync();
+        var api = broker.CreateApiClient();
+        var token = await installation.InstallationTokenAsync(parent, api);
+        var code = await installation.ApproveAsync(parent);
+        var clientsBefore = CountClients(broker);
+
+        await using (var holder = await HoldWriteLockAsync(broker))
+        {
+            // Concurrent writers of every kind: a transaction (POST /clients, the token endpoint), group
+            // commit (open registration), each queued behind the one SQLite keeps waiting.
+            var writes = new List<Task<(HttpResponseMessage Response, TimeSpan Took)>>();
+            writes.Add(TimedAsync(() => Installation.CreateChildAsync(api, token, new { name = "During the lock" })));
+            for (var i = 0; i < 6; i++)
+            {
+                writes.Add(TimedAsync(() => api.PostAsJsonAsync("/oidc/register", new
+                {
+                    client_name = $"Registered during the lock {i}",
+                    application_type = "service",
+                    redirect_uris = new[] { "https://sync.example/unused" },
+                    grant_types = new[] { "client_credentials" },
+                    token_endpoint_auth_method = "client_secret_post",
+                })));
+            }
+            writes.Add(TimedAsync(() => Installation.RequestTokenAsync(api, parent, code)));
+            foreach (var (response, took) in await Task.WhenAll(writes))
+            {
+                took.Should().BeLessThan(AnswerBound);
+                response.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable, await response.Content.ReadAsStringAsync());
+                response.Headers.RetryAfter!.Delta.Should().Be(TimeSpan.FromSeconds(5));
+                (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error").GetString().Should().Be("temporarily_unavailable");
+            }
+        }
+
+        // Nothing answered 503 was written, and the same requests succeed once the lock is gone (the code
+        // and the installation token were not used up).
+        CountClients(broker).Should().Be(clientsBefore);
+        var created = await Installation.CreateChildAsync(api, token, new { name = "After the lock" });
+        created.StatusCode.Should().Be(HttpStatusCode.Created, await created.Content.ReadAsStringAsync());
+        (await Installation.RequestTokenAsync(api, parent, code)).StatusCode.Should().Be(HttpStatusCode.OK);
+    }
+
+    [Fact]
+    public async Task Readiness_reports_a_database_that_cannot_take_a_write_within_the_probe_bound()
+    {
+        using var broker = Broker(new CapturedLogs());
+        var api = broker.CreateApiClient();
+        (await api.GetAsync("/readyz")).StatusCode.Should().Be(HttpStatusCode.OK);
+
+        await using (await HoldWriteLockAsync(broker))
+        {
+            var (ready, took) = await TimedAsync(() => api.GetAsync("/readyz"));
+            took.Should().BeLessThan(TimeSpan.FromSeconds(4), "the probe is bounded by 3 s");
+            ready.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable);
+            (await ready.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("database").GetString().Should().Be("down");
+        }
+
+        (await api.GetAsync("/readyz")).StatusCode.Should().Be(HttpStatusCode.OK);
+    }
+
+    [Fact]
+    public async Task An_outage_is_logged_once_as_a_warning_and_its_end_once_as_information()
+    {
+        var logs = new CapturedLogs();
+        using var broker = Broker(logs);
+        await Registrations.EnableAsync(broker);
+        var api = broker.CreateApiClient();
+
+        await using (await HoldWriteLockAsync(broker))
+        {
+            var failing = Enumerable.Range(0, 24).Select(i => api.PostAsJsonAsync("/oidc/register", new
+            {
+                client_name = $"Registered during the outage {i}",
+                application_type = "service",
+                redirect_uris = new[] { "https://sync.example/unused" },
+                grant_types = new[] { "client_credentials" },
+                token_endpoint_auth_method = "client_secret_post",
+            }));
+            (await Task.WhenAll(failing)).Should().OnlyContain(response => response.StatusCode == HttpStatusCode.ServiceUnavailable);
+            (await api.GetAsync("/readyz")).StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable);
+        }
+
+        // The end is told by the first success after a quiet period of twice the budget.
+        await Task.Delay(2 * Budget + TimeSpan.FromMilliseconds(200));
+        (await api.GetAsync("/readyz")).StatusCode.Should().Be(HttpStatusCode.OK);
+
+        var entries = logs.Entries.ToList();
+        entries.Should().NotContain(entry => entry.Level >= LogLevel.Error, "an outage is expected, not a failure of the broker");
+        entries.Where(entry => entry.Exception is not null).Should().BeEmpty("no stack trace per request");
+        var outage = entries.Where(entry => entry.Category == typeof(Database).FullName).ToList();
+        outage.Select(entry => entry.Level).Should().Equal(LogLevel.Warning, LogLevel.Information);
+        outage[0].Message.Should().Contain("unavailable");
+    }
+
+    // Takes the write lock on a connection of its own (not pooled, so no other connection shares its
+    // native handle) and holds it until disposed.
+    private static async Task<SqliteConnection> HoldWriteLockAsync(BrokerFactory broker)
+    {
+        var holder = new SqliteConnection($"Data Source={broker.DatabasePath};Pooling=False");
+        await holder.OpenAsync();
+        using var begin = holder.CreateCommand();
+        begin.CommandText = "BEGIN IMMEDIATE";
+        await begin.ExecuteNonQueryAsync();
+        return holder;
+    }
+
+    private static long CountClients(BrokerFactory broker)
+    {
+        using var connection = new SqliteConnection($"Data Source={broker.DatabasePath};Pooling=False");
+        connection.Open();
+        using var count = connection.CreateCommand();
+        count.CommandText = "SELECT COUNT(*) FROM clients";
+        return (long)count.ExecuteScalar()!;
+    }
+
+    private static async Task<(T Result, TimeSpan Took)> TimedAsync<T>(Func<Task<T>> call)
+    {
+        var clock = Stopwatch.StartNew();
+        var result = await call();
+        return (result, clock.Elapsed);
+    }
+}
