@@ -3,7 +3,11 @@ using System.Net.Sockets;
 using System.Text;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Broker.Core.Platform;
+using Broker.Platform;
+using Broker.Tests.Input;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace Broker.Tests;
 
@@ -14,11 +18,13 @@ namespace Broker.Tests;
 public sealed class GarbageInputTests : IAsyncLifetime
 {
     private readonly BrokerFactory broker = new();
+    private readonly CapturedLogs logs = new();
     private Uri address = null!;
     private string parentId = null!;
 
     public async Task InitializeAsync()
     {
+        broker.TestServices = services => services.AddSingleton<ILoggerProvider>(logs);
         broker.UseKestrel(0);
         broker.StartServer();
         address = new Uri(broker.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
@@ -31,17 +37,20 @@ public sealed class GarbageInputTests : IAsyncLifetime
         return Task.CompletedTask;
     }
 
-    // Sends raw bytes and returns the status code of the first response line (0 if the server closed silently).
-    private async Task<int> SendRawAsync(byte[] request)
+    /// <summary>
+    /// Sends raw bytes to <paramref name="address"/>; the status code of the first response line (0 if
+    /// the server closed silently) and, with <paramref name="wholeResponse"/>, all it sent until it closed.
+    /// </summary>
+    public static async Task<(int Status, string Response)> SendRawAsync(Uri address, byte[] request, bool wholeResponse = false)
     {
         using var tcp = new TcpClient();
         await tcp.ConnectAsync(address.Host, address.Port);
         var stream = tcp.GetStream();
         await stream.WriteAsync(request);
-        var buffer = new byte[8192];
+        var buffer = new byte[wholeResponse ? 256 * 1024 : 8192];
         var read = 0;
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
-        while (read < 12)
+        while (read < (wholeResponse ? buffer.Length : 12))
         {
             var n = await stream.ReadAsync(buffer.AsMemory(read), timeout.Token);
             if (n == 0)
@@ -50,12 +59,16 @@ public sealed class GarbageInputTests : IAsyncLifetime
             }
             read += n;
         }
-        var head = Encoding.ASCII.GetString(buffer, 0, read);
-        return head.StartsWith("HTTP/1.1 ", StringComparison.Ordinal) ? int.Parse(head.AsSpan(9, 3), provider: null) : 0;
+        var response = Encoding.UTF8.GetString(buffer, 0, read);
+        var status = response.StartsWith("HTTP/1.1 ", StringComparison.Ordinal) ? int.Parse(response.AsSpan(9, 3), provider: null) : 0;
+        return (status, response);
     }
 
-    private Task<int> SendAsync(string head, byte[]? body = null) =>
-        SendRawAsync([.. Encoding.Latin1.GetBytes(head.Replace("\n", "\r\n", StringComparison.Ordinal)), .. body ?? []]);
+    /// <summary>A request head written with \n line ends (sent as CRLF), then <paramref name="body"/>.</summary>
+    public static byte[] Raw(string head, byte[]? body = null) =>
+        [.. Encoding.Latin1.GetBytes(head.Replace("\n", "\r\n", StringComparison.Ordinal)), .. body ?? []];
+
+    private async Task<int> SendAsync(string head, byte[]? body = null) => (await SendRawAsync(address, Raw(head, body))).Status;
 
     public static TheoryData<string, string> Endpoints => new()
     {
@@ -130,6 +143,39 @@ public sealed class GarbageInputTests : IAsyncLifetime
     {
         var status = await SendAsync(request);
         status.Should().BeInRange(400, 499);
+    }
+
+    [Theory]
+    [InlineData("PUT", "/admin/v1/parents/{parent}")]
+    [InlineData("PATCH", "/admin/v1/children/{parent}")]
+    [InlineData("PATCH", "/api/v2/tenants/settings")]
+    [InlineData("POST", "/oauth2/v1/clients")]
+    [InlineData("POST", "/oidc/register")]
+    [InlineData("POST", "/oauth/token")]
+    [InlineData("POST", "/account/login")]
+    public async Task A_broken_chunked_body_is_a_handled_4xx_in_the_routes_format_and_no_error_is_logged(string method, string route)
+    {
+        var token = await broker.Services.GetRequiredService<PlatformAdministration>()
+            .CreateAdminTokenAsync("garbage", [.. AdminScopes.All], AuditActor.CommandLine);
+        await Registrations.EnableAsync(broker);
+        var path = route.Replace("{parent}", parentId, StringComparison.Ordinal);
+        var contentType = route is "/oauth/token" or "/account/login" ? "application/x-www-form-urlencoded" : "application/json";
+
+        var (status, response) = await SendRawAsync(address, Raw(
+            $"{method} {path} HTTP/1.1\nHost: localhost\nAuthorization: SSWS {token.Value!.Value}\nContent-Type: {contentType}\n" +
+            "Transfer-Encoding: chunked\nConnection: close\n\n5\r\n{\"a\":\r\nzz\r\nnot a chunk\r\n"), wholeResponse: true);
+
+        status.Should().Be(400, response);
+        var separator = response.IndexOf("\r\n\r\n", StringComparison.Ordinal);
+        var mediaType = response[..separator].Split("\r\n").FirstOrDefault(line => line.StartsWith("Content-Type:", StringComparison.OrdinalIgnoreCase))?
+            ["Content-Type:".Length..].Split(';')[0].Trim();
+        var body = response[(separator + 4)..];
+        if (response.Contains("Transfer-Encoding: chunked", StringComparison.OrdinalIgnoreCase))
+        {
+            body = string.Concat(body.Split("\r\n").Where((_, index) => index % 2 == 1));
+        }
+        ErrorFamilies.Problem(ErrorFamilies.Of(path), mediaType, body).Should().BeNull(response);
+        logs.Errors.Should().BeEmpty();
     }
 
     [Fact]
