@@ -3,6 +3,8 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using Broker.Tests.PlatformApi;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace Broker.Tests.Input;
 
@@ -14,6 +16,9 @@ public sealed class CredentialedHarness : IAsyncLifetime
 {
     public PlatformHarness Platform { get; } = new();
 
+    /// <summary>Every error the broker logged.</summary>
+    public CapturedLogs Logs { get; } = new();
+
     public HttpClient Admin { get; private set; } = null!;
 
     public string RegisteredId { get; private set; } = "";
@@ -23,6 +28,7 @@ public sealed class CredentialedHarness : IAsyncLifetime
     public async Task InitializeAsync()
     {
         Platform.Broker.Settings["Registration:PermitsPerMinutePerAddress"] = "1000000";
+        Platform.Broker.TestServices = services => services.AddSingleton<ILoggerProvider>(Logs);
         await Platform.InitializeAsync();
         Admin = await Platform.AdminAsync();
         await Registrations.EnableAsync(Platform.Broker);
