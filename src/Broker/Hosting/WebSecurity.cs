@@ -118,9 +118,9 @@ public static class WebSecurity
                 .ExecuteAsync(context);
             return;
         }
-        context.Response.StatusCode = StatusCodes.Status500InternalServerError;
         context.Response.Headers[HeaderNames.CacheControl] = "no-store";
-        await context.Response.WriteAsJsonAsync(new { error = "server_error", error_description = "the broker failed to handle this request; it has been logged" });
+        await ErrorFormat.OAuth.Error(StatusCodes.Status500InternalServerError, "server_error", "Internal Server Error",
+            "the broker failed to handle this request; it has been logged").ExecuteAsync(context);
     }
 
     private const string UnavailableMessage = "The broker cannot reach its database right now. Nothing was saved; please try again shortly.";
