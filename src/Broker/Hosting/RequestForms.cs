@@ -3,18 +3,17 @@ using Microsoft.Extensions.Primitives;
 
 namespace Broker.Hosting;
 
-/// <summary>Reads request forms and queries without letting malformed input become a 500.</summary>
+/// <summary>The one reader of request forms (and helpers for queries): malformed input is a null form, never a 500.</summary>
 public static class RequestForms
 {
     /// <summary>Whether the body is declared <c>application/x-www-form-urlencoded</c>.</summary>
-    public static bool IsUrlEncodedForm(HttpRequest request) =>
-        request.ContentType is { } contentType
-        && contentType.Split(';')[0].Trim().Equals("application/x-www-form-urlencoded", StringComparison.OrdinalIgnoreCase);
+    public static bool IsUrlEncodedForm(HttpRequest request) => RequestMediaType.Is(request, "application/x-www-form-urlencoded");
 
-    /// <summary>The form, or null when the body is not a well-formed form (bad framing, charset, size).</summary>
+    /// <summary>The form, or null when the body is not a well-formed UTF-8 form (bad framing, charset, size).</summary>
     public static async Task<IFormCollection?> TryReadFormAsync(HttpRequest request, CancellationToken cancellationToken)
     {
-        if (!request.HasFormContentType)
+        // Reject a charset other than UTF-8 before the framework looks it up (it throws on names it lacks).
+        if (!request.HasFormContentType || !RequestMediaType.IsUtf8OrUnstated(request))
         {
             return null;
         }
@@ -23,7 +22,7 @@ public static class RequestForms
             return await request.ReadFormAsync(cancellationToken);
         }
         catch (Exception exception) when (exception is InvalidDataException or BadHttpRequestException or IOException
-            or InvalidOperationException or DecoderFallbackException or FormatException or ArgumentException)
+            or InvalidOperationException or DecoderFallbackException or FormatException or ArgumentException or NotSupportedException)
         {
             return null;
         }

@@ -1,12 +1,12 @@
 using System.Net;
 using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.WebUtilities;
 using Broker.Installation;
-using Broker.Management;
-using Broker.Pages;
 using Broker.Storage;
 using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
+using static Broker.Hosting.ErrorFormatExtensions;
 
 namespace Broker.Hosting;
 
@@ -58,6 +58,9 @@ public static class WebSecurity
             // stack trace for every request it fails.
             SuppressDiagnosticsCallback = handled => handled.HttpContext.RequestServices.GetRequiredService<Database>().IsUnavailable(handled.Exception),
         });
+        // Answers the pipeline makes without a body (404 no route, 405 wrong method, 415) get one in
+        // the route family's format, as every error does.
+        app.UseStatusCodePages(status => WriteStatusPageAsync(status.HttpContext));
         // ASP.NET Core trusts every hop when both trust lists are empty, so with no proxy configured the
         // forwarding headers are not read at all: the socket's address is the caller's.
         var forwarding = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<ForwardedHeadersOptions>>().Value;
@@ -70,8 +73,11 @@ public static class WebSecurity
             // Refuse an over-long declared body before anything reads it (Kestrel also caps streamed bodies).
             if (context.Request.ContentLength > MaxRequestBodyBytes)
             {
-                await WriteOAuthStyleErrorAsync(context, StatusCodes.Status413PayloadTooLarge,
-                    "invalid_request", $"request body must be at most {MaxRequestBodyBytes} bytes");
+                WriteSecurityHeaders(context);
+                await ErrorFormatOf(context.GetEndpoint(), context.Request.Path)
+                    .Error(StatusCodes.Status413PayloadTooLarge, "invalid_request", "Request too large",
+                        $"request body must be at most {MaxRequestBodyBytes} bytes")
+                    .ExecuteAsync(context);
                 return;
             }
             WriteSecurityHeaders(context);
@@ -103,37 +109,42 @@ public static class WebSecurity
     {
         var handled = context.Features.Get<IExceptionHandlerFeature>();
         var exception = handled?.Error;
+        var format = ErrorFormatOf(handled?.Endpoint, handled?.Path ?? context.Request.Path);
         WriteSecurityHeaders(context);
         if (exception is BadHttpRequestException badRequest)
         {
-            await WriteOAuthStyleErrorAsync(context, badRequest.StatusCode, "invalid_request", badRequest.Message);
+            await format.Error(badRequest.StatusCode, "invalid_request", ReasonPhrases.GetReasonPhrase(badRequest.StatusCode), badRequest.Message)
+                .ExecuteAsync(context);
             return;
         }
         if (exception is not null && context.RequestServices.GetRequiredService<Database>().IsUnavailable(exception))
         {
             var retryAfter = context.RequestServices.GetRequiredService<IOptions<StorageOptions>>().Value.RetryAfter;
             context.Response.Headers.RetryAfter = OAuthResults.RetryAfterSeconds(retryAfter);
-            await Unavailable(handled?.Endpoint?.Metadata.GetMetadata<ErrorFormatMetadata>()?.Format ?? ErrorFormat.OAuth)
+            await format.Error(StatusCodes.Status503ServiceUnavailable, "temporarily_unavailable", "Temporarily unavailable", UnavailableMessage)
                 .ExecuteAsync(context);
             return;
         }
-        await WriteOAuthStyleErrorAsync(context, StatusCodes.Status500InternalServerError, "server_error",
-            "the broker failed to handle this request; it has been logged");
+        context.Response.Headers[HeaderNames.CacheControl] = "no-store";
+        await ErrorFormat.OAuth.Error(StatusCodes.Status500InternalServerError, "server_error", "Internal Server Error",
+            "the broker failed to handle this request; it has been logged").ExecuteAsync(context);
     }
 
     private const string UnavailableMessage = "The broker cannot reach its database right now. Nothing was saved; please try again shortly.";
 
-    private static IResult Unavailable(ErrorFormat format) => format switch
+    private static Task WriteStatusPageAsync(HttpContext context)
     {
-        ErrorFormat.Page => Html.Error("Temporarily unavailable", UnavailableMessage, StatusCodes.Status503ServiceUnavailable),
-        ErrorFormat.Problem => ManagementProblems.Problem(StatusCodes.Status503ServiceUnavailable, "Temporarily unavailable", UnavailableMessage),
-        _ => OAuthResults.Error(StatusCodes.Status503ServiceUnavailable, "temporarily_unavailable", UnavailableMessage),
-    };
-
-    private static Task WriteOAuthStyleErrorAsync(HttpContext context, int statusCode, string error, string description)
-    {
-        context.Response.StatusCode = statusCode;
-        context.Response.Headers[HeaderNames.CacheControl] = "no-store";
-        return context.Response.WriteAsJsonAsync(new { error, error_description = description });
+        var status = context.Response.StatusCode;
+        var title = ReasonPhrases.GetReasonPhrase(status);
+        var description = status switch
+        {
+            StatusCodes.Status404NotFound => "there is no such route",
+            StatusCodes.Status405MethodNotAllowed => $"this route does not accept {context.Request.Method}",
+            StatusCodes.Status415UnsupportedMediaType => "this route does not accept a body of this media type",
+            _ => title,
+        };
+        return ErrorFormatOf(context.GetEndpoint(), context.Request.Path)
+            .Error(status, status >= 500 ? "server_error" : "invalid_request", title, description)
+            .ExecuteAsync(context);
     }
 }

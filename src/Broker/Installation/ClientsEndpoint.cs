@@ -207,17 +207,13 @@ public static class ClientsEndpoint
             }
             string? name = null;
             string? description = null;
-            var seen = new HashSet<string>(StringComparer.Ordinal);
             foreach (var property in document.RootElement.EnumerateObject())
             {
-                // Unknown fields are ignored; known ones must be strings (description may be null) and appear once.
+                // Unknown fields are ignored; known ones must be strings (description may be null). The reader
+                // has refused a name given twice.
                 if (property.Name is not ("name" or "description"))
                 {
                     continue;
-                }
-                if (!seen.Add(property.Name))
-                {
-                    return (null, null, $"'{property.Name}' must appear once");
                 }
                 if (!Core.JsonText.TryGetString(property.Value, out var text) || (text is null && property.Name == "name"))
                 {

@@ -3,6 +3,7 @@ using System.Text.Json;
 using Broker.Core.Clients;
 using Broker.Core.Platform;
 using Broker.Core.Stores;
+using Broker.Hosting;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
@@ -49,7 +50,7 @@ public static class PlatformApi
 
     public static IEndpointRouteBuilder MapPlatform(this IEndpointRouteBuilder routes)
     {
-        var admin = routes.MapGroup(Prefix).WithTags("Platform");
+        var admin = routes.MapGroup(Prefix).WithTags("Platform").WithErrorFormat(ErrorFormat.Problem);
         admin.MapGet("/parents", ListParents).RequireAdmin(ClientsRead);
         admin.MapGet("/parents/{clientId}", GetParent).RequireAdmin(ClientsRead);
         admin.MapPut("/parents/{clientId}", PutParent).RequireAdmin(ParentsWrite).Accepts<ParentSettingsRequest>("application/json")
@@ -104,7 +105,7 @@ public static class PlatformApi
     private static async Task<Results<Ok<ClientView>, ProblemHttpResult>> ChangeParentAsync(
         HttpContext context, ClientAdministration administration, string clientId, ParentUpdate update)
     {
-        var (body, problem) = await ReadJsonAsync<Dictionary<string, JsonElement>>(context.Request);
+        var (body, problem) = await RequestJson.TryReadAsync<Dictionary<string, JsonElement>>(context.Request, StrictJson, context.RequestAborted);
         if (body is null)
         {
             return BadRequest(problem!);
@@ -239,7 +240,7 @@ public static class PlatformApi
     private static async Task<Results<Ok<ClientView>, ProblemHttpResult>> PatchChild(
         HttpContext context, PlatformAdministration platform, string clientId)
     {
-        var (body, problem) = await ReadJsonAsync<Dictionary<string, JsonElement>>(context.Request);
+        var (body, problem) = await RequestJson.TryReadAsync<Dictionary<string, JsonElement>>(context.Request, StrictJson, context.RequestAborted);
         if (body is null)
         {
             return BadRequest(problem!);
@@ -455,24 +456,6 @@ public static class PlatformApi
     // A single-valued, non-empty query filter; repeated values count as the first.
     private static string? Filter(HttpRequest request, string name) =>
         Hosting.RequestForms.SingleValue(request.Query[name]) is { Length: > 0 } value ? value : null;
-
-    private static async Task<(T? Body, string? Problem)> ReadJsonAsync<T>(HttpRequest request) where T : class
-    {
-        // Reject anything but a JSON body, then malformed JSON and unknown fields, with the parser's own words.
-        if (!request.HasJsonContentType())
-        {
-            return (null, "the body must be application/json");
-        }
-        try
-        {
-            var body = await JsonSerializer.DeserializeAsync<T>(request.Body, StrictJson, request.HttpContext.RequestAborted);
-            return body is null ? (null, "the body must be a JSON object") : (body, null);
-        }
-        catch (JsonException exception)
-        {
-            return (null, $"the body is not valid here: {exception.Message.Split(" Path:")[0]}");
-        }
-    }
 
     private static ProblemHttpResult BadRequest(string detail) => Problem(detail, AdminFailure.Invalid);
 

@@ -28,6 +28,7 @@ public sealed class ForwardingTests : IAsyncLifetime
             await Task.Delay(TimeSpan.FromSeconds(30), cancelled);
             return Results.Ok();
         });
+        upstream.MapGet("/gone", () => Results.StatusCode(StatusCodes.Status404NotFound));
         upstream.MapFallback((HttpContext context) =>
         {
             seen.Enqueue((context.Request.Path + context.Request.QueryString,
@@ -49,6 +50,7 @@ public sealed class ForwardingTests : IAsyncLifetime
         broker.Settings["Gateway:Routes:0"] = "GET /photos";
         broker.Settings["Gateway:Routes:1"] = "GET /slow";
         broker.Settings["Gateway:Routes:2"] = "POST /photos/*/like";
+        broker.Settings["Gateway:Routes:3"] = "GET /gone";
         if (timeout is not null)
         {
             broker.Settings["Gateway:UpstreamTimeout"] = timeout;
@@ -60,7 +62,7 @@ public sealed class ForwardingTests : IAsyncLifetime
     {
         var parent = await broker.CreateParentAsync();
         await broker.Administration.EnableParentAsync(parent.Client.ClientId, RedirectPolicy.Installation, "/broker/callback", 100,
-            ["GET /photos", "GET /slow"]);
+            ["GET /photos", "GET /slow", "GET /gone"]);
         return await CreateChildAsync(broker, parent, await broker.CreateUserAsync());
     }
 
@@ -98,6 +100,21 @@ public sealed class ForwardingTests : IAsyncLifetime
         // X-Forwarded-* name this hop's caller as the broker sees it (whom it trusts is ForwardedHeaders:KnownProxies).
         headers["X-Forwarded-For"].Should().Be("127.0.0.1");
         headers["X-Forwarded-Proto"].Should().Be("http");
+    }
+
+    [Fact]
+    public async Task An_upstream_error_without_a_body_is_passed_on_as_it_is()
+    {
+        // The broker gives its own bodiless answers a body; the upstream's are the upstream's.
+        using var broker = NewBroker(upstreamAddress);
+        var child = await ChildAsync(broker);
+        var request = new HttpRequestMessage(HttpMethod.Get, "/gone");
+        request.Headers.TryAddWithoutValidation("Authorization", $"Client-ID {child.ClientId}");
+
+        var response = await broker.CreateApiClient().SendAsync(request);
+
+        response.StatusCode.Should().Be(HttpStatusCode.NotFound);
+        (await response.Content.ReadAsStringAsync()).Should().BeEmpty();
     }
 
     [Fact]

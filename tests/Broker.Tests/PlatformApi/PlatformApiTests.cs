@@ -84,7 +84,7 @@ public sealed class PlatformApiTests : IAsyncLifetime
     [InlineData("""[1,2]""", "not valid")]
     [InlineData("""{"callback_path":"relative"}""", "callback")]
     [InlineData("""{}""", "name at least one")]
-    [InlineData("not json", "not valid")]
+    [InlineData("not json", "not well-formed")]
     public async Task Bad_parent_settings_get_400_problem_details_and_change_nothing(string body, string detail)
     {
         var before = await harness.AuditAsync();
