@@ -29,6 +29,8 @@ public sealed class CommandLineTests : IDisposable
             start.ArgumentList.Add(arg);
         }
         start.Environment["Storage__ConnectionString"] = $"Data Source={databasePath}";
+        // The real process runs in Production, which refuses an unencrypted key ring: a throwaway key.
+        start.Environment["DataProtection__KeyEncryptionKey"] = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
         foreach (var (name, value) in environment)
         {
             start.Environment[name] = value;

@@ -286,6 +286,9 @@ public static partial class BrokerCli
         var builder = CreateBuilder();
         // Logs go to standard error: standard output is the command's answer (JSON with --json, for jq).
         builder.Services.Configure<ConsoleLoggerOptions>(options => options.LogToStandardErrorThreshold = LogLevel.Trace);
+        // A command that cannot reach the database says so in its one error line; the server's outage
+        // warning would only repeat it.
+        builder.Logging.AddFilter<ConsoleLoggerProvider>(typeof(Storage.Database).FullName, LogLevel.Error);
         builder.Services.AddBrokerStorage(builder.Configuration);
         builder.Services.AddInstallation(builder.Configuration);
         builder.Services.AddAccountsCore(builder.Configuration);
