@@ -82,24 +82,28 @@ public static partial class LogRedaction
     }
 
     // A log or scope state whose values and text are redacted, for providers that write structured
-    // values (JSON console, OpenTelemetry) as well as those that write the message.
+    // values (JSON console, OpenTelemetry) as well as those that write the message. Redacted when first
+    // read, not when made: the host opens a scope on every request (and Kestrel on every connection)
+    // whether or not anything is logged in it, and that must cost no regex work.
     private sealed class RedactedState(object state) : IReadOnlyList<KeyValuePair<string, object?>>
     {
-        private readonly KeyValuePair<string, object?>[] values = state is IEnumerable<KeyValuePair<string, object?>> pairs
+        private KeyValuePair<string, object?>[]? values;
+
+        private string? text;
+
+        private KeyValuePair<string, object?>[] Values => values ??= state is IEnumerable<KeyValuePair<string, object?>> pairs
             ? [.. pairs.Select(pair => new KeyValuePair<string, object?>(pair.Key, pair.Key == "{OriginalFormat}" ? pair.Value : RedactValue(pair.Value)))]
             : [];
 
-        private readonly string text = Redact(state.ToString() ?? "");
+        public KeyValuePair<string, object?> this[int index] => Values[index];
 
-        public KeyValuePair<string, object?> this[int index] => values[index];
+        public int Count => Values.Length;
 
-        public int Count => values.Length;
-
-        public IEnumerator<KeyValuePair<string, object?>> GetEnumerator() => ((IEnumerable<KeyValuePair<string, object?>>)values).GetEnumerator();
+        public IEnumerator<KeyValuePair<string, object?>> GetEnumerator() => ((IEnumerable<KeyValuePair<string, object?>>)Values).GetEnumerator();
 
         IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
 
-        public override string ToString() => text;
+        public override string ToString() => text ??= Redact(state.ToString() ?? "");
 
         private static object? RedactValue(object? value) => value switch
         {
