@@ -23,6 +23,9 @@ public sealed class RawPathTests
     [InlineData("https://site.example/x\\..\\cb", "backslash")]
     [InlineData("https://site.example\\cb", "redirect URI")]
     [InlineData("https://site.example//cb", "path")]
+    [InlineData("https://site.example\\x/cb", "redirect URI")]
+    [InlineData("https://site.example\\/cb", "redirect URI")]
+    [InlineData("https://site.example:443\\x/cb", "redirect URI")]
     [InlineData("https://site.example/CB", "path")]
     public void A_redirect_uri_whose_path_only_canonicalises_to_the_callback_path_is_refused(string requested, string reason)
     {
@@ -65,6 +68,7 @@ public sealed class RawPathTests
     [InlineData("https://vendor.example", "")]
     [InlineData("https://vendor.example?x=1", "")]
     [InlineData("https://vendor.example/%63b#f", "/%63b")]
+    [InlineData("https://vendor.example\\x/cb", "\\x/cb")]
     public void The_raw_path_is_the_path_as_written(string uri, string path)
     {
         RedirectUris.RawPath(uri).Should().Be(path);

@@ -18,6 +18,8 @@ public sealed class CommandLineTests : IDisposable
         }
     }
 
+    private static readonly string KeyEncryptionKey = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+
     private Task<(int ExitCode, string Output, string Error)> RunAsync(params string[] args) => RunAsync(new Dictionary<string, string>(), args);
 
     private async Task<(int ExitCode, string Output, string Error)> RunAsync(IReadOnlyDictionary<string, string> environment, params string[] args)
@@ -29,8 +31,8 @@ public sealed class CommandLineTests : IDisposable
             start.ArgumentList.Add(arg);
         }
         start.Environment["Storage__ConnectionString"] = $"Data Source={databasePath}";
-        // The real process runs in Production, which refuses an unencrypted key ring: a throwaway key.
-        start.Environment["DataProtection__KeyEncryptionKey"] = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+        // Outside Development the key ring must be encrypted, or the broker refuses to start before the fault a test is about.
+        start.Environment["DataProtection__KeyEncryptionKey"] = KeyEncryptionKey;
         foreach (var (name, value) in environment)
         {
             start.Environment[name] = value;
@@ -315,5 +317,32 @@ public sealed class CommandLineTests : IDisposable
         first.Output.Should().Contain("V001_initial");
         var second = await RunAsync("migrate");
         second.Output.Should().Contain("up to date");
+    }
+}
+
+/// <summary>Which database faults are an operator's to fix (exit 4) and which are bugs (kept with their stack trace).</summary>
+public sealed class StartupFailureTests
+{
+    private static readonly Microsoft.Extensions.Configuration.IConfiguration NoSettings =
+        new Microsoft.Extensions.Configuration.ConfigurationBuilder().Build();
+
+    [Theory]
+    [InlineData("28P01")]
+    [InlineData("3D000")]
+    [InlineData("08006")]
+    public void A_database_refusing_the_connection_is_unavailable(string sqlState)
+    {
+        var refused = new Npgsql.PostgresException("refused", "FATAL", "FATAL", sqlState);
+
+        Hosting.StartupFailure.Describe(new InvalidOperationException("start-up", refused), NoSettings)!.Value.ExitCode.Should().Be(4);
+    }
+
+    [Fact]
+    public void A_failing_statement_is_a_bug_not_an_unavailable_database()
+    {
+        Hosting.StartupFailure.Describe(new Npgsql.PostgresException("syntax error at or near \"SELEC\"", "ERROR", "ERROR", "42601"), NoSettings)
+            .Should().BeNull();
+        Hosting.StartupFailure.Describe(new Microsoft.Data.Sqlite.SqliteException("SQLite Error 19: 'UNIQUE constraint failed'", 19), NoSettings)
+            .Should().BeNull();
     }
 }

@@ -155,3 +155,52 @@ public sealed class KeyRingProtectionTests : IDisposable
         (await error + await output).Should().Contain(message);
     }
 }
+
+/// <summary>The key ring's AES-GCM envelope: only the exact shape the encryptor writes decrypts.</summary>
+public sealed class KeyRingEnvelopeTests
+{
+    private static readonly string Key = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+
+    private static System.Xml.Linq.XElement Encrypted() =>
+        new Hosting.KeyRingXmlEncryptor(Hosting.KeyEncryptionKey.Parse(Key)!)
+            .Encrypt(new System.Xml.Linq.XElement("key", "material")).EncryptedElement;
+
+    private static Hosting.KeyRingXmlDecryptor Decryptor()
+    {
+        var services = new Microsoft.Extensions.DependencyInjection.ServiceCollection();
+        Microsoft.Extensions.DependencyInjection.OptionsServiceCollectionExtensions.Configure<Hosting.KeyRingOptions>(services, options => options.KeyEncryptionKey = Key);
+        return new Hosting.KeyRingXmlDecryptor(Microsoft.Extensions.DependencyInjection.ServiceCollectionContainerBuilderExtensions.BuildServiceProvider(services));
+    }
+
+    [Fact]
+    public void What_the_encryptor_wrote_decrypts()
+    {
+        Decryptor().Decrypt(Encrypted()).Value.Should().Be("material");
+    }
+
+    [Fact]
+    public void A_truncated_tag_is_refused_though_a_prefix_of_the_real_tag_would_verify()
+    {
+        var element = Encrypted();
+        var tag = Convert.FromBase64String((string)element.Attribute("tag")!);
+        element.SetAttributeValue("tag", Convert.ToBase64String(tag.AsSpan(0, 12)));
+
+        var decrypt = () => Decryptor().Decrypt(element);
+
+        decrypt.Should().Throw<System.Security.Cryptography.CryptographicException>();
+    }
+
+    [Theory]
+    [InlineData("nonce")]
+    [InlineData("tag")]
+    [InlineData("keyId")]
+    public void An_element_missing_a_part_is_a_cryptographic_failure_naming_it(string attribute)
+    {
+        var element = Encrypted();
+        element.Attribute(attribute)!.Remove();
+
+        var decrypt = () => Decryptor().Decrypt(element);
+
+        decrypt.Should().Throw<System.Security.Cryptography.CryptographicException>();
+    }
+}

@@ -53,6 +53,8 @@ public sealed class LogRedactionTests : SignedInOwnerTest
     [InlineData("Client-ID cAbc123", "Client-ID [redacted]")]
     [InlineData("token 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef spent", "token [redacted] spent")]
     [InlineData("Request finished HTTP/1.1 GET /healthz - 200", "Request finished HTTP/1.1 GET /healthz - 200")]
+    [InlineData("Request starting HTTP/1.1 POST http://broker/admin/v1/children/c0mx1seio0qyqk6QpaDXBAYMdEXArRau/disable - - -", "Request starting HTTP/1.1 POST http://broker/admin/v1/children/[redacted]/disable - - -")]
+    [InlineData("POST /account/apps/c0mx1seio0qyqk6QpaDXBAYMdEXArRau/revoke", "POST /account/apps/[redacted]/revoke")]
     public void Redaction_masks_query_values_credentials_and_minted_secrets(string text, string redacted)
     {
         Hosting.LogRedaction.Redact(text).Should().Be(redacted);

@@ -159,11 +159,15 @@ public static class RedirectUris
         return null;
     }
 
-    /// <summary>The path of an absolute URI exactly as written: after the authority, up to the query or fragment.</summary>
+    /// <summary>
+    /// The path of an absolute URI exactly as written: after the authority, up to the query or fragment.
+    /// A backslash ends the authority, as browsers read it in http(s) URIs (so <c>https://host\x/cb</c>
+    /// has the path <c>\x/cb</c>, which a browser follows to <c>/x/cb</c>).
+    /// </summary>
     public static string RawPath(string uri)
     {
         var start = uri.IndexOf("//", StringComparison.Ordinal);
-        start = start < 0 ? uri.IndexOf(':') + 1 : uri.IndexOfAny(['/', '?', '#'], start + 2);
+        start = start < 0 ? uri.IndexOf(':') + 1 : uri.IndexOfAny(['/', '\\', '?', '#'], start + 2);
         if (start < 0)
         {
             return "";

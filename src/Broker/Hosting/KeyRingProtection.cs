@@ -94,8 +94,8 @@ public sealed class KeyRingOptionsValidation(IHostEnvironment environment) : IVa
 /// </summary>
 public sealed class KeyRingXmlEncryptor(KeyEncryptionKey key) : IXmlEncryptor
 {
-    private const int NonceBytes = 12;
-    private const int TagBytes = 16;
+    internal const int NonceBytes = 12;
+    internal const int TagBytes = 16;
 
     public EncryptedXmlInfo Encrypt(XElement plaintextElement)
     {
@@ -132,11 +132,13 @@ public sealed class KeyRingXmlDecryptor(IServiceProvider services) : IXmlDecrypt
         var key = services.GetRequiredService<IOptions<KeyRingOptions>>().Value.Readable.FirstOrDefault(candidate => candidate.Id == keyId)
             ?? throw new CryptographicException(
                 $"The key ring element was encrypted with key-encryption key {keyId}, which is neither DataProtection:KeyEncryptionKey nor one of DataProtection:PreviousKeyEncryptionKeys.");
-        var nonce = Convert.FromBase64String((string)encryptedElement.Attribute("nonce")!);
-        var tag = Convert.FromBase64String((string)encryptedElement.Attribute("tag")!);
+        // Accept only the shape the encryptor writes: a shortened tag (a prefix of the real one still
+        // verifies in GCM) or a missing part is a tampered element, refused as such.
+        var nonce = Part(encryptedElement, "nonce", KeyRingXmlEncryptor.NonceBytes);
+        var tag = Part(encryptedElement, "tag", KeyRingXmlEncryptor.TagBytes);
         var ciphertext = Convert.FromBase64String(encryptedElement.Value);
         var plaintext = new byte[ciphertext.Length];
-        using (var aes = new AesGcm(key.Key, tag.Length))
+        using (var aes = new AesGcm(key.Key, KeyRingXmlEncryptor.TagBytes))
         {
             aes.Decrypt(nonce, ciphertext, tag, plaintext, AssociatedData(key.Id));
         }
@@ -148,6 +150,14 @@ public sealed class KeyRingXmlDecryptor(IServiceProvider services) : IXmlDecrypt
         {
             CryptographicOperations.ZeroMemory(plaintext);
         }
+    }
+
+    private static byte[] Part(XElement element, string name, int length)
+    {
+        var bytes = new byte[length];
+        return (string?)element.Attribute(name) is { } text && Convert.TryFromBase64String(text, bytes, out var written) && written == length
+            ? bytes
+            : throw new CryptographicException($"The key ring element's {name} is missing or not {length} bytes: it was not written by this broker, or was changed.");
     }
 
     // Binds the ciphertext to its purpose and key id.

@@ -28,8 +28,9 @@ public static partial class LogRedaction
     }
 
     /// <summary>
-    /// <paramref name="text"/> with every query value, credential after an authorization scheme, and
-    /// 64-hex-digit value (the shape of every secret, code and token the broker mints) masked.
+    /// <paramref name="text"/> with every query value, credential after an authorization scheme,
+    /// 64-hex-digit value (the shape of every secret, code and token the broker mints) and minted client
+    /// id (a child's is its gateway key) masked.
     /// </summary>
     public static string Redact(string text)
     {
@@ -39,6 +40,7 @@ public static partial class LogRedaction
         }
         text = QueryValue().Replace(text, Mask);
         text = Credential().Replace(text, match => match.Groups["scheme"].Value + " " + Mask);
+        text = MintedClientId().Replace(text, Mask);
         return MintedSecret().Replace(text, Mask);
     }
 
@@ -51,6 +53,11 @@ public static partial class LogRedaction
 
     [GeneratedRegex(@"(?<![0-9A-Fa-f])[0-9A-Fa-f]{64}(?![0-9A-Fa-f])")]
     private static partial Regex MintedSecret();
+
+    // A client id as Secret.NewClientId mints it: a child's id is its gateway key, and it also travels
+    // in paths (/admin/v1/children/{id}, /account/apps/{id}/revoke) that the request lines log.
+    [GeneratedRegex(@"(?<![0-9A-Za-z])c[0-9a-z]{9}[0-9A-Za-z]{22}(?![0-9A-Za-z])")]
+    private static partial Regex MintedClientId();
 
     private sealed class RedactingLoggerFactory(ILoggerFactory inner) : ILoggerFactory
     {
@@ -82,24 +89,28 @@ public static partial class LogRedaction
     }
 
     // A log or scope state whose values and text are redacted, for providers that write structured
-    // values (JSON console, OpenTelemetry) as well as those that write the message.
+    // values (JSON console, OpenTelemetry) as well as those that write the message. Redacted when first
+    // read, not when made: the host opens a scope on every request (and Kestrel on every connection)
+    // whether or not anything is logged in it, and that must cost no regex work.
     private sealed class RedactedState(object state) : IReadOnlyList<KeyValuePair<string, object?>>
     {
-        private readonly KeyValuePair<string, object?>[] values = state is IEnumerable<KeyValuePair<string, object?>> pairs
+        private KeyValuePair<string, object?>[]? values;
+
+        private string? text;
+
+        private KeyValuePair<string, object?>[] Values => values ??= state is IEnumerable<KeyValuePair<string, object?>> pairs
             ? [.. pairs.Select(pair => new KeyValuePair<string, object?>(pair.Key, pair.Key == "{OriginalFormat}" ? pair.Value : RedactValue(pair.Value)))]
             : [];
 
-        private readonly string text = Redact(state.ToString() ?? "");
+        public KeyValuePair<string, object?> this[int index] => Values[index];
 
-        public KeyValuePair<string, object?> this[int index] => values[index];
+        public int Count => Values.Length;
 
-        public int Count => values.Length;
-
-        public IEnumerator<KeyValuePair<string, object?>> GetEnumerator() => ((IEnumerable<KeyValuePair<string, object?>>)values).GetEnumerator();
+        public IEnumerator<KeyValuePair<string, object?>> GetEnumerator() => ((IEnumerable<KeyValuePair<string, object?>>)Values).GetEnumerator();
 
         IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
 
-        public override string ToString() => text;
+        public override string ToString() => text ??= Redact(state.ToString() ?? "");
 
         private static object? RedactValue(object? value) => value switch
         {

@@ -49,13 +49,28 @@ public static class StartupFailure
                 case DatabaseUnavailableException unavailable:
                     return ($"{unavailable.Message}: {unavailable.InnerException?.Message.TrimEnd('.') ?? "no answer"}. " +
                         "Check that the database server runs and that Storage:ConnectionString names it.", ExitCodes.Unavailable);
-                case DbException database:
+                case DbException database when RefusesConnection(database):
                     return ($"the database refused: {database.Message.TrimEnd('.')}. Check Storage:ConnectionString (server, database, credentials).",
                         ExitCodes.Unavailable);
             }
         }
         return null;
     }
+
+    // The server refusing the connection itself (credentials, database name, connection limits), as
+    // opposed to a statement's error: a failing migration or query is a bug and keeps its stack trace.
+    private static bool RefusesConnection(DbException exception) => exception switch
+    {
+        // SQLSTATE class 08 (connection exception), 28 (invalid authorization), 3D000 (no such database),
+        // 53300 (too many connections), 57P03 (cannot connect now).
+        Npgsql.PostgresException postgres => postgres.SqlState.StartsWith("08", StringComparison.Ordinal)
+            || postgres.SqlState.StartsWith("28", StringComparison.Ordinal) || postgres.SqlState is "3D000" or "53300" or "57P03",
+        // Login failed, cannot open the database, untrusted domain login, login-phase faults.
+        Microsoft.Data.SqlClient.SqlException sql => sql.Number is 18456 or 4060 or 18452 or 18470 or 18486 or 18487 or 18488,
+        // Npgsql's own faults (not the server's answer) are about reaching the server.
+        Npgsql.NpgsqlException => true,
+        _ => false,
+    };
 
     private const int SqliteCantOpen = 14;
     private const int SqliteReadOnly = 8;

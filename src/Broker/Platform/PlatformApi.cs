@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using Broker.Core;
 using Broker.Core.Clients;
 using Broker.Core.Platform;
 using Broker.Core.Stores;
@@ -27,6 +28,8 @@ public static class PlatformApi
     private static readonly JsonSerializerOptions StrictJson = new()
     {
         UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow,
+        // Reject a field named twice: which of the two values counts is the parser's guess, not the caller's.
+        AllowDuplicateProperties = false,
     };
 
     /// <summary>What the platform operations need without the web (the command line uses this too).</summary>
@@ -135,40 +138,43 @@ public static class PlatformApi
         var change = new ParentSettingsChange();
         foreach (var (name, value) in body)
         {
-            var isNull = value.ValueKind == JsonValueKind.Null;
             switch (name)
             {
                 // Reject a redirect policy we do not know.
-                case "redirect_policy" when isNull || value.ValueKind == JsonValueKind.String && value.GetString() is "installation" or "exact":
-                    change = change with
-                    {
-                        RedirectPolicy = Setting.To<RedirectPolicy?>(isNull ? null : value.GetString() == "exact" ? RedirectPolicy.Exact : RedirectPolicy.Installation),
-                    };
-                    break;
                 case "redirect_policy":
-                    return (null, "redirect_policy must be 'installation' or 'exact' (null for installation)");
-                // Reject a callback path that is not a string (its form is the rule's to judge).
-                case "callback_path" when isNull || value.ValueKind == JsonValueKind.String:
-                    change = change with { CallbackPath = Setting.To(isNull ? null : value.GetString()) };
-                    break;
-                case "callback_path":
-                    return (null, "callback_path must be a path like '/broker/callback' (null for the first redirect URI's)");
-                // Reject a quota that is not a whole number.
-                case "child_rate_limit" when isNull || value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out _):
-                    change = change with { ChildRateLimit = Setting.To<int?>(isNull ? null : value.GetInt32()) };
-                    break;
-                case "child_rate_limit":
-                    return (null, "child_rate_limit must be a whole number of requests per hour (null for the default)");
-                // Reject a whitelist that is not a list of strings.
-                case "child_endpoints" when isNull
-                    || value.ValueKind == JsonValueKind.Array && value.EnumerateArray().All(item => item.ValueKind == JsonValueKind.String):
+                    if (!JsonText.TryGetString(value, out var policy) || policy is not (null or "installation" or "exact"))
+                    {
+                        return (null, "redirect_policy must be 'installation' or 'exact' (null for installation)");
+                    }
                     change = change with
                     {
-                        ChildEndpoints = Setting.To<IReadOnlyList<string>?>(isNull ? null : value.EnumerateArray().Select(item => item.GetString()!).ToList()),
+                        RedirectPolicy = Setting.To<RedirectPolicy?>(policy switch { null => null, "exact" => RedirectPolicy.Exact, _ => RedirectPolicy.Installation }),
                     };
                     break;
+                // Reject a callback path that is not a string (its form is the rule's to judge).
+                case "callback_path":
+                    if (!JsonText.TryGetString(value, out var path))
+                    {
+                        return (null, "callback_path must be a path like '/broker/callback' (null for the first redirect URI's)");
+                    }
+                    change = change with { CallbackPath = Setting.To(path) };
+                    break;
+                // Reject a quota that is not a whole number.
+                case "child_rate_limit":
+                    if (!TryReadWholeNumber(value, out var rateLimit))
+                    {
+                        return (null, "child_rate_limit must be a whole number of requests per hour (null for the default)");
+                    }
+                    change = change with { ChildRateLimit = Setting.To(rateLimit) };
+                    break;
+                // Reject a whitelist that is not a list of strings.
                 case "child_endpoints":
-                    return (null, "child_endpoints must be a list of 'METHOD /path' strings (null for the defaults)");
+                    if (!TryReadStrings(value, out var endpoints))
+                    {
+                        return (null, "child_endpoints must be a list of 'METHOD /path' strings (null for the defaults)");
+                    }
+                    change = change with { ChildEndpoints = Setting.To<IReadOnlyList<string>?>(endpoints) };
+                    break;
             }
         }
         return (change, null);
@@ -255,21 +261,20 @@ public static class PlatformApi
         if (body.TryGetValue("rate_limit", out var rateValue) && rateValue.ValueKind != JsonValueKind.Null)
         {
             // Reject a quota that is not a whole number.
-            if (rateValue.ValueKind != JsonValueKind.Number || !rateValue.TryGetInt32(out var parsed))
+            if (!TryReadWholeNumber(rateValue, out var parsed))
             {
                 return BadRequest("rate_limit must be a whole number of requests per hour, or null to inherit the parent's");
             }
             rateLimit = parsed;
         }
-        List<string>? endpoints = null;
+        IReadOnlyList<string>? endpoints = null;
         if (body.TryGetValue("endpoints", out var endpointsValue) && endpointsValue.ValueKind != JsonValueKind.Null)
         {
             // Reject a whitelist that is not a list of strings.
-            if (endpointsValue.ValueKind != JsonValueKind.Array || endpointsValue.EnumerateArray().Any(item => item.ValueKind != JsonValueKind.String))
+            if (!TryReadStrings(endpointsValue, out endpoints))
             {
                 return BadRequest("endpoints must be a list of 'METHOD /path' strings, or null to inherit the parent's");
             }
-            endpoints = endpointsValue.EnumerateArray().Select(item => item.GetString()!).ToList();
         }
         if (!IfMatch(context.Request, out var ifMatch))
         {
@@ -456,6 +461,48 @@ public static class PlatformApi
     // A single-valued, non-empty query filter; repeated values count as the first.
     private static string? Filter(HttpRequest request, string name) =>
         Hosting.RequestForms.SingleValue(request.Query[name]) is { Length: > 0 } value ? value : null;
+
+
+    // A whole number of the int range, or JSON null (null).
+    private static bool TryReadWholeNumber(JsonElement value, out int? number)
+    {
+        number = null;
+        if (value.ValueKind == JsonValueKind.Null)
+        {
+            return true;
+        }
+        if (value.ValueKind != JsonValueKind.Number || !value.TryGetInt32(out var parsed))
+        {
+            return false;
+        }
+        number = parsed;
+        return true;
+    }
+
+    // A list of strings, each valid Unicode (a lone surrogate escape is refused, not a 500), or JSON null (null).
+    private static bool TryReadStrings(JsonElement value, out IReadOnlyList<string>? strings)
+    {
+        strings = null;
+        if (value.ValueKind == JsonValueKind.Null)
+        {
+            return true;
+        }
+        if (value.ValueKind != JsonValueKind.Array)
+        {
+            return false;
+        }
+        var list = new List<string>(value.GetArrayLength());
+        foreach (var item in value.EnumerateArray())
+        {
+            if (!JsonText.TryGetString(item, out var text) || text is null)
+            {
+                return false;
+            }
+            list.Add(text);
+        }
+        strings = list;
+        return true;
+    }
 
     private static ProblemHttpResult BadRequest(string detail) => Problem(detail, AdminFailure.Invalid);
 

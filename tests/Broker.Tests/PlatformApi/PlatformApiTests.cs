@@ -84,6 +84,12 @@ public sealed class PlatformApiTests : IAsyncLifetime
     [InlineData("""[1,2]""", "not valid")]
     [InlineData("""{"callback_path":"relative"}""", "callback")]
     [InlineData("""{}""", "name at least one")]
+    [InlineData("""{"redirect_policy":"\ud800"}""", "not well-formed")]
+    [InlineData("""{"callback_path":"/cb\ud800"}""", "not well-formed")]
+    [InlineData("""{"child_endpoints":["GET /\ud800"]}""", "not well-formed")]
+    [InlineData("""{"child_rate_limit":0,"child_rate_limit":70}""", "appears more than once")]
+    [InlineData("""{"child_rate_limit":1e3}""", "child_rate_limit must be a whole number")]
+    [InlineData("""{"child_rate_limit":99999999999999999999}""", "child_rate_limit must be a whole number")]
     [InlineData("not json", "not well-formed")]
     public async Task Bad_parent_settings_get_400_problem_details_and_change_nothing(string body, string detail)
     {
@@ -325,6 +331,7 @@ public sealed class PlatformApiTests : IAsyncLifetime
         await ShouldBeProblem(await SendAsync(HttpMethod.Patch, $"/admin/v1/children/{child}", new { endpoints = new[] { "GET /users/*" } }), HttpStatusCode.BadRequest, "narrowed");
         await ShouldBeProblem(await SendAsync(HttpMethod.Patch, $"/admin/v1/children/{child}", new { owner = "x" }), HttpStatusCode.BadRequest, "unknown field");
         await ShouldBeProblem(await SendAsync(HttpMethod.Patch, $"/admin/v1/children/{child}", new { rate_limit = "x" }), HttpStatusCode.BadRequest, "whole number");
+        await ShouldBeProblem(await SendAsync(HttpMethod.Patch, $"/admin/v1/children/{child}", """{"endpoints":["GET /\ud800"]}"""), HttpStatusCode.BadRequest, "not well-formed");
         await ShouldBeProblem(await SendAsync(HttpMethod.Patch, $"/admin/v1/children/{child}", new { }), HttpStatusCode.BadRequest, "rate_limit");
         await ShouldBeProblem(await SendAsync(HttpMethod.Patch, $"/admin/v1/children/{child}", new { rate_limit = 5 }, etag), HttpStatusCode.PreconditionFailed, "no longer current");
 
