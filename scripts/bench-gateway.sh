@@ -224,7 +224,9 @@ median() {
 
 echo
 echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION, $ROUNDS rounds (medians), $(nproc) cores, GET $PATH_UNDER_TEST, 1,000 keys rotated"
-anchor_rps=$(median 1 nginx-gate); anchor_cpu=$(median 4 nginx-gate); anchor_p99=$(median 3 nginx-gate)
+# The anchor is the nginx gate; when TARGETS leaves it out, the first target.
+anchor=nginx-gate; [ -n "${RESULTS[$anchor]:-}" ] || anchor=${TARGETS%% *}
+anchor_rps=$(median 1 "$anchor"); anchor_cpu=$(median 4 "$anchor"); anchor_p99=$(median 3 "$anchor")
 printf '%-14s %11s %8s %8s %12s %9s %9s %9s\n' target "requests/s" "p50 ms" "p99 ms" "CPU µs/req" "× rps" "× CPU" "× p99"
 for name in $TARGETS; do
   rps=$(median 1 "$name"); p50=$(median 2 "$name"); p99=$(median 3 "$name"); cpu=$(median 4 "$name")
@@ -233,7 +235,7 @@ for name in $TARGETS; do
     "$(awk -v a="$cpu" -v b="$anchor_cpu" 'BEGIN { printf "%.2f", a / b }')" \
     "$(awk -v a="$p99" -v b="$anchor_p99" 'BEGIN { printf "%.2f", a / b }')"
 done
-echo "(× columns: ratio to nginx-gate; CPU is the gateway's own process, the upstream's excluded)"
+echo "(× columns: ratio to $anchor; CPU is the gateway's own process, the upstream's excluded)"
 for name in memory 1m; do
   echo "broker-$name RSS: $(awk '/VmRSS/ { printf "%.0f MB", $2 / 1024 }' "/proc/${BROKER_PID[$name]}/status")"
 done
