@@ -32,6 +32,7 @@ public sealed class Database : IAsyncDisposable
 {
     private readonly string connectionString;
     private readonly ResiliencePipeline pipeline;
+    private readonly ResiliencePipeline once;
 
     // Columns are snake_case, row classes PascalCase.
     static Database() => Dapper.DefaultTypeMap.MatchNamesWithUnderscores = true;
@@ -62,6 +63,8 @@ public sealed class Database : IAsyncDisposable
             });
         }
         pipeline = builder.Build();
+        // The same budget without retries, for work that must not run twice (WithConnectionAsync).
+        once = new ResiliencePipelineBuilder().AddTimeout(resilience.Timeout).Build();
     }
 
     public ISqlDialect Dialect { get; }
@@ -78,9 +81,38 @@ public sealed class Database : IAsyncDisposable
     public bool IsUnavailable(Exception exception) =>
         exception is DatabaseUnavailableException or TimeoutRejectedException || Dialect.IsTransient(exception);
 
-    /// <summary>Opens a connection; opening is idempotent, so transient faults are retried.</summary>
-    public Task<DbConnection> OpenAsync(CancellationToken cancellationToken = default) =>
+    /// <summary>
+    /// Opens a connection; opening is idempotent, so transient faults are retried. Internal: only the
+    /// open is bounded, not what the caller then runs on the connection, so stores use
+    /// <see cref="ReadAsync{T}"/> or <see cref="WithConnectionAsync{T}"/>, which bound both as one.
+    /// </summary>
+    internal Task<DbConnection> OpenAsync(CancellationToken cancellationToken = default) =>
         WithinBudgetAsync(OpenOnceAsync, cancellationToken, abandoned: connection => connection.Dispose());
+
+    /// <summary>
+    /// Runs work that is not safe to repeat (an insert, an update that counts or versions) on its own
+    /// connection, open and work together within the budget like <see cref="ReadAsync{T}"/>. Only the
+    /// open is retried on a transient fault; a fault of the work itself is not, because the write may
+    /// have happened: it surfaces as <see cref="DatabaseUnavailableException"/>. The work must pass the
+    /// token it receives (the budget's) to its commands.
+    /// </summary>
+    public Task<T> WithConnectionAsync<T>(Func<DbConnection, CancellationToken, Task<T>> work, CancellationToken cancellationToken = default) =>
+        // A retried open inside a non-retried operation: the open fails before anything is written, so
+        // it may run again; the outer pipeline (timeout only) cancels both at the budget, and the inner
+        // pipeline's own timeout, the same budget started later, never fires first.
+        WithinBudgetAsync(async token =>
+        {
+            await using var connection = await pipeline.ExecuteAsync(static async (database, attempt) => await database.OpenOnceAsync(attempt), this, token);
+            return await work(connection, token);
+        }, cancellationToken, retried: false);
+
+    /// <inheritdoc cref="WithConnectionAsync{T}(Func{DbConnection, CancellationToken, Task{T}}, CancellationToken)"/>
+    public Task WithConnectionAsync(Func<DbConnection, CancellationToken, Task> work, CancellationToken cancellationToken = default) =>
+        WithConnectionAsync<bool>(async (connection, token) =>
+        {
+            await work(connection, token);
+            return true;
+        }, cancellationToken);
 
     /// <summary>
     /// Runs a read (or another idempotent operation) on its own connection, retried as a whole on a
@@ -270,9 +302,10 @@ public sealed class Database : IAsyncDisposable
     // acknowledge a cancel): the attempt's token is cancelled at the budget (Polly's timeout), and the
     // caller stops waiting at the same moment. Work still running then ends by the provider's own bound
     // (Bounded) and is undone: its token is cancelled, so it commits nothing it had not begun to commit.
-    private async Task<T> WithinBudgetAsync<T>(Func<CancellationToken, Task<T>> operation, CancellationToken cancellationToken, Action<T>? abandoned = null)
+    private async Task<T> WithinBudgetAsync<T>(
+        Func<CancellationToken, Task<T>> operation, CancellationToken cancellationToken, Action<T>? abandoned = null, bool retried = true)
     {
-        var running = RunAsync(operation, cancellationToken);
+        var running = RunAsync(operation, cancellationToken, retried);
         try
         {
             var result = await running.WaitAsync(Budget, cancellationToken);
@@ -321,12 +354,13 @@ public sealed class Database : IAsyncDisposable
         task.ContinueWith(static done => _ = done.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
 
     // Retried while the dialect calls the fault transient, within the time budget; what is still failing
-    // then becomes DatabaseUnavailableException, so the host maps one exception type to 503.
-    internal async Task<T> RunAsync<T>(Func<CancellationToken, Task<T>> operation, CancellationToken cancellationToken)
+    // then becomes DatabaseUnavailableException, so the host maps one exception type to 503. Not
+    // retried (only the budget) for work that must not run twice (WithConnectionAsync).
+    internal async Task<T> RunAsync<T>(Func<CancellationToken, Task<T>> operation, CancellationToken cancellationToken, bool retried = true)
     {
         try
         {
-            return await pipeline.ExecuteAsync(static async (operation, token) => await operation(token), operation, cancellationToken);
+            return await (retried ? pipeline : once).ExecuteAsync(static async (operation, token) => await operation(token), operation, cancellationToken);
         }
         catch (TimeoutRejectedException exception)
         {

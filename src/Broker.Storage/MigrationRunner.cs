@@ -31,10 +31,12 @@ public sealed partial class MigrationRunner(Database database)
     public async Task<IReadOnlyList<string>> MigrateAsync(CancellationToken cancellationToken = default)
     {
         var dialect = database.Dialect;
-        await using (var connection = await database.OpenAsync(cancellationToken))
+        // Idempotent (SQLite: journal_mode = WAL), so retried as a whole like a read.
+        await database.ReadAsync(async (connection, token) =>
         {
-            await dialect.PrepareDatabaseAsync(connection, cancellationToken);
-        }
+            await dialect.PrepareDatabaseAsync(connection, token);
+            return true;
+        }, cancellationToken);
         // Under the lock too: PostgreSQL's CREATE TABLE IF NOT EXISTS is not safe against a concurrent twin.
         await database.InTransactionAsync(async (connection, transaction) =>
         {

@@ -18,6 +18,12 @@ internal sealed class RecordingDialect(ISqlDialect inner) : ISqlDialect
 
     public int AffectedRows { get; set; } = 1;
 
+    /// <summary>
+    /// Commands never answer, whatever their cancellation token says: a frozen server behind a driver
+    /// that does not honour cancellation (connections still open, as pooled ones do).
+    /// </summary>
+    public bool Frozen { get; set; }
+
     public string Name => inner.Name;
 
     public DbConnection CreateConnection(string connectionString) => new RecordingConnection(this);
@@ -110,6 +116,21 @@ internal sealed class RecordingDialect(ISqlDialect inner) : ISqlDialect
 
         public override void Cancel()
         {
+        }
+
+        public override Task<int> ExecuteNonQueryAsync(CancellationToken cancellationToken) =>
+            dialect.Frozen ? Never<int>() : base.ExecuteNonQueryAsync(cancellationToken);
+
+        public override Task<object?> ExecuteScalarAsync(CancellationToken cancellationToken) =>
+            dialect.Frozen ? Never<object?>() : base.ExecuteScalarAsync(cancellationToken);
+
+        protected override Task<DbDataReader> ExecuteDbDataReaderAsync(CommandBehavior behavior, CancellationToken cancellationToken) =>
+            dialect.Frozen ? Never<DbDataReader>() : base.ExecuteDbDataReaderAsync(behavior, cancellationToken);
+
+        private Task<T> Never<T>()
+        {
+            Record();
+            return new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously).Task;
         }
 
         public override int ExecuteNonQuery()

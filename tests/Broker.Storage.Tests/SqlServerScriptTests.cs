@@ -19,7 +19,7 @@ namespace Broker.Storage.Tests;
 /// </summary>
 public sealed class SqlServerScriptTests
 {
-    private const string StoresNamespace = "Broker.Storage.Stores";
+    internal const string StoresNamespace = "Broker.Storage.Stores";
     private static readonly DateTimeOffset Now = new(2026, 3, 4, 5, 6, 7, TimeSpan.Zero);
     private static readonly Assembly Storage = typeof(Database).Assembly;
 
@@ -174,7 +174,7 @@ public sealed class SqlServerScriptTests
             .ToList();
     }
 
-    private static object Construct(Type type, Database database)
+    internal static object Construct(Type type, Database database)
     {
         var constructor = type.GetConstructors().Should().ContainSingle($"{type.Name} should have one constructor").Subject;
         return constructor.Invoke(constructor.GetParameters()
@@ -198,7 +198,7 @@ public sealed class SqlServerScriptTests
     }
 
     // A value of every type a store method takes; a new type must be added here, or the test fails loudly.
-    private static object? Sample(ParameterInfo parameter, Type store)
+    internal static object? Sample(ParameterInfo parameter, Type store)
     {
         var type = Nullable.GetUnderlyingType(parameter.ParameterType) ?? parameter.ParameterType;
         return type switch

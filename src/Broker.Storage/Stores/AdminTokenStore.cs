@@ -33,21 +33,17 @@ public sealed class AdminTokenStore(Database database) : IAdminTokenStore
             return (true, true);
         }, cancellationToken);
 
-    public async Task<AdminToken?> FindByHashAsync(string tokenHash, CancellationToken cancellationToken = default)
-    {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        var row = await connection.QuerySingleOrDefaultAsync<TokenRow>(new CommandDefinition(
-            $"SELECT {Columns} FROM admin_tokens WHERE token_hash = @tokenHash", new { tokenHash }, cancellationToken: cancellationToken));
-        return row?.ToToken();
-    }
+    public async Task<AdminToken?> FindByHashAsync(string tokenHash, CancellationToken cancellationToken = default) =>
+        (await database.QuerySingleOrDefaultAsync<TokenRow>(
+            $"SELECT {Columns} FROM admin_tokens WHERE token_hash = @tokenHash", new { tokenHash }, cancellationToken))?.ToToken();
 
-    public async Task<IReadOnlyList<AdminToken>> ListAsync(CancellationToken cancellationToken = default)
-    {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        var rows = await connection.QueryAsync<TokenRow>(new CommandDefinition(
-            $"SELECT {Columns} FROM admin_tokens ORDER BY created_at DESC, token_id DESC", cancellationToken: cancellationToken));
-        return rows.Select(row => row.ToToken()).ToList();
-    }
+    public Task<IReadOnlyList<AdminToken>> ListAsync(CancellationToken cancellationToken = default) =>
+        database.ReadAsync<IReadOnlyList<AdminToken>>(async (connection, token) =>
+        {
+            var rows = await connection.QueryAsync<TokenRow>(new CommandDefinition(
+                $"SELECT {Columns} FROM admin_tokens ORDER BY created_at DESC, token_id DESC", cancellationToken: token));
+            return rows.Select(row => row.ToToken()).ToList();
+        }, cancellationToken);
 
     public Task<bool> RevokeAsync(string tokenId, DateTimeOffset now, AuditEntry audit, CancellationToken cancellationToken = default) =>
         database.InTransactionAsync(async (connection, transaction) =>
@@ -63,13 +59,11 @@ public sealed class AdminTokenStore(Database database) : IAdminTokenStore
             return (true, true);
         }, cancellationToken);
 
-    public async Task RecordUseAsync(string tokenId, DateTimeOffset at, CancellationToken cancellationToken = default)
-    {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        await connection.ExecuteAsync(new CommandDefinition(
+    // Only ever moves last_used_at forward to @At: a second run changes nothing, so it is retried as a whole.
+    public Task RecordUseAsync(string tokenId, DateTimeOffset at, CancellationToken cancellationToken = default) =>
+        database.ReadAsync((connection, token) => connection.ExecuteAsync(new CommandDefinition(
             "UPDATE admin_tokens SET last_used_at = @At WHERE token_id = @tokenId AND (last_used_at IS NULL OR last_used_at < @At)",
-            new { tokenId, At = DbValues.Time(at) }, cancellationToken: cancellationToken));
-    }
+            new { tokenId, At = DbValues.Time(at) }, cancellationToken: token)), cancellationToken);
 
     private sealed class TokenRow
     {

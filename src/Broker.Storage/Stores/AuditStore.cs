@@ -35,11 +35,12 @@ public sealed class AuditStore(Database database) : IAuditStore
         }
     }
 
-    public async Task AppendAsync(AuditEntry entry, CancellationToken cancellationToken = default)
-    {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        await InsertAsync(connection, null, entry, cancellationToken);
-    }
+    // Each run appends a row: never retried as a whole.
+    public Task AppendAsync(AuditEntry entry, CancellationToken cancellationToken = default) =>
+        database.WithConnectionAsync(async (connection, token) =>
+        {
+            await InsertAsync(connection, null, entry, token);
+        }, cancellationToken);
 
     public async Task<Page<AuditEntry>> QueryAsync(AuditQuery query, CancellationToken cancellationToken = default)
     {
@@ -51,24 +52,26 @@ public sealed class AuditStore(Database database) : IAuditStore
         if (query.Target is not null) conditions.Add("target = @Target");
         if (query.Before is not null) conditions.Add("id < @Before");
         var where = conditions.Count == 0 ? "" : "WHERE " + string.Join(" AND ", conditions);
-        await using var connection = await database.OpenAsync(cancellationToken);
-        // One row more than asked tells whether another page follows.
-        var rows = (await connection.QueryAsync<AuditRow>(new CommandDefinition(
-            $"SELECT {Columns} FROM audit_log {where} ORDER BY id DESC {database.Dialect.LimitClause("@Take")}",
-            new
-            {
-                From = DbValues.Time(query.From),
-                To = DbValues.Time(query.To),
-                query.Actor,
-                query.Action,
-                query.Target,
-                query.Before,
-                Take = query.Limit + 1,
-            },
-            cancellationToken: cancellationToken))).ToList();
-        var items = rows.Take(query.Limit).Select(row => row.ToEntry()).ToList();
-        var next = rows.Count > query.Limit ? items[^1].Id.ToString(CultureInfo.InvariantCulture) : null;
-        return new Page<AuditEntry>(items, next);
+        return await database.ReadAsync<Page<AuditEntry>>(async (connection, token) =>
+        {
+            // One row more than asked tells whether another page follows.
+            var rows = (await connection.QueryAsync<AuditRow>(new CommandDefinition(
+                $"SELECT {Columns} FROM audit_log {where} ORDER BY id DESC {database.Dialect.LimitClause("@Take")}",
+                new
+                {
+                    From = DbValues.Time(query.From),
+                    To = DbValues.Time(query.To),
+                    query.Actor,
+                    query.Action,
+                    query.Target,
+                    query.Before,
+                    Take = query.Limit + 1,
+                },
+                cancellationToken: token))).ToList();
+            var items = rows.Take(query.Limit).Select(row => row.ToEntry()).ToList();
+            var next = rows.Count > query.Limit ? items[^1].Id.ToString(CultureInfo.InvariantCulture) : null;
+            return new Page<AuditEntry>(items, next);
+        }, cancellationToken);
     }
 
     private sealed class AuditRow

@@ -80,13 +80,11 @@ public sealed partial class ClientStore : IPlatformClientStore
             return (childrenDisabled, true);
         }, cancellationToken);
 
-    public async Task RecordUseAsync(string clientId, DateTimeOffset at, CancellationToken cancellationToken = default)
-    {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        await connection.ExecuteAsync(new CommandDefinition(
+    // Only ever moves last_used_at forward to @At: a second run changes nothing, so it is retried as a whole.
+    public Task RecordUseAsync(string clientId, DateTimeOffset at, CancellationToken cancellationToken = default) =>
+        database.ReadAsync((connection, token) => connection.ExecuteAsync(new CommandDefinition(
             "UPDATE clients SET last_used_at = @At WHERE client_id = @clientId AND (last_used_at IS NULL OR last_used_at < @At)",
-            new { clientId, At = DbValues.Time(at) }, cancellationToken: cancellationToken));
-    }
+            new { clientId, At = DbValues.Time(at) }, cancellationToken: token)), cancellationToken);
 
     // Keyset paging, newest first by (created_at, client_id): stable while rows are added.
     private async Task<Page<Client>> PageAsync(
@@ -99,12 +97,14 @@ public sealed partial class ClientStore : IPlatformClientStore
             parameters.Add("AfterId", afterId);
         }
         parameters.Add("Take", limit + 1);
-        await using var connection = await database.OpenAsync(cancellationToken);
-        var rows = (await connection.QueryAsync<ClientRow>(new CommandDefinition(
-            $"SELECT {Columns} FROM clients WHERE {condition} ORDER BY created_at DESC, client_id DESC {database.Dialect.LimitClause("@Take")}",
-            parameters, cancellationToken: cancellationToken))).ToList();
-        var items = rows.Take(limit).Select(row => row.ToClient()).ToList();
-        var next = rows.Count > limit ? PageCursor.Encode(DbValues.Time(items[^1].CreatedAt), items[^1].ClientId) : null;
-        return new Page<Client>(items, next);
+        return await database.ReadAsync<Page<Client>>(async (connection, token) =>
+        {
+            var rows = (await connection.QueryAsync<ClientRow>(new CommandDefinition(
+                $"SELECT {Columns} FROM clients WHERE {condition} ORDER BY created_at DESC, client_id DESC {database.Dialect.LimitClause("@Take")}",
+                parameters, cancellationToken: token))).ToList();
+            var items = rows.Take(limit).Select(row => row.ToClient()).ToList();
+            var next = rows.Count > limit ? PageCursor.Encode(DbValues.Time(items[^1].CreatedAt), items[^1].ClientId) : null;
+            return new Page<Client>(items, next);
+        }, cancellationToken);
     }
 }

@@ -16,19 +16,20 @@ public sealed partial class ClientStore(Database database) : IClientStore
         (await database.QuerySingleOrDefaultAsync<ClientRow>(
             $"SELECT {Columns} FROM clients WHERE client_id = @clientId", new { clientId }, cancellationToken))?.ToClient();
 
-    public async Task<bool> CreateAsync(Client client, CancellationToken cancellationToken = default)
-    {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        try
+    // An insert run twice would find its own row and answer "taken": never retried as a whole.
+    public Task<bool> CreateAsync(Client client, CancellationToken cancellationToken = default) =>
+        database.WithConnectionAsync(async (connection, token) =>
         {
-            var rows = await connection.ExecuteAsync(ClientRow.From(client).Insert().Command(null, cancellationToken));
-            return rows == 1;
-        }
-        catch (DbException exception) when (database.Dialect.IsUniqueViolation(exception))
-        {
-            return false;
-        }
-    }
+            try
+            {
+                var rows = await connection.ExecuteAsync(ClientRow.From(client).Insert().Command(null, token));
+                return rows == 1;
+            }
+            catch (DbException exception) when (database.Dialect.IsUniqueViolation(exception))
+            {
+                return false;
+            }
+        }, cancellationToken);
 
     // Open registration's write: many arrive at once, so on SQLite they share commits (Database.WriteAsync).
     public async Task<bool> CreateAsync(Client client, AuditEntry audit, CancellationToken cancellationToken = default)
@@ -43,43 +44,44 @@ public sealed partial class ClientStore(Database database) : IClientStore
         }
     }
 
-    public async Task<bool> SetParentSettingsAsync(
+    // version + 1: a second run would count twice, so it is never retried as a whole.
+    public Task<bool> SetParentSettingsAsync(
         string clientId, RedirectPolicy policy, string? callbackPath, int childRateLimit,
-        IReadOnlyList<string> childEndpoints, CancellationToken cancellationToken = default)
-    {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        var rows = await connection.ExecuteAsync(new CommandDefinition(
-            """
-            UPDATE clients
-               SET kind = @Kind, redirect_policy = @Policy, callback_path = @CallbackPath,
-                   child_rate_limit = @ChildRateLimit, child_endpoints = @ChildEndpoints, grant_types = @GrantTypes,
-                   version = version + 1
-             WHERE client_id = @ClientId AND kind <> @ChildKind
-            """,
-            new
-            {
-                ClientId = clientId,
-                Kind = ClientRow.KindName(ClientKind.Parent),
-                ChildKind = ClientRow.KindName(ClientKind.Child),
-                Policy = ClientRow.PolicyName(policy),
-                CallbackPath = callbackPath,
-                ChildRateLimit = childRateLimit,
-                ChildEndpoints = DbValues.List(childEndpoints),
-                // Parent keys are public: the authorization code grant is all they may ever use.
-                GrantTypes = DbValues.List([GrantType.AuthorizationCode]),
-            },
-            cancellationToken: cancellationToken));
-        return rows == 1;
-    }
+        IReadOnlyList<string> childEndpoints, CancellationToken cancellationToken = default) =>
+        database.WithConnectionAsync(async (connection, token) =>
+        {
+            var rows = await connection.ExecuteAsync(new CommandDefinition(
+                """
+                UPDATE clients
+                   SET kind = @Kind, redirect_policy = @Policy, callback_path = @CallbackPath,
+                       child_rate_limit = @ChildRateLimit, child_endpoints = @ChildEndpoints, grant_types = @GrantTypes,
+                       version = version + 1
+                 WHERE client_id = @ClientId AND kind <> @ChildKind
+                """,
+                new
+                {
+                    ClientId = clientId,
+                    Kind = ClientRow.KindName(ClientKind.Parent),
+                    ChildKind = ClientRow.KindName(ClientKind.Child),
+                    Policy = ClientRow.PolicyName(policy),
+                    CallbackPath = callbackPath,
+                    ChildRateLimit = childRateLimit,
+                    ChildEndpoints = DbValues.List(childEndpoints),
+                    // Parent keys are public: the authorization code grant is all they may ever use.
+                    GrantTypes = DbValues.List([GrantType.AuthorizationCode]),
+                },
+                cancellationToken: token));
+            return rows == 1;
+        }, cancellationToken);
 
-    public async Task<IReadOnlyList<Client>> ListChildrenOwnedByAsync(string userId, CancellationToken cancellationToken = default)
-    {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        var rows = await connection.QueryAsync<ClientRow>(new CommandDefinition(
-            $"SELECT {Columns} FROM clients WHERE owner_user_id = @userId AND kind = @Kind ORDER BY created_at DESC, client_id",
-            new { userId, Kind = ClientRow.KindName(ClientKind.Child) }, cancellationToken: cancellationToken));
-        return rows.Select(row => row.ToClient()).ToList();
-    }
+    public Task<IReadOnlyList<Client>> ListChildrenOwnedByAsync(string userId, CancellationToken cancellationToken = default) =>
+        database.ReadAsync<IReadOnlyList<Client>>(async (connection, token) =>
+        {
+            var rows = await connection.QueryAsync<ClientRow>(new CommandDefinition(
+                $"SELECT {Columns} FROM clients WHERE owner_user_id = @userId AND kind = @Kind ORDER BY created_at DESC, client_id",
+                new { userId, Kind = ClientRow.KindName(ClientKind.Child) }, cancellationToken: token));
+            return rows.Select(row => row.ToClient()).ToList();
+        }, cancellationToken);
 
     public Task<bool> RevokeOwnedChildAsync(
         string userId, string clientId, DateTimeOffset now, AuditEntry? audit = null, CancellationToken cancellationToken = default) =>
@@ -100,102 +102,105 @@ public sealed partial class ClientStore(Database database) : IClientStore
             return (true, true);
         }, cancellationToken);
 
-    public async Task<IReadOnlyList<Client>> ListManagedAsync(
-        string? nameStartsWith, int limit, string? afterClientId, CancellationToken cancellationToken = default)
-    {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        // Exact name matches first, then by name and id; the cursor is the last client's position in that order.
-        // The SQL is assembled from fixed fragments (never from input) so no parameter is ever an untyped NULL.
-        // Without a query every client ranks alike, so the rank drops out (a bare "1" in ORDER BY would
-        // mean "the first column").
-        var rank = nameStartsWith is null ? "0" : "CASE WHEN name = @Query THEN 0 ELSE 1 END";
-        var order = nameStartsWith is null ? "name, client_id" : $"{rank}, name, client_id";
-        var cursor = afterClientId is null
-            ? null
-            : await connection.QuerySingleOrDefaultAsync<CursorRow>(new CommandDefinition(
-                $"SELECT {rank} AS rank_value, name, client_id FROM clients WHERE client_id = @afterClientId AND name_key IS NOT NULL",
-                new { afterClientId, Query = nameStartsWith ?? "" }, cancellationToken: cancellationToken));
-        if (afterClientId is not null && cursor is null)
+    public Task<IReadOnlyList<Client>> ListManagedAsync(
+        string? nameStartsWith, int limit, string? afterClientId, CancellationToken cancellationToken = default) =>
+        database.ReadAsync<IReadOnlyList<Client>>(async (connection, token) =>
         {
-            return [];
-        }
-        var filter = nameStartsWith is null ? "" : "AND name LIKE @Prefix ESCAPE '\\'";
-        var after = cursor is null
-            ? ""
-            : $"AND ({rank} > @CursorRank OR ({rank} = @CursorRank AND (name > @CursorName OR (name = @CursorName AND client_id > @CursorId))))";
-        var rows = await connection.QueryAsync<ClientRow>(new CommandDefinition(
-            $"SELECT {Columns} FROM clients WHERE name_key IS NOT NULL {filter} {after} ORDER BY {order} {database.Dialect.LimitClause("@Limit")}",
-            new
+            // Exact name matches first, then by name and id; the cursor is the last client's position in that order.
+            // The SQL is assembled from fixed fragments (never from input) so no parameter is ever an untyped NULL.
+            // Without a query every client ranks alike, so the rank drops out (a bare "1" in ORDER BY would
+            // mean "the first column").
+            var rank = nameStartsWith is null ? "0" : "CASE WHEN name = @Query THEN 0 ELSE 1 END";
+            var order = nameStartsWith is null ? "name, client_id" : $"{rank}, name, client_id";
+            var cursor = afterClientId is null
+                ? null
+                : await connection.QuerySingleOrDefaultAsync<CursorRow>(new CommandDefinition(
+                    $"SELECT {rank} AS rank_value, name, client_id FROM clients WHERE client_id = @afterClientId AND name_key IS NOT NULL",
+                    new { afterClientId, Query = nameStartsWith ?? "" }, cancellationToken: token));
+            if (afterClientId is not null && cursor is null)
             {
-                Query = nameStartsWith ?? "",
-                Prefix = EscapeLike(nameStartsWith ?? "") + "%",
-                CursorId = cursor?.ClientId ?? "",
-                CursorRank = cursor?.RankValue ?? 0,
-                CursorName = cursor?.Name ?? "",
-                Limit = limit,
-            },
-            cancellationToken: cancellationToken));
-        return rows.Select(row => row.ToClient()).ToList();
-    }
+                return [];
+            }
+            var filter = nameStartsWith is null ? "" : "AND name LIKE @Prefix ESCAPE '\\'";
+            var after = cursor is null
+                ? ""
+                : $"AND ({rank} > @CursorRank OR ({rank} = @CursorRank AND (name > @CursorName OR (name = @CursorName AND client_id > @CursorId))))";
+            var rows = await connection.QueryAsync<ClientRow>(new CommandDefinition(
+                $"SELECT {Columns} FROM clients WHERE name_key IS NOT NULL {filter} {after} ORDER BY {order} {database.Dialect.LimitClause("@Limit")}",
+                new
+                {
+                    Query = nameStartsWith ?? "",
+                    Prefix = EscapeLike(nameStartsWith ?? "") + "%",
+                    CursorId = cursor?.ClientId ?? "",
+                    CursorRank = cursor?.RankValue ?? 0,
+                    CursorName = cursor?.Name ?? "",
+                    Limit = limit,
+                },
+                cancellationToken: token));
+            return rows.Select(row => row.ToClient()).ToList();
+        }, cancellationToken);
 
-    public async Task<WriteOutcome> ReplaceAsync(Client client, CancellationToken cancellationToken = default)
-    {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        try
+    // version + 1: a second run would count twice, so it is never retried as a whole.
+    public Task<WriteOutcome> ReplaceAsync(Client client, CancellationToken cancellationToken = default) =>
+        database.WithConnectionAsync(async (connection, token) =>
+        {
+            try
+            {
+                var rows = await connection.ExecuteAsync(new CommandDefinition(
+                    """
+                    UPDATE clients
+                       SET name = @Name, name_key = @NameKey, application_type = @ApplicationType, redirect_uris = @RedirectUris,
+                           post_logout_redirect_uris = @PostLogoutRedirectUris, response_types = @ResponseTypes,
+                           grant_types = @GrantTypes, token_endpoint_auth_method = @TokenEndpointAuthMethod,
+                           client_uri = @ClientUri, logo_uri = @LogoUri, tos_uri = @TosUri, policy_uri = @PolicyUri,
+                           initiate_login_uri = @InitiateLoginUri, contacts = @Contacts,
+                           secret_hash = @SecretHash, secret_fingerprint = @SecretFingerprint, version = version + 1
+                     WHERE client_id = @ClientId AND deleted_at IS NULL
+                    """,
+                    ClientRow.From(client), cancellationToken: token));
+                return rows == 1 ? WriteOutcome.Done : WriteOutcome.NotFound;
+            }
+            catch (DbException exception) when (database.Dialect.IsUniqueViolation(exception))
+            {
+                return WriteOutcome.Conflict;
+            }
+        }, cancellationToken);
+
+    // A second run would find the client deleted and answer "not found": never retried as a whole.
+    public Task<bool> DeleteAsync(string clientId, DateTimeOffset now, CancellationToken cancellationToken = default) =>
+        database.WithConnectionAsync(async (connection, token) =>
         {
             var rows = await connection.ExecuteAsync(new CommandDefinition(
                 """
-                UPDATE clients
-                   SET name = @Name, name_key = @NameKey, application_type = @ApplicationType, redirect_uris = @RedirectUris,
-                       post_logout_redirect_uris = @PostLogoutRedirectUris, response_types = @ResponseTypes,
-                       grant_types = @GrantTypes, token_endpoint_auth_method = @TokenEndpointAuthMethod,
-                       client_uri = @ClientUri, logo_uri = @LogoUri, tos_uri = @TosUri, policy_uri = @PolicyUri,
-                       initiate_login_uri = @InitiateLoginUri, contacts = @Contacts,
-                       secret_hash = @SecretHash, secret_fingerprint = @SecretFingerprint, version = version + 1
-                 WHERE client_id = @ClientId AND deleted_at IS NULL
+                UPDATE clients SET deleted_at = @Now, revoked_at = COALESCE(revoked_at, @Now), name_key = NULL,
+                                   registration_token_hash = NULL, version = version + 1
+                 WHERE client_id = @clientId AND deleted_at IS NULL
                 """,
-                ClientRow.From(client), cancellationToken: cancellationToken));
-            return rows == 1 ? WriteOutcome.Done : WriteOutcome.NotFound;
-        }
-        catch (DbException exception) when (database.Dialect.IsUniqueViolation(exception))
+                new { clientId, Now = DbValues.Time(now) }, cancellationToken: token));
+            return rows == 1;
+        }, cancellationToken);
+
+    public Task<long> CountOpenRegisteredAsync(CancellationToken cancellationToken = default) =>
+        database.ReadAsync(async (connection, token) =>
         {
-            return WriteOutcome.Conflict;
-        }
-    }
+            return await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+                "SELECT COUNT(*) FROM clients WHERE registration_source = @Source AND deleted_at IS NULL",
+                new { Source = ClientRow.SourceName(RegistrationSource.Open) }, cancellationToken: token));
+        }, cancellationToken);
 
-    public async Task<bool> DeleteAsync(string clientId, DateTimeOffset now, CancellationToken cancellationToken = default)
-    {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        var rows = await connection.ExecuteAsync(new CommandDefinition(
-            """
-            UPDATE clients SET deleted_at = @Now, revoked_at = COALESCE(revoked_at, @Now), name_key = NULL,
-                               registration_token_hash = NULL, version = version + 1
-             WHERE client_id = @clientId AND deleted_at IS NULL
-            """,
-            new { clientId, Now = DbValues.Time(now) }, cancellationToken: cancellationToken));
-        return rows == 1;
-    }
-
-    public async Task<long> CountOpenRegisteredAsync(CancellationToken cancellationToken = default)
-    {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        return await connection.ExecuteScalarAsync<long>(new CommandDefinition(
-            "SELECT COUNT(*) FROM clients WHERE registration_source = @Source AND deleted_at IS NULL",
-            new { Source = ClientRow.SourceName(RegistrationSource.Open) }, cancellationToken: cancellationToken));
-    }
-
-    public async Task<int> DeleteUnusedOpenRegisteredAsync(DateTimeOffset createdBefore, DateTimeOffset now, CancellationToken cancellationToken = default)
-    {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        return await connection.ExecuteAsync(new CommandDefinition(
-            """
-            UPDATE clients SET deleted_at = @Now, revoked_at = COALESCE(revoked_at, @Now), name_key = NULL,
-                               registration_token_hash = NULL, version = version + 1
-             WHERE registration_source = @Source AND deleted_at IS NULL AND last_used_at IS NULL AND created_at < @CreatedBefore
-            """,
-            new { Source = ClientRow.SourceName(RegistrationSource.Open), Now = DbValues.Time(now), CreatedBefore = DbValues.Time(createdBefore) },
-            cancellationToken: cancellationToken));
-    }
+    // A second run would count none of the rows the first deleted: never retried as a whole.
+    public Task<int> DeleteUnusedOpenRegisteredAsync(DateTimeOffset createdBefore, DateTimeOffset now, CancellationToken cancellationToken = default) =>
+        database.WithConnectionAsync(async (connection, token) =>
+        {
+            return await connection.ExecuteAsync(new CommandDefinition(
+                """
+                UPDATE clients SET deleted_at = @Now, revoked_at = COALESCE(revoked_at, @Now), name_key = NULL,
+                                   registration_token_hash = NULL, version = version + 1
+                 WHERE registration_source = @Source AND deleted_at IS NULL AND last_used_at IS NULL AND created_at < @CreatedBefore
+                """,
+                new { Source = ClientRow.SourceName(RegistrationSource.Open), Now = DbValues.Time(now), CreatedBefore = DbValues.Time(createdBefore) },
+                cancellationToken: token));
+        }, cancellationToken);
 
     private static string EscapeLike(string value) =>
         value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("%", "\\%", StringComparison.Ordinal).Replace("_", "\\_", StringComparison.Ordinal);

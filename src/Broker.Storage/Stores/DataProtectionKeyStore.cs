@@ -16,18 +16,19 @@ public sealed class DataProtectionKeyStore(Database database)
     /// Adds an element under <paramref name="name"/>; elements are never changed, only added. A name
     /// already taken (friendly names are hints, not keys) gets a unique suffix instead.
     /// </summary>
-    public async Task StoreAsync(string name, string xml, DateTimeOffset createdAt, CancellationToken cancellationToken = default)
-    {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        try
+    // A second run would add the element twice (under a suffix): never retried as a whole.
+    public Task StoreAsync(string name, string xml, DateTimeOffset createdAt, CancellationToken cancellationToken = default) =>
+        database.WithConnectionAsync(async (connection, token) =>
         {
-            await InsertAsync(connection, name, xml, createdAt, cancellationToken);
-        }
-        catch (DbException exception) when (database.Dialect.IsUniqueViolation(exception))
-        {
-            await InsertAsync(connection, $"{name}-{Guid.NewGuid():N}", xml, createdAt, cancellationToken);
-        }
-    }
+            try
+            {
+                await InsertAsync(connection, name, xml, createdAt, token);
+            }
+            catch (DbException exception) when (database.Dialect.IsUniqueViolation(exception))
+            {
+                await InsertAsync(connection, $"{name}-{Guid.NewGuid():N}", xml, createdAt, token);
+            }
+        }, cancellationToken);
 
     private static async Task InsertAsync(DbConnection connection, string name, string xml, DateTimeOffset createdAt, CancellationToken cancellationToken)
     {

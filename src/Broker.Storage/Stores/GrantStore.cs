@@ -19,26 +19,26 @@ public sealed class GrantStore(Database database) : IGrantStore
         $"INSERT INTO access_tokens ({TokenColumns}) VALUES (@TokenHash, @ClientId, @UserId, @Scope, @Purpose, @CodeHash, " +
         "@Origin, @CreatedAt, @ExpiresAt, @RevokedAt, @SpentAt, @IdempotencyKey, @RequestFingerprint, @ChildClientId)";
 
-    public async Task CreateCodeAsync(AuthorizationCode code, CancellationToken cancellationToken = default)
-    {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        var rows = await connection.ExecuteAsync(new CommandDefinition(
-            $"INSERT INTO authorization_codes ({CodeColumns}) VALUES (@CodeHash, @ClientId, @UserId, @RedirectUri, @Scope, @CodeChallenge, @CreatedAt, @ExpiresAt, @RedeemedAt)",
-            new
-            {
-                code.CodeHash,
-                code.ClientId,
-                code.UserId,
-                code.RedirectUri,
-                code.Scope,
-                code.CodeChallenge,
-                CreatedAt = DbValues.Time(code.CreatedAt),
-                ExpiresAt = DbValues.Time(code.ExpiresAt),
-                RedeemedAt = DbValues.Time(code.RedeemedAt),
-            },
-            cancellationToken: cancellationToken));
-        EnsureOneRow(rows, "authorization code insert");
-    }
+    public Task CreateCodeAsync(AuthorizationCode code, CancellationToken cancellationToken = default) =>
+        database.WithConnectionAsync(async (connection, token) =>
+        {
+            var rows = await connection.ExecuteAsync(new CommandDefinition(
+                $"INSERT INTO authorization_codes ({CodeColumns}) VALUES (@CodeHash, @ClientId, @UserId, @RedirectUri, @Scope, @CodeChallenge, @CreatedAt, @ExpiresAt, @RedeemedAt)",
+                new
+                {
+                    code.CodeHash,
+                    code.ClientId,
+                    code.UserId,
+                    code.RedirectUri,
+                    code.Scope,
+                    code.CodeChallenge,
+                    CreatedAt = DbValues.Time(code.CreatedAt),
+                    ExpiresAt = DbValues.Time(code.ExpiresAt),
+                    RedeemedAt = DbValues.Time(code.RedeemedAt),
+                },
+                cancellationToken: token));
+            EnsureOneRow(rows, "authorization code insert");
+        }, cancellationToken);
 
     public async Task<AuthorizationCode?> FindCodeAsync(string codeHash, CancellationToken cancellationToken = default) =>
         (await database.QuerySingleOrDefaultAsync<CodeRow>(
@@ -81,11 +81,10 @@ public sealed class GrantStore(Database database) : IGrantStore
         (await database.QuerySingleOrDefaultAsync<TokenRow>(
             $"SELECT {TokenColumns} FROM access_tokens WHERE token_hash = @tokenHash", new { tokenHash }, cancellationToken))?.ToToken();
 
-    public async Task CreateTokenAsync(AccessToken token, CancellationToken cancellationToken = default)
-    {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        EnsureOneRow(await connection.ExecuteAsync(new CommandDefinition(InsertTokenSql, TokenRow.From(token), cancellationToken: cancellationToken)), "access token insert");
-    }
+    public Task CreateTokenAsync(AccessToken token, CancellationToken cancellationToken = default) =>
+        database.WithConnectionAsync(async (connection, budget) =>
+            EnsureOneRow(await connection.ExecuteAsync(new CommandDefinition(InsertTokenSql, TokenRow.From(token), cancellationToken: budget)), "access token insert"),
+            cancellationToken);
 
     public Task<int> PurgeExpiredAsync(DateTimeOffset before, CancellationToken cancellationToken = default) =>
         database.InTransactionAsync(async (connection, transaction) =>

@@ -18,13 +18,15 @@ public sealed partial class UserStore : IPlatformUserStore
             parameters.Add("AfterCreatedAt", afterCreatedAt);
             parameters.Add("AfterId", afterId);
         }
-        await using var connection = await database.OpenAsync(cancellationToken);
-        var rows = (await connection.QueryAsync<UserRow>(new CommandDefinition(
-            $"SELECT {Columns} FROM users WHERE {condition} ORDER BY created_at DESC, user_id DESC {database.Dialect.LimitClause("@Take")}",
-            parameters, cancellationToken: cancellationToken))).ToList();
-        var items = rows.Take(limit).Select(row => row.ToUser()).ToList();
-        var next = rows.Count > limit ? PageCursor.Encode(DbValues.Time(items[^1].CreatedAt), items[^1].UserId) : null;
-        return new Page<User>(items, next);
+        return await database.ReadAsync<Page<User>>(async (connection, token) =>
+        {
+            var rows = (await connection.QueryAsync<UserRow>(new CommandDefinition(
+                $"SELECT {Columns} FROM users WHERE {condition} ORDER BY created_at DESC, user_id DESC {database.Dialect.LimitClause("@Take")}",
+                parameters, cancellationToken: token))).ToList();
+            var items = rows.Take(limit).Select(row => row.ToUser()).ToList();
+            var next = rows.Count > limit ? PageCursor.Encode(DbValues.Time(items[^1].CreatedAt), items[^1].UserId) : null;
+            return new Page<User>(items, next);
+        }, cancellationToken);
     }
 
     public Task<int?> DisableAsync(string userId, DateTimeOffset now, AuditEntry audit, CancellationToken cancellationToken = default) =>

@@ -15,30 +15,31 @@ public sealed partial class UserStore(Database database) : IUserStore
     public Task<User?> FindAsync(string userId, CancellationToken cancellationToken = default) =>
         FindWhereAsync("user_id = @value", userId, cancellationToken);
 
-    public async Task<bool> CreateAsync(User user, CancellationToken cancellationToken = default)
-    {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        try
+    // An insert run twice would find its own row and answer "taken": never retried as a whole.
+    public Task<bool> CreateAsync(User user, CancellationToken cancellationToken = default) =>
+        database.WithConnectionAsync(async (connection, token) =>
         {
-            var rows = await connection.ExecuteAsync(new CommandDefinition(
-                $"INSERT INTO users ({Columns}) VALUES (@UserId, @Email, @NormalizedEmail, @PasswordHash, @CreatedAt, @DisabledAt)",
-                new
-                {
-                    user.UserId,
-                    user.Email,
-                    user.NormalizedEmail,
-                    user.PasswordHash,
-                    CreatedAt = DbValues.Time(user.CreatedAt),
-                    DisabledAt = DbValues.Time(user.DisabledAt),
-                },
-                cancellationToken: cancellationToken));
-            return rows == 1;
-        }
-        catch (DbException exception) when (database.Dialect.IsUniqueViolation(exception))
-        {
-            return false;
-        }
-    }
+            try
+            {
+                var rows = await connection.ExecuteAsync(new CommandDefinition(
+                    $"INSERT INTO users ({Columns}) VALUES (@UserId, @Email, @NormalizedEmail, @PasswordHash, @CreatedAt, @DisabledAt)",
+                    new
+                    {
+                        user.UserId,
+                        user.Email,
+                        user.NormalizedEmail,
+                        user.PasswordHash,
+                        CreatedAt = DbValues.Time(user.CreatedAt),
+                        DisabledAt = DbValues.Time(user.DisabledAt),
+                    },
+                    cancellationToken: token));
+                return rows == 1;
+            }
+            catch (DbException exception) when (database.Dialect.IsUniqueViolation(exception))
+            {
+                return false;
+            }
+        }, cancellationToken);
 
     private async Task<User?> FindWhereAsync(string condition, string value, CancellationToken cancellationToken)
     {

@@ -78,6 +78,41 @@ public sealed class SqliteWriteLockTests
         (await Installation.RequestTokenAsync(api, parent, code)).StatusCode.Should().Be(HttpStatusCode.OK);
     }
 
+    // Writes that run on a connection of their own rather than in a transaction or group commit: an
+    // Okta client's deletion (ClientStore.DeleteAsync, not retried) and a tenant flag (TenantSettingsStore.SetAsync,
+    // idempotent, retried). Their open and their command share one budget.
+    [Fact]
+    public async Task Single_statement_writes_behind_a_lock_held_elsewhere_answer_503_within_the_budget_and_write_nothing()
+    {
+        using var broker = Broker(new CapturedLogs());
+        var app = await broker.CreateApplicationAsync("Kept through the lock", "https://app.example/cb");
+        var created = await broker.Services.GetRequiredService<Broker.Platform.PlatformAdministration>()
+            .CreateAdminTokenAsync("lock test", [.. Core.Platform.AdminScopes.All], Core.Platform.AuditActor.CommandLine);
+        var admin = broker.CreateApiClient();
+        admin.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("SSWS", created.Value!.Value);
+        var auditBefore = Count(broker, "SELECT COUNT(*) FROM audit_log");
+
+        await using (await HoldWriteLockAsync(broker))
+        {
+            var writes = await Task.WhenAll(
+                TimedAsync(() => admin.DeleteAsync($"/oauth2/v1/clients/{app.Client.ClientId}")),
+                TimedAsync(() => admin.SendAsync(new HttpRequestMessage(HttpMethod.Patch, "/api/v2/tenants/settings")
+                {
+                    Content = JsonContent.Create(new { flags = new { enable_dynamic_client_registration = true } }),
+                })));
+            foreach (var (response, took) in writes)
+            {
+                took.Should().BeLessThan(AnswerBound);
+                response.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable, await response.Content.ReadAsStringAsync());
+                response.Headers.RetryAfter.Should().NotBeNull();
+            }
+        }
+
+        Count(broker, "SELECT COUNT(*) FROM audit_log").Should().Be(auditBefore);
+        Count(broker, "SELECT COUNT(*) FROM tenant_settings WHERE value = 'true'").Should().Be(0);
+        (await admin.GetAsync($"/oauth2/v1/clients/{app.Client.ClientId}")).StatusCode.Should().Be(HttpStatusCode.OK, "the client was not deleted");
+    }
+
     [Fact]
     public async Task Readiness_reports_a_database_that_cannot_take_a_write_within_the_probe_bound()
     {
@@ -142,12 +177,14 @@ public sealed class SqliteWriteLockTests
         return holder;
     }
 
-    private static long CountClients(BrokerFactory broker)
+    private static long CountClients(BrokerFactory broker) => Count(broker, "SELECT COUNT(*) FROM clients");
+
+    private static long Count(BrokerFactory broker, string sql)
     {
         using var connection = new SqliteConnection($"Data Source={broker.DatabasePath};Pooling=False");
         connection.Open();
         using var count = connection.CreateCommand();
-        count.CommandText = "SELECT COUNT(*) FROM clients";
+        count.CommandText = sql;
         return (long)count.ExecuteScalar()!;
     }
 
