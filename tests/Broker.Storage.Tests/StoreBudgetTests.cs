@@ -9,6 +9,7 @@ namespace Broker.Storage.Tests;
 /// the server stops answering and the driver ignores cancellation; and work that must not run twice is
 /// not retried as a whole, while reads are.
 /// </summary>
+[Collection(nameof(TimedFaults))]
 public sealed class StoreBudgetTests
 {
     private static readonly TimeSpan Budget = TimeSpan.FromSeconds(1);

@@ -12,6 +12,7 @@ namespace Broker.Tests.Faults;
 /// A store that accepts connections and never answers (its processes stopped with SIGSTOP): every
 /// request still gets its answer in time, and the gateway keeps serving the keys it knows.
 /// </summary>
+[Collection(nameof(TimedFaults))]
 public sealed class FrozenStoreTests
 {
     private static readonly TimeSpan AnswerBound = TimeSpan.FromSeconds(2) + TimeSpan.FromSeconds(1);

@@ -14,6 +14,7 @@ namespace Broker.Tests.Faults;
 /// lock: every request that needs a write answers 503 with Retry-After within Storage:Timeout + 1 s,
 /// readiness reports the database down, nothing is half-written, and the outage is logged once.
 /// </summary>
+[Collection(nameof(TimedFaults))]
 public sealed class SqliteWriteLockTests
 {
     private static readonly TimeSpan Budget = TimeSpan.FromSeconds(2);
