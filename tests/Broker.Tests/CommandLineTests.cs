@@ -60,6 +60,8 @@ public sealed class CommandLineTests : IDisposable
         var lines = result.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         lines.Should().ContainSingle().Which.Should().StartWith("error: ").And.Contain(message);
         result.Error.Should().NotContain("   at ", "a stack trace is not a message");
+        // The host's own "Hosting failed to start" entry would repeat the fault, stack trace and all, in the log.
+        result.Output.Should().NotContain("Hosting failed to start");
     }
 
     [Fact]
@@ -271,6 +273,8 @@ public sealed class CommandLineTests : IDisposable
         result.ExitCode.Should().NotBe(0);
         (result.Error + result.Output).Should().NotBeNullOrWhiteSpace();
         result.Error.Should().NotContain("   at ", "a stack trace is not a message");
+        // The host's own "Hosting failed to start" entry would repeat the fault, stack trace and all, in the log.
+        result.Output.Should().NotContain("Hosting failed to start");
     }
 
     [Fact]

@@ -61,7 +61,8 @@ public static partial class LogRedaction
 
     private sealed class RedactingLoggerFactory(ILoggerFactory inner) : ILoggerFactory
     {
-        public ILogger CreateLogger(string categoryName) => new RedactingLogger(inner.CreateLogger(categoryName));
+        public ILogger CreateLogger(string categoryName) =>
+            StartupFailure.QuietHostLogger(categoryName, new RedactingLogger(inner.CreateLogger(categoryName)));
 
         public void AddProvider(ILoggerProvider provider) => inner.AddProvider(provider);
 

@@ -72,6 +72,38 @@ public static class StartupFailure
         _ => false,
     };
 
+    private const string HostCategory = "Microsoft.Extensions.Hosting.Internal.Host";
+
+    // The host's own "Hosting failed to start" (Microsoft.Extensions.Hosting's HostedServiceStartupFaulted).
+    private const int HostingFailedToStart = 11;
+
+    /// <summary>
+    /// The host's logger, less its "Hosting failed to start" entry for a fault <see cref="Describe"/>
+    /// knows: Program.cs tells that one as its single error line, and the host's entry would repeat it
+    /// with a stack trace. Every other entry of the host (a background service that failed, a bug at
+    /// start-up) is logged as before.
+    /// </summary>
+    public static ILogger QuietHostLogger(string categoryName, ILogger logger) =>
+        categoryName == HostCategory ? new HostLogger(logger) : logger;
+
+    private sealed class HostLogger(ILogger inner) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => inner.BeginScope(state);
+
+        public bool IsEnabled(LogLevel logLevel) => inner.IsEnabled(logLevel);
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (eventId.Id == HostingFailedToStart && exception is not null && Describe(exception, EmptyConfiguration) is not null)
+            {
+                return;
+            }
+            inner.Log(logLevel, eventId, state, exception, formatter);
+        }
+    }
+
+    private static readonly IConfiguration EmptyConfiguration = new ConfigurationBuilder().Build();
+
     private const int SqliteCantOpen = 14;
     private const int SqliteReadOnly = 8;
 
