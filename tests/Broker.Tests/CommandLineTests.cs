@@ -22,36 +22,13 @@ public sealed class CommandLineTests : IDisposable
 
     private Task<(int ExitCode, string Output, string Error)> RunAsync(params string[] args) => RunAsync(new Dictionary<string, string>(), args);
 
-    private async Task<(int ExitCode, string Output, string Error)> RunAsync(IReadOnlyDictionary<string, string> environment, params string[] args)
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(typeof(Program).Assembly.Location);
-        foreach (var arg in args)
+    private Task<(int ExitCode, string Output, string Error)> RunAsync(IReadOnlyDictionary<string, string> environment, params string[] args) =>
+        BrokerProcess.RunAsync(new Dictionary<string, string>
         {
-            start.ArgumentList.Add(arg);
-        }
-        start.Environment["Storage__ConnectionString"] = $"Data Source={databasePath}";
-        // Outside Development the key ring must be encrypted, or the broker refuses to start before the fault a test is about.
-        start.Environment["DataProtection__KeyEncryptionKey"] = KeyEncryptionKey;
-        foreach (var (name, value) in environment)
-        {
-            start.Environment[name] = value;
-        }
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        using var patience = new CancellationTokenSource(TimeSpan.FromMinutes(1));
-        try
-        {
-            await process.WaitForExitAsync(patience.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"broker {string.Join(' ', args)} did not exit within a minute");
-        }
-        return (process.ExitCode, await output, await error);
-    }
+            ["Storage__ConnectionString"] = $"Data Source={databasePath}",
+            // Outside Development the key ring must be encrypted, or the broker refuses to start before the fault a test is about.
+            ["DataProtection__KeyEncryptionKey"] = KeyEncryptionKey,
+        }.Concat(environment).GroupBy(pair => pair.Key).ToDictionary(group => group.Key, group => group.Last().Value), args);
 
     // A fault an operator fixes: one "error: …" line on standard error, the listed exit code, no stack trace.
     private static void ShouldFailLikeATool((int ExitCode, string Output, string Error) result, int exitCode, string message)

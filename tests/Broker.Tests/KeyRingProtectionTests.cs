@@ -126,33 +126,19 @@ public sealed class KeyRingProtectionTests : IDisposable
     [InlineData("bm90IDMyIGJ5dGVz", "Development", "DataProtection:KeyEncryptionKey must be base64 of exactly 32 bytes")]
     public async Task The_real_process_refuses_to_start_without_a_valid_key_ring_protection(string? key, string environment, string message)
     {
-        var start = new ProcessStartInfo("dotnet", [typeof(Program).Assembly.Location, "--urls", "http://127.0.0.1:0"])
+        var environmentVariables = new Dictionary<string, string>
         {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
+            ["ASPNETCORE_ENVIRONMENT"] = environment,
+            ["Storage__ConnectionString"] = $"Data Source={databasePath}",
         };
-        start.Environment["ASPNETCORE_ENVIRONMENT"] = environment;
-        start.Environment["Storage__ConnectionString"] = $"Data Source={databasePath}";
         if (key is not null)
         {
-            start.Environment["DataProtection__KeyEncryptionKey"] = key;
+            environmentVariables["DataProtection__KeyEncryptionKey"] = key;
         }
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        using var patience = new CancellationTokenSource(TimeSpan.FromMinutes(1));
-        try
-        {
-            await process.WaitForExitAsync(patience.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"the broker started in {environment} without key ring protection");
-        }
+        var (exitCode, output, error) = await BrokerProcess.RunAsync(environmentVariables, "--urls", "http://127.0.0.1:0");
 
-        process.ExitCode.Should().NotBe(0);
-        (await error + await output).Should().Contain(message);
+        exitCode.Should().NotBe(0);
+        (error + output).Should().Contain(message);
     }
 }
 

@@ -119,7 +119,7 @@ public sealed class FrozenStoreTests
     public async Task With_Redis_frozen_the_gate_and_readiness_answer_within_their_bounds()
     {
         var port = GatewayCalls.FreePort();
-        using var redis = await StartRedisAsync(port);
+        using var redis = await PrivateRedis.StartAsync(port);
         // The quota store's timeout and circuit run on the broker's clock: here the real one, since a
         // frozen server is only noticed as real time passes.
         using var broker = new BrokerFactory { TestServices = services => services.AddSingleton(TimeProvider.System) };
@@ -166,33 +166,6 @@ public sealed class FrozenStoreTests
         kill.ExitCode.Should().Be(0);
     }
 
-    private static async Task<Process> StartRedisAsync(int port)
-    {
-        var server = Environment.GetEnvironmentVariable(RedisServerFactAttribute.Variable)!;
-        var process = Process.Start(new ProcessStartInfo(server, $"--port {port} --bind 127.0.0.1 --save \"\" --appendonly no")
-        {
-            RedirectStandardOutput = true,
-            UseShellExecute = false,
-        })!;
-        process.OutputDataReceived += (_, _) => { };
-        process.BeginOutputReadLine();
-        var deadline = Stopwatch.StartNew();
-        while (deadline.Elapsed < TimeSpan.FromSeconds(20))
-        {
-            try
-            {
-                using var tcp = new System.Net.Sockets.TcpClient();
-                await tcp.ConnectAsync(IPAddress.Loopback, port);
-                return process;
-            }
-            catch (System.Net.Sockets.SocketException)
-            {
-                await Task.Delay(100);
-            }
-        }
-        process.Kill();
-        throw new InvalidOperationException($"redis-server did not start on port {port}");
-    }
 
     private static async Task<(T Result, TimeSpan Took)> TimedAsync<T>(Func<Task<T>> call)
     {

@@ -94,7 +94,7 @@ public sealed class RedisQuotaTests
         var child = await CreateChildAsync(broker, parent, await broker.CreateUserAsync());
         var api = broker.CreateApiClient();
 
-        using (var redis = await StartRedisAsync(port))
+        using (var redis = await PrivateRedis.StartAsync(port))
         {
             // The broker first met this port closed (its key ring lives in Redis), so wait for its reconnect.
             var connected = Stopwatch.StartNew();
@@ -113,7 +113,7 @@ public sealed class RedisQuotaTests
             down.Headers.Contains("Retry-After").Should().BeTrue();
         }
 
-        using var restarted = await StartRedisAsync(port);
+        using var restarted = await PrivateRedis.StartAsync(port);
         var recovered = false;
         var deadline = Stopwatch.StartNew();
         while (!recovered && deadline.Elapsed < TimeSpan.FromSeconds(60))
@@ -130,32 +130,4 @@ public sealed class RedisQuotaTests
         restarted.Kill();
     }
 
-    private static async Task<Process> StartRedisAsync(int port)
-    {
-        var server = Environment.GetEnvironmentVariable(RedisServerFactAttribute.Variable)!;
-        var process = Process.Start(new ProcessStartInfo(server, $"--port {port} --bind 127.0.0.1 --save \"\" --appendonly no")
-        {
-            RedirectStandardOutput = true,
-            UseShellExecute = false,
-        })!;
-        process.OutputDataReceived += (_, _) => { };
-        process.BeginOutputReadLine();
-        // Wait until it accepts connections.
-        var deadline = Stopwatch.StartNew();
-        while (deadline.Elapsed < TimeSpan.FromSeconds(20))
-        {
-            try
-            {
-                using var tcp = new System.Net.Sockets.TcpClient();
-                await tcp.ConnectAsync(IPAddress.Loopback, port);
-                return process;
-            }
-            catch (System.Net.Sockets.SocketException)
-            {
-                await Task.Delay(100);
-            }
-        }
-        process.Kill();
-        throw new InvalidOperationException($"redis-server did not start on port {port}");
-    }
 }
