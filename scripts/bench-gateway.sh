@@ -152,30 +152,16 @@ start_broker 1m "$WORK/broker-1m.db" "${FORWARD[@]}"
 
 for port in "$UPSTREAM_PORT" "$PROXY_PORT" "$GATE_PORT" "${BROKER_PORT[@]}"; do wait_for "http://127.0.0.1:$port/healthz"; done
 
-# target_url NAME, target_pid NAME (the process whose CPU is counted: nginx's master, with its workers),
-# target_keys NAME
-target_url() {
-  case $1 in
-    upstream) echo "http://127.0.0.1:$UPSTREAM_PORT$PATH_UNDER_TEST" ;;
-    nginx-proxy) echo "http://127.0.0.1:$PROXY_PORT$PATH_UNDER_TEST" ;;
-    nginx-gate) echo "http://127.0.0.1:$GATE_PORT$PATH_UNDER_TEST" ;;
-    kestrel) echo "http://127.0.0.1:${BROKER_PORT[kestrel]}/ungated$PATH_UNDER_TEST" ;;
-    broker-memory) echo "http://127.0.0.1:${BROKER_PORT[memory]}$PATH_UNDER_TEST" ;;
-    broker-redis) echo "http://127.0.0.1:${BROKER_PORT[redis]}$PATH_UNDER_TEST" ;;
-    broker-1m) echo "http://127.0.0.1:${BROKER_PORT[1m]}$PATH_UNDER_TEST" ;;
-  esac
-}
-target_pid() {
-  case $1 in
-    upstream) echo "${NGINX_PID[upstream]}" ;;
-    nginx-proxy) echo "${NGINX_PID[proxy]}" ;;
-    nginx-gate) echo "${NGINX_PID[gate]}" ;;
-    kestrel) echo "${BROKER_PID[kestrel]}" ;;
-    broker-memory) echo "${BROKER_PID[memory]}" ;;
-    broker-redis) echo "${BROKER_PID[redis]}" ;;
-    broker-1m) echo "${BROKER_PID[1m]}" ;;
-  esac
-}
+# Each target: the URL wrk calls and the process whose CPU is counted (nginx's master, with its workers).
+declare -A TARGET_URL TARGET_PID
+add_target() { TARGET_URL[$1]=$2; TARGET_PID[$1]=$3; }
+add_target upstream "http://127.0.0.1:$UPSTREAM_PORT$PATH_UNDER_TEST" "${NGINX_PID[upstream]}"
+add_target nginx-proxy "http://127.0.0.1:$PROXY_PORT$PATH_UNDER_TEST" "${NGINX_PID[proxy]}"
+add_target nginx-gate "http://127.0.0.1:$GATE_PORT$PATH_UNDER_TEST" "${NGINX_PID[gate]}"
+add_target kestrel "http://127.0.0.1:${BROKER_PORT[kestrel]}/ungated$PATH_UNDER_TEST" "${BROKER_PID[kestrel]}"
+add_target broker-memory "http://127.0.0.1:${BROKER_PORT[memory]}$PATH_UNDER_TEST" "${BROKER_PID[memory]}"
+add_target broker-redis "http://127.0.0.1:${BROKER_PORT[redis]}$PATH_UNDER_TEST" "${BROKER_PID[redis]}"
+add_target broker-1m "http://127.0.0.1:${BROKER_PORT[1m]}$PATH_UNDER_TEST" "${BROKER_PID[1m]}"
 target_keys() { if [ "$1" = broker-1m ]; then echo "$WORK/keys-1m.txt"; else echo "$WORK/keys-1k.txt"; fi; }
 
 # cpu_ticks PID: user+system clock ticks of the process and its children still running (nginx workers).
@@ -195,7 +181,7 @@ declare -A RESULTS
 # measure NAME ROUND: a 2 s warm-up, then the measured run; appends "rps p50 p99 cpu_us" to RESULTS.
 measure() {
   local name=$1 url keys pid before after out requests
-  url=$(target_url "$name"); keys=$(target_keys "$name"); pid=$(target_pid "$name")
+  url=${TARGET_URL[$name]}; keys=$(target_keys "$name"); pid=${TARGET_PID[$name]}
   wrk -t"$THREADS" -c"$CONNECTIONS" -d2s -s "$WORK/rotate.lua" "$url" -- "$keys" >/dev/null
   before=$(cpu_ticks "$pid")
   out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s "$WORK/rotate.lua" "$url" -- "$keys")

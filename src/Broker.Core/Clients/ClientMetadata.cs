@@ -343,19 +343,11 @@ public static class ClientMetadataRules
             error = $"{name} must be an array of strings";
             return null;
         }
-        var items = new List<string>();
-        foreach (var item in value.EnumerateArray())
+        if (!JsonText.TryGetStrings(value, out var items))
         {
-            if (!JsonText.TryGetString(item, out var text) || text is null)
-            {
-                error = $"{name} must be an array of strings of valid Unicode text";
-                return null;
-            }
-            if (!items.Contains(text))
-            {
-                items.Add(text);
-            }
+            error = $"{name} must be an array of strings of valid Unicode text";
+            return null;
         }
-        return items;
+        return items!.Distinct(StringComparer.Ordinal).ToList();
     }
 }

@@ -27,9 +27,8 @@ public static class PlatformApi
 
     private static readonly JsonSerializerOptions StrictJson = new()
     {
+        // A field named twice is refused by the reader (RequestJson) before this applies.
         UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow,
-        // Reject a field named twice: which of the two values counts is the parser's guess, not the caller's.
-        AllowDuplicateProperties = false,
     };
 
     /// <summary>What the platform operations need without the web (the command line uses this too).</summary>
@@ -161,7 +160,7 @@ public static class PlatformApi
                     break;
                 // Reject a quota that is not a whole number.
                 case "child_rate_limit":
-                    if (!TryReadWholeNumber(value, out var rateLimit))
+                    if (!JsonText.TryGetWholeNumber(value, out var rateLimit))
                     {
                         return (null, "child_rate_limit must be a whole number of requests per hour (null for the default)");
                     }
@@ -169,7 +168,7 @@ public static class PlatformApi
                     break;
                 // Reject a whitelist that is not a list of strings.
                 case "child_endpoints":
-                    if (!TryReadStrings(value, out var endpoints))
+                    if (!JsonText.TryGetStrings(value, out var endpoints))
                     {
                         return (null, "child_endpoints must be a list of 'METHOD /path' strings (null for the defaults)");
                     }
@@ -261,7 +260,7 @@ public static class PlatformApi
         if (body.TryGetValue("rate_limit", out var rateValue) && rateValue.ValueKind != JsonValueKind.Null)
         {
             // Reject a quota that is not a whole number.
-            if (!TryReadWholeNumber(rateValue, out var parsed))
+            if (!JsonText.TryGetWholeNumber(rateValue, out var parsed))
             {
                 return BadRequest("rate_limit must be a whole number of requests per hour, or null to inherit the parent's");
             }
@@ -271,7 +270,7 @@ public static class PlatformApi
         if (body.TryGetValue("endpoints", out var endpointsValue) && endpointsValue.ValueKind != JsonValueKind.Null)
         {
             // Reject a whitelist that is not a list of strings.
-            if (!TryReadStrings(endpointsValue, out endpoints))
+            if (!JsonText.TryGetStrings(endpointsValue, out endpoints))
             {
                 return BadRequest("endpoints must be a list of 'METHOD /path' strings, or null to inherit the parent's");
             }
@@ -461,48 +460,6 @@ public static class PlatformApi
     // A single-valued, non-empty query filter; repeated values count as the first.
     private static string? Filter(HttpRequest request, string name) =>
         Hosting.RequestForms.SingleValue(request.Query[name]) is { Length: > 0 } value ? value : null;
-
-
-    // A whole number of the int range, or JSON null (null).
-    private static bool TryReadWholeNumber(JsonElement value, out int? number)
-    {
-        number = null;
-        if (value.ValueKind == JsonValueKind.Null)
-        {
-            return true;
-        }
-        if (value.ValueKind != JsonValueKind.Number || !value.TryGetInt32(out var parsed))
-        {
-            return false;
-        }
-        number = parsed;
-        return true;
-    }
-
-    // A list of strings, each valid Unicode (a lone surrogate escape is refused, not a 500), or JSON null (null).
-    private static bool TryReadStrings(JsonElement value, out IReadOnlyList<string>? strings)
-    {
-        strings = null;
-        if (value.ValueKind == JsonValueKind.Null)
-        {
-            return true;
-        }
-        if (value.ValueKind != JsonValueKind.Array)
-        {
-            return false;
-        }
-        var list = new List<string>(value.GetArrayLength());
-        foreach (var item in value.EnumerateArray())
-        {
-            if (!JsonText.TryGetString(item, out var text) || text is null)
-            {
-                return false;
-            }
-            list.Add(text);
-        }
-        strings = list;
-        return true;
-    }
 
     private static ProblemHttpResult BadRequest(string detail) => Problem(detail, AdminFailure.Invalid);
 
