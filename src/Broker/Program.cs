@@ -2,10 +2,9 @@ using Broker.Accounts;
 using Broker.Cli;
 using Broker.Gateway;
 using Broker.Hosting;
+using Broker.Http;
 using Broker.Installation;
-using Broker.Management;
 using Broker.Operations;
-using Broker.Pages;
 using Broker.Platform;
 using Broker.Registration;
 

@@ -4,22 +4,20 @@ using Broker.Core.Clients;
 using Broker.Core.Platform;
 using Broker.Core.Stores;
 using Broker.Hosting;
-using Broker.Pages;
-using Broker.Platform;
+using Broker.Http;
 using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Identity;
+using static Broker.Http.UserSession;
 
 namespace Broker.Accounts;
 
 /// <summary>Site owners' pages: join, login, logout, and the installations they approved.</summary>
 public static class AccountEndpoints
 {
-    public const string LoginPath = "/account/login";
     public const string JoinPath = "/account/join";
-    public const string AppsPath = "/account/apps";
 
     /// <summary>What accounts need without the web: options and the password hasher.</summary>
     public static IServiceCollection AddAccountsCore(this IServiceCollection services, IConfiguration configuration)
@@ -70,25 +68,6 @@ public static class AccountEndpoints
         return routes;
     }
 
-    /// <summary>The signed-in user's id, or null.</summary>
-    public static string? SignedInUserId(HttpContext context) =>
-        context.User.Identity?.IsAuthenticated == true ? context.User.FindFirstValue(ClaimTypes.NameIdentifier) : null;
-
-    /// <summary>The signed-in, still enabled user, or null.</summary>
-    public static async Task<User?> SignedInUserAsync(HttpContext context, IUserStore users)
-    {
-        var userId = SignedInUserId(context);
-        if (userId is null)
-        {
-            return null;
-        }
-        var user = await users.FindAsync(userId, context.RequestAborted);
-        return user is { DisabledAt: null } ? user : null;
-    }
-
-    /// <summary>Where to send someone who must sign in before <paramref name="returnUrl"/>.</summary>
-    public static string LoginUrl(string returnUrl) => $"{LoginPath}?returnUrl={Uri.EscapeDataString(returnUrl)}";
-
     /// <summary>Only paths on this site: never an open redirect.</summary>
     public static string SafeReturnUrl(string? returnUrl) =>
         returnUrl is { Length: > 0 and <= 8192 } && returnUrl[0] == '/'
@@ -106,10 +85,10 @@ public static class AccountEndpoints
     private static async Task<Results<RedirectHttpResult, ContentHttpResult>> Login(
         HttpContext context, IAntiforgery antiforgery, IUserStore users, IPasswordHasher<User> hasher, Throttles throttles)
     {
-        var form = await ValidFormAsync(context, antiforgery);
+        var form = await Html.ValidFormAsync(context, antiforgery);
         if (form is null)
         {
-            return FormRefused();
+            return Html.FormRefused();
         }
         var returnUrl = SafeReturnUrl(RequestForms.SingleValue(form["returnUrl"]));
         var email = RequestForms.SingleValue(form["email"]) ?? "";
@@ -121,7 +100,7 @@ public static class AccountEndpoints
         if (throttles.LoginsPerAccount.IsBlocked(accountKey, out var retryAfter)
             || throttles.LoginsPerAddress.IsBlocked(addressKey, out retryAfter))
         {
-            context.Response.Headers.RetryAfter = Installation.OAuthResults.RetryAfterSeconds(retryAfter);
+            context.Response.Headers.RetryAfter = OAuthResults.RetryAfterSeconds(retryAfter);
             return CredentialsPage(context, antiforgery, "Sign in", LoginPath, returnUrl, email,
                 "Too many failed sign-ins. Try again later.", StatusCodes.Status429TooManyRequests);
         }
@@ -146,10 +125,10 @@ public static class AccountEndpoints
     private static async Task<Results<RedirectHttpResult, ContentHttpResult>> Join(
         HttpContext context, IAntiforgery antiforgery, IUserStore users, IPasswordHasher<User> hasher, TimeProvider time)
     {
-        var form = await ValidFormAsync(context, antiforgery);
+        var form = await Html.ValidFormAsync(context, antiforgery);
         if (form is null)
         {
-            return FormRefused();
+            return Html.FormRefused();
         }
         var returnUrl = SafeReturnUrl(RequestForms.SingleValue(form["returnUrl"]));
         var email = RequestForms.SingleValue(form["email"]);
@@ -160,7 +139,7 @@ public static class AccountEndpoints
         {
             return CredentialsPage(context, antiforgery, "Create an account", JoinPath, returnUrl, email, problem, StatusCodes.Status400BadRequest);
         }
-        var user = NewUser(email!, password!, hasher, time.GetUtcNow());
+        var user = UserAccounts.New(email!, password!, hasher, time.GetUtcNow());
         // Reject an address that already has an account.
         if (!await users.CreateAsync(user, context.RequestAborted))
         {
@@ -171,20 +150,6 @@ public static class AccountEndpoints
         return TypedResults.Redirect(returnUrl);
     }
 
-    /// <summary>A new user with a hashed password (shared with the command line).</summary>
-    public static User NewUser(string email, string password, IPasswordHasher<User> hasher, DateTimeOffset now)
-    {
-        var user = new User
-        {
-            UserId = Guid.CreateVersion7().ToString("N"),
-            Email = email.Trim(),
-            NormalizedEmail = AccountRules.Normalize(email),
-            PasswordHash = "",
-            CreatedAt = now,
-        };
-        return user with { PasswordHash = hasher.HashPassword(user, password) };
-    }
-
     private static ContentHttpResult LogoutPage(HttpContext context, IAntiforgery antiforgery) =>
         Html.Page("Sign out", $"""
             <h1>Sign out</h1>
@@ -193,9 +158,9 @@ public static class AccountEndpoints
 
     private static async Task<Results<RedirectHttpResult, ContentHttpResult>> Logout(HttpContext context, IAntiforgery antiforgery)
     {
-        if (await ValidFormAsync(context, antiforgery) is null)
+        if (await Html.ValidFormAsync(context, antiforgery) is null)
         {
-            return FormRefused();
+            return Html.FormRefused();
         }
         await context.SignOutAsync(CookieAuthenticationDefaults.AuthenticationScheme);
         return TypedResults.Redirect(LoginPath);
@@ -248,10 +213,10 @@ public static class AccountEndpoints
     private static async Task<Results<RedirectHttpResult, ContentHttpResult>> Revoke(
         HttpContext context, IAntiforgery antiforgery, IUserStore users, IClientStore clients, TimeProvider time, string clientId)
     {
-        var form = await ValidFormAsync(context, antiforgery);
+        var form = await Html.ValidFormAsync(context, antiforgery);
         if (form is null)
         {
-            return FormRefused();
+            return Html.FormRefused();
         }
         var user = await SignedInUserAsync(context, users);
         if (user is null)
@@ -267,28 +232,6 @@ public static class AccountEndpoints
         }
         return TypedResults.Redirect(AppsPath);
     }
-
-    /// <summary>The posted form when it is well-formed and carries a valid antiforgery token; else null.</summary>
-    public static async Task<IFormCollection?> ValidFormAsync(HttpContext context, IAntiforgery antiforgery)
-    {
-        var form = await RequestForms.TryReadFormAsync(context.Request, context.RequestAborted);
-        if (form is null)
-        {
-            return null;
-        }
-        try
-        {
-            return await antiforgery.IsRequestValidAsync(context) ? form : null;
-        }
-        catch (AntiforgeryValidationException)
-        {
-            return null;
-        }
-    }
-
-    /// <summary>The page for a form that is malformed or lacks a valid antiforgery token.</summary>
-    public static ContentHttpResult FormRefused() =>
-        Html.Error("Form expired", "This form was malformed or has expired. Go back, reload the page and try again.");
 
     private static Task SignInAsync(HttpContext context, User user)
     {

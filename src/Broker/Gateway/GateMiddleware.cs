@@ -1,6 +1,6 @@
 using System.Globalization;
 using Broker.Hosting;
-using Broker.Installation;
+using Broker.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Primitives;
 
@@ -21,7 +21,7 @@ public sealed record GatedCall(string ClientId, string? OwnerUserId, string? Par
 /// rate-limit headers; admitted calls go on to the demo API or the forwarder.
 /// </summary>
 internal sealed class GateMiddleware(
-    RequestDelegate next, Gate gate, Platform.UsageRecorder usage, Storage.Database database,
+    RequestDelegate next, Gate gate, UsageRecorder usage, Storage.Database database,
     Microsoft.Extensions.Options.IOptions<StorageOptions> storage)
 {
     public const string Scheme = "Client-ID";

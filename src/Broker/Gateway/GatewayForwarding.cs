@@ -1,5 +1,5 @@
 using Broker.Core.Clients;
-using Broker.Installation;
+using Broker.Http;
 using Yarp.ReverseProxy.Configuration;
 using Yarp.ReverseProxy.Forwarder;
 using Yarp.ReverseProxy.Transforms;

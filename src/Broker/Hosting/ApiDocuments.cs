@@ -1,4 +1,3 @@
-using Broker.Platform;
 using Microsoft.OpenApi;
 using Scalar.AspNetCore;
 

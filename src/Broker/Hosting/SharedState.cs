@@ -1,4 +1,3 @@
-using Broker.Gateway;
 using Broker.Storage;
 using Broker.Storage.Stores;
 using Microsoft.AspNetCore.DataProtection;

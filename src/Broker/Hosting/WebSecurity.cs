@@ -1,12 +1,12 @@
 using System.Net;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.WebUtilities;
-using Broker.Installation;
+using Broker.Http;
 using Broker.Storage;
 using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
-using static Broker.Hosting.ErrorFormatExtensions;
+using static Broker.Http.ErrorFormatExtensions;
 
 namespace Broker.Hosting;
 

@@ -1,10 +1,9 @@
-using Broker.Accounts;
 using Broker.Core.Authorization;
 using Broker.Core.Clients;
 using Broker.Core.Security;
 using Broker.Core.Stores;
 using Broker.Hosting;
-using Broker.Pages;
+using Broker.Http;
 using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.WebUtilities;
@@ -19,7 +18,7 @@ namespace Broker.Installation;
 /// </summary>
 public static class AuthorizeEndpoints
 {
-    public const string Path = "/oauth/authorize";
+    public const string Path = OAuthPaths.Authorize;
 
     private static readonly string[] SingleValued =
         ["client_id", "redirect_uri", "response_type", "scope", "state", "code_challenge", "code_challenge_method"];
@@ -40,9 +39,9 @@ public static class AuthorizeEndpoints
             return error;
         }
         // Not signed in: login or join first, then back here with the same request.
-        if (await AccountEndpoints.SignedInUserAsync(context, users) is null)
+        if (await UserSession.SignedInUserAsync(context, users) is null)
         {
-            return TypedResults.Redirect(AccountEndpoints.LoginUrl(Path + context.Request.QueryString));
+            return TypedResults.Redirect(UserSession.LoginUrl(Path + context.Request.QueryString));
         }
         return ConsentPage(context, antiforgery, validation.Request!);
     }
@@ -52,10 +51,10 @@ public static class AuthorizeEndpoints
         IOptions<BrokerOptions> broker, IOptions<InstallationOptions> installation, TimeProvider time)
     {
         // Reject a consent without a valid antiforgery token: consent is the security boundary.
-        var form = await AccountEndpoints.ValidFormAsync(context, antiforgery);
+        var form = await Html.ValidFormAsync(context, antiforgery);
         if (form is null)
         {
-            return AccountEndpoints.FormRefused();
+            return Html.FormRefused();
         }
         var validation = await ValidateAsync(form, clients, context.RequestAborted);
         if (ErrorResult(validation, broker.Value.Issuer) is { } error)
@@ -63,10 +62,10 @@ public static class AuthorizeEndpoints
             return error;
         }
         var request = validation.Request!;
-        var user = await AccountEndpoints.SignedInUserAsync(context, users);
+        var user = await UserSession.SignedInUserAsync(context, users);
         if (user is null)
         {
-            return TypedResults.Redirect(AccountEndpoints.LoginUrl(Path + QueryOf(form)));
+            return TypedResults.Redirect(UserSession.LoginUrl(Path + QueryOf(form)));
         }
         if (RequestForms.SingleValue(form["decision"]) != "approve")
         {
@@ -146,7 +145,7 @@ public static class AuthorizeEndpoints
                <p>An installation of this plugin is asking for its own API key. It runs at:</p>
                <p class="host">{Html.Text(host)}</p>
                <p>Approve only if you are setting up this plugin on <strong>{Html.Text(host)}</strong> yourself.
-               The new key will belong to your account; you can revoke it any time under <a href="{AccountEndpoints.AppsPath}">your installations</a>.</p>
+               The new key will belong to your account; you can revoke it any time under <a href="{UserSession.AppsPath}">your installations</a>.</p>
                """
             : $"""
                <h1>Authorize {Html.Untrusted(client.Name)}?</h1>

@@ -8,7 +8,7 @@ using Broker.Core.Platform;
 using Broker.Core.Security;
 using Broker.Core.Stores;
 using Broker.Hosting;
-using Broker.Platform;
+using Broker.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Broker.Installation;

@@ -6,7 +6,7 @@ using Broker.Core.Clients;
 using Broker.Core.Security;
 using Broker.Core.Stores;
 using Broker.Hosting;
-using Broker.Platform;
+using Broker.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 
@@ -23,7 +23,7 @@ public sealed record TokenResponse(
 /// <summary>The token endpoint (RFC 6749 §3.2, §4.1.3).</summary>
 public static class TokenEndpoint
 {
-    public const string Path = "/oauth/token";
+    public const string Path = OAuthPaths.Token;
 
 
     private static readonly string[] SingleValued =
@@ -39,7 +39,7 @@ public static class TokenEndpoint
 
     private static async Task<Results<Ok<TokenResponse>, JsonHttpResult<OAuthErrorBody>>> Token(
         HttpContext context, IClientStore clients, IGrantStore grants, Throttles throttles,
-        IOptions<InstallationOptions> options, IOptions<Registration.RegistrationOptions> registration, TimeProvider time, UsageRecorder usage)
+        IOptions<InstallationOptions> options, IOptions<RegistrationOptions> registration, TimeProvider time, UsageRecorder usage)
     {
         // Reject anything but a form post (RFC 6749 §3.2).
         if (!RequestForms.IsUrlEncodedForm(context.Request))

@@ -1,4 +1,3 @@
-using Broker.Accounts;
 using Broker.Core.Accounts;
 using Broker.Core.Clients;
 using Broker.Core.Platform;
@@ -227,7 +226,7 @@ public sealed class ClientAdministration(
         {
             return AdminResult<User>.Fail(problem);
         }
-        var user = AccountEndpoints.NewUser(email, password, hasher, time.GetUtcNow());
+        var user = UserAccounts.New(email, password, hasher, time.GetUtcNow());
         return await users.CreateAsync(user, cancellationToken)
             ? AdminResult<User>.Ok(user)
             : AdminResult<User>.Fail($"a user with e-mail '{email}' exists");

@@ -5,6 +5,7 @@ using Broker.Core.Clients;
 using Broker.Core.Platform;
 using Broker.Core.Stores;
 using Broker.Hosting;
+using Broker.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
@@ -459,7 +460,7 @@ public static class PlatformApi
 
     // A single-valued, non-empty query filter; repeated values count as the first.
     private static string? Filter(HttpRequest request, string name) =>
-        Hosting.RequestForms.SingleValue(request.Query[name]) is { Length: > 0 } value ? value : null;
+        RequestForms.SingleValue(request.Query[name]) is { Length: > 0 } value ? value : null;
 
     private static ProblemHttpResult BadRequest(string detail) => Problem(detail, AdminFailure.Invalid);
 

@@ -1,4 +1,5 @@
 using Broker.Core.Stores;
+using Broker.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace Broker.Registration;

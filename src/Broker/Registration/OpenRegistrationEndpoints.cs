@@ -4,8 +4,7 @@ using Broker.Core.Clients;
 using Broker.Core.Security;
 using Broker.Core.Stores;
 using Broker.Hosting;
-using Broker.Installation;
-using Broker.Platform;
+using Broker.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 
@@ -17,7 +16,7 @@ namespace Broker.Registration;
 /// </summary>
 public static class OpenRegistrationEndpoints
 {
-    public const string Path = "/oidc/register";
+    public const string Path = OAuthPaths.Register;
 
     public static IServiceCollection AddRegistration(this IServiceCollection services, IConfiguration configuration)
     {

@@ -1,5 +1,6 @@
 using Broker.Core.Platform;
 using Broker.Core.Stores;
+using Broker.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace Broker.Registration;

@@ -1,6 +1,6 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 
-namespace Broker.Management;
+namespace Broker.Http;
 
 /// <summary>
 /// ProblemDetails (RFC 9457) for the management routes; validation refusals also carry the RFC 7591

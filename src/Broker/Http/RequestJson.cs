@@ -2,7 +2,7 @@ using System.Text;
 using System.Text.Json;
 using Broker.Core;
 
-namespace Broker.Hosting;
+namespace Broker.Http;
 
 /// <summary>
 /// The one reader of JSON request bodies. A route gets a document only when every property name and

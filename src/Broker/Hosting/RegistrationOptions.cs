@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Options;
 
-namespace Broker.Registration;
+namespace Broker.Hosting;
 
 /// <summary>The <c>Registration</c> section: open (Auth0-style) registration and registered clients' tokens.</summary>
 public sealed class RegistrationOptions

@@ -10,7 +10,7 @@ using Microsoft.AspNetCore.Authorization.Policy;
 using Microsoft.Identity.Web;
 using Microsoft.Extensions.Options;
 
-namespace Broker.Platform;
+namespace Broker.Hosting;
 
 /// <summary>Marks an endpoint as an admin endpoint: its refusals are ProblemDetails with admin challenges.</summary>
 public sealed class AdminEndpointMetadata

@@ -1,6 +1,6 @@
 using Microsoft.Net.Http.Headers;
 
-namespace Broker.Hosting;
+namespace Broker.Http;
 
 /// <summary>What a request's <c>Content-Type</c> declares, for the body readers.</summary>
 public static class RequestMediaType

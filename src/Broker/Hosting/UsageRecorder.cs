@@ -3,7 +3,7 @@ using System.Threading.Channels;
 using Broker.Core.Stores;
 using Microsoft.Extensions.Options;
 
-namespace Broker.Platform;
+namespace Broker.Hosting;
 
 /// <summary>
 /// Records when clients and admin tokens were last used, off the request path: a request only

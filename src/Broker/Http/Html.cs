@@ -3,7 +3,7 @@ using System.Text.Encodings.Web;
 using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Http.HttpResults;
 
-namespace Broker.Pages;
+namespace Broker.Http;
 
 /// <summary>
 /// Server-rendered pages. Every piece of text goes through <see cref="Text"/> (HTML-encoded); the
@@ -63,6 +63,28 @@ public static class Html
         var tokens = antiforgery.GetAndStoreTokens(context);
         return $"<input type=\"hidden\" name=\"{Text(tokens.FormFieldName)}\" value=\"{Text(tokens.RequestToken)}\">";
     }
+
+    /// <summary>The posted form when it is well-formed and carries a valid antiforgery token; else null.</summary>
+    public static async Task<IFormCollection?> ValidFormAsync(HttpContext context, IAntiforgery antiforgery)
+    {
+        var form = await RequestForms.TryReadFormAsync(context.Request, context.RequestAborted);
+        if (form is null)
+        {
+            return null;
+        }
+        try
+        {
+            return await antiforgery.IsRequestValidAsync(context) ? form : null;
+        }
+        catch (AntiforgeryValidationException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The page for a form that is malformed or lacks a valid antiforgery token.</summary>
+    public static ContentHttpResult FormRefused() =>
+        Error("Form expired", "This form was malformed or has expired. Go back, reload the page and try again.");
 
     /// <summary>A hidden form field.</summary>
     public static string Hidden(string name, string? value) =>

@@ -1,4 +1,4 @@
-namespace Broker.Hosting;
+namespace Broker.Http;
 
 /// <summary>RFC 6750 §2.1: the bearer token of a request's Authorization header.</summary>
 public static class BearerTokens

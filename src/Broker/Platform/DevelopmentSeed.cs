@@ -1,9 +1,9 @@
 using Broker.Core.Clients;
 using Broker.Core.Stores;
-using Broker.Platform;
+using Broker.Hosting;
 using Microsoft.Extensions.Options;
 
-namespace Broker.Hosting;
+namespace Broker.Platform;
 
 /// <summary>
 /// In Development, the first start creates a demo parent and a demo user and prints their

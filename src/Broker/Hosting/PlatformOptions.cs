@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Options;
 
-namespace Broker.Platform;
+namespace Broker.Hosting;
 
 /// <summary>The <c>Platform</c> section: the platform team's API.</summary>
 public sealed class PlatformOptions

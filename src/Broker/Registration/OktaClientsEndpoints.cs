@@ -1,5 +1,4 @@
 using Broker.Core.Platform;
-using Broker.Platform;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -8,12 +7,12 @@ using Broker.Core.Clients;
 using Broker.Core.Security;
 using Broker.Core.Stores;
 using Broker.Hosting;
-using Broker.Registration;
+using Broker.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Options;
 
-namespace Broker.Management;
+namespace Broker.Registration;
 
 /// <summary>The Okta seed's client management API over the one client model (admin-authenticated).</summary>
 public static class OktaClientsEndpoints

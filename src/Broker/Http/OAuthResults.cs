@@ -2,7 +2,7 @@ using System.Globalization;
 using Broker.Core.Authorization;
 using Microsoft.AspNetCore.Http.HttpResults;
 
-namespace Broker.Installation;
+namespace Broker.Http;
 
 /// <summary>The RFC 6749 / 6750 / 7591 JSON error, the one error shape of the OAuth endpoints.</summary>
 public sealed record OAuthErrorBody(

@@ -3,7 +3,7 @@ using Broker.Core.Stores;
 using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Options;
 
-namespace Broker.Registration;
+namespace Broker.Hosting;
 
 /// <summary>
 /// The tenant's flags, read through a short cache so that open registration does not read the

@@ -1,12 +1,11 @@
 using Broker.Core.Platform;
-using Broker.Platform;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Broker.Hosting;
-using Broker.Registration;
+using Broker.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 
-namespace Broker.Management;
+namespace Broker.Registration;
 
 /// <summary>Auth0's <c>/api/v2/tenants/settings</c>, limited to the flags this broker has.</summary>
 public static class TenantSettingsEndpoints

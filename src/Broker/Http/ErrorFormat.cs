@@ -1,8 +1,5 @@
-using Broker.Installation;
-using Broker.Management;
-using Broker.Pages;
 
-namespace Broker.Hosting;
+namespace Broker.Http;
 
 /// <summary>How a route reports errors, so that the pipeline's own answers (503 while the database is away) match the route's.</summary>
 public enum ErrorFormat

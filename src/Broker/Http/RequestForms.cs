@@ -1,7 +1,7 @@
 using System.Text;
 using Microsoft.Extensions.Primitives;
 
-namespace Broker.Hosting;
+namespace Broker.Http;
 
 /// <summary>The one reader of request forms (and helpers for queries): malformed input is a null form, never a 500.</summary>
 public static class RequestForms
