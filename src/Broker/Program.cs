@@ -32,9 +32,16 @@ var app = builder.Build();
 // (builder.Configuration, not app.Configuration: RunAsync has disposed the app's services when start-up fails.)
 try
 {
-    app.UseWebSecurity();
+    app.UseExceptionHandler(WebSecurity.ExceptionHandling);
+    app.UseStatusCodePages(WebSecurity.WriteStatusPageAsync);
+    if (WebSecurity.TrustsProxies(app.Services))
+    {
+        app.UseForwardedHeaders();
+    }
+    app.Use(WebSecurity.LimitBodyAndSetSecurityHeadersAsync);
     app.UseAuthentication();
     app.UseAuthorization();
+    app.Use(ApiDocuments.SetReferencePagePolicyAsync);
     app.MapStylesheet();
     app.MapOperations();
     app.MapAccounts();
