@@ -19,17 +19,16 @@ public static class AccountEndpoints
 {
     public const string JoinPath = "/account/join";
 
-    /// <summary>What accounts need without the web: options and the password hasher.</summary>
-    public static IServiceCollection AddAccountsCore(this IServiceCollection services, IConfiguration configuration)
+    /// <summary>What accounts need without the web (the command line uses this too): the password hasher.</summary>
+    public static IServiceCollection AddAccountsCore(this IServiceCollection services)
     {
-        services.AddOptions<AccountOptions>().Bind(configuration.GetSection(AccountOptions.Section)).ValidateOnStart();
         services.AddSingleton<IPasswordHasher<User>, PasswordHasher<User>>();
         return services;
     }
 
     public static IServiceCollection AddAccounts(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddAccountsCore(configuration);
+        services.AddAccountsCore();
         services.AddAntiforgery(options =>
         {
             options.Cookie.Name = "broker.antiforgery";

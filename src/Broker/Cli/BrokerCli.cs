@@ -290,9 +290,9 @@ public static partial class BrokerCli
         // warning would only repeat it.
         builder.Logging.AddFilter<ConsoleLoggerProvider>(typeof(Storage.Database).FullName, LogLevel.Error);
         builder.Services.AddBrokerStorage(builder.Configuration);
-        builder.Services.AddInstallation(builder.Configuration);
-        builder.Services.AddAccountsCore(builder.Configuration);
-        builder.Services.AddPlatformCore(builder.Configuration);
+        builder.Services.AddSharedOptions(builder.Configuration);
+        builder.Services.AddAccountsCore();
+        builder.Services.AddPlatform();
         return builder.Services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true });
     }
 }

@@ -7,7 +7,6 @@ using Broker.Core.Stores;
 using Broker.Hosting;
 using Broker.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
 using static Broker.Core.Platform.AdminScopes;
 
@@ -32,22 +31,11 @@ public static class PlatformApi
         UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow,
     };
 
-    /// <summary>What the platform operations need without the web (the command line uses this too).</summary>
-    public static IServiceCollection AddPlatformCore(this IServiceCollection services, IConfiguration configuration)
+    /// <summary>The platform's operations, for its API and the command line alike.</summary>
+    public static IServiceCollection AddPlatform(this IServiceCollection services)
     {
-        services.AddOptions<PlatformOptions>().Bind(configuration.GetSection(PlatformOptions.Section)).ValidateOnStart();
-        services.AddSingleton<IValidateOptions<PlatformOptions>, PlatformOptionsValidation>();
         services.AddSingleton<ClientAdministration>();
         services.AddSingleton<PlatformAdministration>();
-        return services;
-    }
-
-    public static IServiceCollection AddPlatform(this IServiceCollection services, IConfiguration configuration)
-    {
-        services.AddPlatformCore(configuration);
-        services.AddSingleton<UsageRecorder>();
-        services.AddHostedService(provider => provider.GetRequiredService<UsageRecorder>());
-        services.AddAdminAuthentication(configuration);
         return services;
     }
 

@@ -18,12 +18,8 @@ public static class OpenRegistrationEndpoints
 {
     public const string Path = OAuthPaths.Register;
 
-    public static IServiceCollection AddRegistration(this IServiceCollection services, IConfiguration configuration)
+    public static IServiceCollection AddRegistration(this IServiceCollection services)
     {
-        services.AddOptions<RegistrationOptions>().Bind(configuration.GetSection(RegistrationOptions.Section)).ValidateOnStart();
-        services.AddSingleton<IValidateOptions<RegistrationOptions>, RegistrationOptionsValidation>();
-        services.AddMemoryCache();
-        services.AddSingleton<TenantSettings>();
         services.AddSingleton<ClientRegistrar>();
         services.AddSingleton<OpenRegistrationCap>();
         services.AddSingleton<UnusedClientCleanup>();
