@@ -96,8 +96,8 @@ public static class AccountEndpoints
         var addressKey = context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
 
         // Reject while the account or the address has failed too often.
-        if (throttles.LoginsPerAccount.IsBlocked(accountKey, out var retryAfter)
-            || throttles.LoginsPerAddress.IsBlocked(addressKey, out retryAfter))
+        if ((await throttles.LoginsPerAccount.BlockedForAsync(accountKey, context.RequestAborted)
+            ?? await throttles.LoginsPerAddress.BlockedForAsync(addressKey, context.RequestAborted)) is { } retryAfter)
         {
             context.Response.Headers.RetryAfter = OAuthResults.RetryAfterSeconds(retryAfter);
             return CredentialsPage(context, antiforgery, "Sign in", LoginPath, returnUrl, email,
@@ -112,8 +112,8 @@ public static class AccountEndpoints
         // Reject a wrong e-mail or password (without saying which), and disabled accounts.
         if (user is null || verified == PasswordVerificationResult.Failed || user.DisabledAt is not null)
         {
-            throttles.LoginsPerAccount.RecordFailure(accountKey);
-            throttles.LoginsPerAddress.RecordFailure(addressKey);
+            await throttles.LoginsPerAccount.RecordFailureAsync(accountKey, context.RequestAborted);
+            await throttles.LoginsPerAddress.RecordFailureAsync(addressKey, context.RequestAborted);
             return CredentialsPage(context, antiforgery, "Sign in", LoginPath, returnUrl, email,
                 "Wrong e-mail or password.", StatusCodes.Status401Unauthorized);
         }

@@ -35,12 +35,13 @@ public static class SharedServices
         services.AddSingleton<TenantSettings>();
         services.AddSingleton(provider =>
         {
+            var store = provider.GetRequiredService<IThrottleStore>();
             var accounts = provider.GetRequiredService<IOptions<AccountOptions>>().Value;
             var installation = provider.GetRequiredService<IOptions<InstallationOptions>>().Value;
             return new Throttles(
-                new KeyedThrottle(accounts.FailedLoginsPerAccount, accounts.FailedLoginWindow),
-                new KeyedThrottle(accounts.FailedLoginsPerAddress, accounts.FailedLoginWindow),
-                new KeyedThrottle(installation.FailedClientAuthenticationsPerWindow, installation.FailedClientAuthenticationWindow));
+                store.Create("failed-logins-per-account", accounts.FailedLoginsPerAccount, accounts.FailedLoginWindow),
+                store.Create("failed-logins-per-address", accounts.FailedLoginsPerAddress, accounts.FailedLoginWindow),
+                store.Create("failed-client-authentications", installation.FailedClientAuthenticationsPerWindow, installation.FailedClientAuthenticationWindow));
         });
         return services;
     }

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
@@ -27,9 +26,6 @@ public static class ClientsEndpoint
 {
     public const string Path = "/clients";
 
-    /// <summary>Installation tokens whose spending is under way in this instance (for the 409 of the idempotency draft).</summary>
-    private static readonly ConcurrentDictionary<string, byte> InFlight = new(StringComparer.Ordinal);
-
     public static IEndpointRouteBuilder MapClients(this IEndpointRouteBuilder routes)
     {
         routes.MapPost(Path, CreateChild).ExcludeFromDescription();
@@ -42,7 +38,7 @@ public static class ClientsEndpoint
     }
 
     private static async Task<Results<Created<ChildCreated>, JsonHttpResult<OAuthErrorBody>>> CreateChild(
-        HttpContext context, IClientStore clients, IGrantStore grants, TimeProvider time)
+        HttpContext context, IClientStore clients, IGrantStore grants, IInFlightSpends inFlight, TimeProvider time)
     {
         var presented = BearerTokens.FromHeader(context.Request);
         // Reject a call without a bearer token.
@@ -87,7 +83,7 @@ public static class ClientsEndpoint
             return OAuthResults.BadRequest(OAuthErrors.InvalidClientMetadata, body.Problem);
         }
         // Reject a retry while the first call with this token is still running (IETF idempotency draft).
-        if (!InFlight.TryAdd(tokenHash, 0))
+        if (!await inFlight.TryBeginAsync(tokenHash, context.RequestAborted))
         {
             return idempotencyKey is not null
                 ? OAuthResults.Error(StatusCodes.Status409Conflict, OAuthErrors.InvalidRequest,
@@ -126,7 +122,7 @@ public static class ClientsEndpoint
         }
         finally
         {
-            InFlight.TryRemove(tokenHash, out _);
+            await inFlight.EndAsync(tokenHash);
         }
     }
 

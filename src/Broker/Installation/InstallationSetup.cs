@@ -4,9 +4,13 @@ namespace Broker.Installation;
 
 public static class InstallationSetup
 {
-    /// <summary>The purge of expired codes and tokens; the flow's options and throttles are shared (<see cref="SharedServices"/>).</summary>
+    /// <summary>
+    /// The spends of installation tokens under way and the purge of expired codes and tokens; the flow's
+    /// options and throttles are shared (<see cref="SharedServices"/>).
+    /// </summary>
     public static IServiceCollection AddInstallation(this IServiceCollection services)
     {
+        services.AddSingleton<IInFlightSpends, InProcessInFlightSpends>();
         services.AddSingleton<ExpiredGrantCleanup>();
         services.AddHostedService(provider => provider.GetRequiredService<ExpiredGrantCleanup>());
         return services;

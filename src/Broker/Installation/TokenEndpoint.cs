@@ -65,7 +65,7 @@ public static class TokenEndpoint
                 : OAuthResults.BadRequest(OAuthErrors.InvalidRequest, credentialsProblem.Value.Description);
         }
         // Reject a client_id that has failed authentication too often, before looking at the secret.
-        if (throttles.ClientAuthentications.IsBlocked(credentials!.ClientId, out var retryAfter))
+        if (await throttles.ClientAuthentications.BlockedForAsync(credentials!.ClientId, context.RequestAborted) is { } retryAfter)
         {
             return OAuthResults.TooManyRequests(context, retryAfter, OAuthErrors.InvalidClient,
                 "too many failed client authentications; retry later");
@@ -76,7 +76,7 @@ public static class TokenEndpoint
         // Reject unknown, inactive and wrongly authenticated clients alike.
         if (client is null || !client.IsActive || !Authenticates(client, credentials, time.GetUtcNow()))
         {
-            throttles.ClientAuthentications.RecordFailure(credentials.ClientId);
+            await throttles.ClientAuthentications.RecordFailureAsync(credentials.ClientId, context.RequestAborted);
             return OAuthResults.InvalidClient(context, "client authentication failed");
         }
         usage.ClientUsed(client.ClientId);

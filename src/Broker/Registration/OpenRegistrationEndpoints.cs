@@ -21,11 +21,11 @@ public static class OpenRegistrationEndpoints
     public static IServiceCollection AddRegistration(this IServiceCollection services)
     {
         services.AddSingleton<ClientRegistrar>();
-        services.AddSingleton<OpenRegistrationCap>();
+        services.AddSingleton<IOpenRegistrationCap, OpenRegistrationCap>();
         services.AddSingleton<UnusedClientCleanup>();
         services.AddHostedService(provider => provider.GetRequiredService<UnusedClientCleanup>());
-        services.AddSingleton(provider => new OpenRegistrationLimit(new KeyedThrottle(
-            provider.GetRequiredService<IOptions<RegistrationOptions>>().Value.PermitsPerMinutePerAddress, TimeSpan.FromMinutes(1))));
+        services.AddSingleton(provider => new OpenRegistrationLimit(provider.GetRequiredService<IThrottleStore>().Create(
+            "registrations-per-address", provider.GetRequiredService<IOptions<RegistrationOptions>>().Value.PermitsPerMinutePerAddress, TimeSpan.FromMinutes(1))));
         return services;
     }
 
@@ -40,7 +40,7 @@ public static class OpenRegistrationEndpoints
     }
 
     private static async Task<Results<Created<JsonObject>, JsonHttpResult<OAuthErrorBody>>> Register(
-        HttpContext context, TenantSettings settings, ClientRegistrar registrar, OpenRegistrationCap cap,
+        HttpContext context, TenantSettings settings, ClientRegistrar registrar, IOpenRegistrationCap cap,
         OpenRegistrationLimit limit, IOptions<BrokerOptions> broker)
     {
         // Reject while the tenant has not turned open registration on.
@@ -51,7 +51,7 @@ public static class OpenRegistrationEndpoints
         }
         // Reject an address that registers too often.
         var address = context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
-        if (!limit.Throttle.TryAcquire(address, out var retryAfter))
+        if (await limit.Throttle.TryTakePermitAsync(address, context.RequestAborted) is { } retryAfter)
         {
             return OAuthResults.TooManyRequests(context, retryAfter, OAuthErrors.InvalidRequest, "too many registrations from this address; retry later");
         }
@@ -179,4 +179,4 @@ public static class OpenRegistrationEndpoints
 }
 
 /// <summary>The per-address limit on open registrations (a singleton).</summary>
-public sealed record OpenRegistrationLimit(KeyedThrottle Throttle);
+public sealed record OpenRegistrationLimit(IKeyedThrottle Throttle);
