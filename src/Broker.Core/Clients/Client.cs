@@ -82,6 +82,9 @@ public sealed record Client
 
     public bool IsPublic => Metadata.TokenEndpointAuthMethod == ClientAuthMethod.None;
 
+    /// <summary>Any application may be given parent privileges, except an installation's own.</summary>
+    public bool MayBecomeParent => Role is not InstallationRole;
+
     /// <summary>
     /// This client with the caller-settable metadata replaced (Okta PUT, RFC 7592 PUT). A parent keeps
     /// its grants: its keys are public, and the authorization code grant is all they may ever use.
@@ -92,10 +95,11 @@ public sealed record Client
     };
 
     /// <summary>
-    /// This client as a parent under <paramref name="settings"/>. Parent keys are public: the
-    /// authorization code grant is all they may ever use.
+    /// This client as a parent under <paramref name="settings"/>, or null for an installation's own
+    /// application, which can never become one. Parent keys are public: the authorization code grant is
+    /// all they may ever use.
     /// </summary>
-    public Client AsParent(ParentRole settings) => this with
+    public Client? AsParent(ParentRole settings) => !MayBecomeParent ? null : this with
     {
         Role = settings,
         Metadata = Metadata with { GrantTypes = [GrantType.AuthorizationCode] },

@@ -123,7 +123,7 @@ public sealed class ClientAdministration(
                 : $"no application with client_id '{clientId}'", AdminFailure.NotFound);
         }
         // Reject children: a child can never become a parent.
-        if (client.Role is InstallationRole)
+        if (!client.MayBecomeParent)
         {
             return AdminResult<Client>.Fail("an installation's own application cannot become a parent");
         }
@@ -191,7 +191,7 @@ public sealed class ClientAdministration(
             CallbackPath = callbackPath,
             ChildRateLimit = rateLimit,
             ChildEndpoints = normalised,
-        }) with
+        })! with
         {
             // Enabling a disabled parent again is how it comes back (with children it did not disable); a merge keeps its state.
             DisabledAt = update == ParentUpdate.Merge ? client.DisabledAt : null,
