@@ -18,9 +18,5 @@ internal static class DbValues
 
     public static string List(IReadOnlyList<string> values) => JsonSerializer.Serialize(values);
 
-    public static string? OptionalList(IReadOnlyList<string>? values) => values is null ? null : JsonSerializer.Serialize(values);
-
     public static IReadOnlyList<string> List(string json) => JsonSerializer.Deserialize<string[]>(json) ?? [];
-
-    public static IReadOnlyList<string>? OptionalList(string? json) => json is null ? null : List(json);
 }
