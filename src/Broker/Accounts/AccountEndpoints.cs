@@ -175,16 +175,15 @@ public static class AccountEndpoints
         }
         var children = await clients.ListChildrenOwnedByAsync(user.UserId, context.RequestAborted);
         var parents = new Dictionary<string, Client?>(StringComparer.Ordinal);
-        foreach (var parentId in children.Select(child => child.ParentClientId).OfType<string>().Distinct())
+        foreach (var parentId in children.Select(child => child.Role).OfType<InstallationRole>().Select(installation => installation.ParentClientId).Distinct())
         {
             parents[parentId] = await clients.FindAsync(parentId, context.RequestAborted);
         }
         var antiforgeryField = Html.AntiforgeryField(context, antiforgery);
         var rows = string.Concat(children.Select(child =>
         {
-            var parentName = child.ParentClientId is not null && parents.GetValueOrDefault(child.ParentClientId) is { } parent
-                ? parent.Name
-                : "(removed)";
+            var installation = (InstallationRole)child.Role;
+            var parentName = parents.GetValueOrDefault(installation.ParentClientId) is { } parent ? parent.Name : "(removed)";
             var action = child.IsActive
                 ? $"""<form class="inline" method="post" action="/account/apps/{Html.Text(child.ClientId)}/revoke">{antiforgeryField}<button class="secondary" type="submit">Revoke</button></form>"""
                 : "revoked";
@@ -192,7 +191,7 @@ public static class AccountEndpoints
                 <tr>
                 <td>{Html.Untrusted(child.Name)}<br><code>{Html.Text(child.ClientId)}</code></td>
                 <td>{Html.Untrusted(parentName)}</td>
-                <td>{Html.Text(child.Origin is null ? "" : Core.Clients.RedirectUris.DisplayHost(child.Origin))}</td>
+                <td>{Html.Text(installation.Origin is null ? "" : Core.Clients.RedirectUris.DisplayHost(installation.Origin))}</td>
                 <td>{Html.Text(child.CreatedAt.ToString("yyyy-MM-dd HH:mm 'UTC'", System.Globalization.CultureInfo.InvariantCulture))}</td>
                 <td>{action}</td>
                 </tr>

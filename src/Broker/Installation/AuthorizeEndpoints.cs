@@ -139,7 +139,7 @@ public static class AuthorizeEndpoints
     {
         var client = request.Client;
         var host = RedirectUris.DisplayHost(request.RedirectUri);
-        var headline = client.IsParent
+        var headline = client.Role is ParentRole
             ? $"""
                <h1>Install {Html.Untrusted(client.Name)}?</h1>
                <p>An installation of this plugin is asking for its own API key. It runs at:</p>

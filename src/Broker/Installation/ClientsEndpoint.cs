@@ -56,14 +56,14 @@ public static class ClientsEndpoint
             return InvalidToken(context, "the token is unknown, expired or revoked");
         }
         // Reject tokens that are not installation tokens: they may not mint applications.
-        if (token.Purpose != TokenPurpose.Installation)
+        if (!InstallationRules.MayCreateChild(token))
         {
             return OAuthResults.BearerError(context, StatusCodes.Status403Forbidden, OAuthErrors.InsufficientScope,
                 "this token may not create applications; only a parent's installation token may");
         }
         var parent = await clients.FindAsync(token.ClientId, context.RequestAborted);
         // Reject when the parent has since been revoked, disabled or demoted.
-        if (parent is null || !parent.IsActive || !parent.IsParent)
+        if (!InstallationRules.MayInstall(parent))
         {
             return InvalidToken(context, "the application that issued this token may no longer create installations");
         }
@@ -92,22 +92,9 @@ public static class ClientsEndpoint
         }
         try
         {
-            var child = new Client
-            {
-                ClientId = Secret.NewClientId(now),
-                Name = body.Request!.Name,
-                Description = body.Request.Description,
-                Kind = ClientKind.Child,
-                Source = RegistrationSource.Installation,
-                GrantTypes = [],
-                TokenEndpointAuthMethod = ClientAuthMethod.None,
-                ParentClientId = parent.ClientId,
-                OwnerUserId = token.UserId,
-                Origin = token.Origin,
-                CreatedAt = now,
-            };
+            var child = InstallationRules.Child(Secret.NewClientId(now), body.Request!.Name, body.Request.Description, parent!, token, now);
             var audit = AdminAuthentication.Actor(context, AuditActions.User(token.UserId ?? "unknown"))
-                .Entry(AuditActions.ChildCreated, AuditActions.Client(child.ClientId), now, $"parent {parent.ClientId}, origin {child.Origin}");
+                .Entry(AuditActions.ChildCreated, AuditActions.Client(child.ClientId), now, $"parent {parent!.ClientId}, origin {token.Origin}");
             var outcome = await grants.SpendInstallationTokenAsync(
                 tokenHash, idempotencyKey, body.Request.Fingerprint, child, now, audit, context.RequestAborted);
             if (outcome == SpendOutcome.Created)

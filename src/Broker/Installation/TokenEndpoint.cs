@@ -91,11 +91,10 @@ public static class TokenEndpoint
             : await ExchangeCodeAsync(form, client, grants, lifetimes, time.GetUtcNow(), context.RequestAborted);
     }
 
-    // Installation tokens live as long as Installation:TokenLifetime says (forever by default, as in the seed);
-    // every other access token lives Registration:AccessTokenLifetime.
+    // The two configured lifetimes, for InstallationRules.Lifetime to choose between.
     private sealed record TokenLifetimes(TimeSpan? Installation, TimeSpan Access)
     {
-        public TimeSpan? For(TokenPurpose purpose) => purpose == TokenPurpose.Installation ? Installation : Access;
+        public TimeSpan? For(TokenPurpose purpose) => InstallationRules.Lifetime(purpose, Installation, Access);
     }
 
     private static async Task<Results<Ok<TokenResponse>, JsonHttpResult<OAuthErrorBody>>> IssueForClientAsync(
@@ -167,7 +166,7 @@ public static class TokenEndpoint
             return InvalidGrant("code_verifier does not match the code_challenge");
         }
         var tokenValue = Secret.NewToken();
-        var purpose = client.IsParent ? TokenPurpose.Installation : TokenPurpose.Access;
+        var purpose = InstallationRules.PurposeOfTokenFor(client);
         var token = new AccessToken
         {
             TokenHash = Secret.Hash(tokenValue),
@@ -176,7 +175,7 @@ public static class TokenEndpoint
             Scope = code.Scope,
             Purpose = purpose,
             CodeHash = codeHash,
-            Origin = client.IsParent ? RedirectUris.Origin(code.RedirectUri) : null,
+            Origin = InstallationRules.OriginOfTokenFor(client, code.RedirectUri),
             CreatedAt = now,
             ExpiresAt = now + lifetimes.For(purpose),
         };

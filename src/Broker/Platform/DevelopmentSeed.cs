@@ -47,7 +47,7 @@ internal sealed class DevelopmentSeed(
 
             ==== Broker demo (Development only, printed once) ====
             Demo user:      {DemoEmail} / {password}
-            Parent app:     Demo Plugin ({parent.Value?.RedirectPolicy.ToString().ToLowerInvariant()} policy, callback path /broker/callback)
+            Parent app:     Demo Plugin ({(parent.Value?.Role as ParentRole)?.RedirectPolicy.ToString().ToLowerInvariant()} policy, callback path /broker/callback)
             client_id:      {app.Value.Client.ClientId}
             client_secret:  {app.Value.ClientSecret}
             Open to install: {authorizeUrl}

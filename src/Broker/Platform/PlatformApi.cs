@@ -81,7 +81,7 @@ public static class PlatformApi
 
     private static Task<Results<Ok<ClientView>, ProblemHttpResult>> GetParent(
         HttpContext context, PlatformAdministration platform, string clientId) =>
-        GetClientAsync(context, platform, clientId, ClientKind.Parent);
+        GetClientAsync<ParentRole>(context, platform, clientId);
 
     // A full replacement: every setting named (null for its default); it also makes an application a parent.
     private static Task<Results<Ok<ClientView>, ProblemHttpResult>> PutParent(
@@ -218,7 +218,7 @@ public static class PlatformApi
         {
             return BadRequest("owner must be a user id and origin a scheme://host[:port] origin");
         }
-        var parent = await platform.FindAsync(clientId, null, ClientKind.Parent, context.RequestAborted);
+        var parent = await platform.FindAsync<ParentRole>(clientId, null, context.RequestAborted);
         if (parent.Problem is not null)
         {
             return Problem(parent.Problem, parent.Failure);
@@ -229,7 +229,7 @@ public static class PlatformApi
 
     private static Task<Results<Ok<ClientView>, ProblemHttpResult>> GetChild(
         HttpContext context, PlatformAdministration platform, string clientId) =>
-        GetClientAsync(context, platform, clientId, ClientKind.Child);
+        GetClientAsync<InstallationRole>(context, platform, clientId);
 
     private static async Task<Results<Ok<ClientView>, ProblemHttpResult>> PatchChild(
         HttpContext context, PlatformAdministration platform, string clientId)
@@ -372,10 +372,11 @@ public static class PlatformApi
 
     // ---- Shared steps ----
 
-    private static async Task<Results<Ok<ClientView>, ProblemHttpResult>> GetClientAsync(
-        HttpContext context, PlatformAdministration platform, string clientId, ClientKind kind)
+    private static async Task<Results<Ok<ClientView>, ProblemHttpResult>> GetClientAsync<TRole>(
+        HttpContext context, PlatformAdministration platform, string clientId)
+        where TRole : ClientRole
     {
-        var result = await platform.FindAsync(clientId, null, kind, context.RequestAborted);
+        var result = await platform.FindAsync<TRole>(clientId, null, context.RequestAborted);
         return ClientResult(context, result);
     }
 

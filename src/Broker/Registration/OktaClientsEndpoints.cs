@@ -163,7 +163,7 @@ public static class OktaClientsEndpoints
             return null;
         }
         var client = await clients.FindAsync(clientId, cancellationToken);
-        return client is { DeletedAt: null } && client.Kind != ClientKind.Child ? client : null;
+        return client is { DeletedAt: null } and not { Role: InstallationRole } ? client : null;
     }
 
     private static async Task<(ClientMetadata? Metadata, ProblemHttpResult? Problem)> ReadMetadataAsync(
