@@ -48,6 +48,44 @@ public sealed class RedisQuotaBatchTests
         }
     }
 
+    [RedisFact]
+    public async Task Two_brokers_sharing_one_redis_admit_exactly_each_childs_quota_under_concurrent_calls()
+    {
+        var redis = Environment.GetEnvironmentVariable(RedisFactAttribute.Variable)!;
+        var prefix = $"test:{Guid.NewGuid():N}:";
+        using var first = new BrokerFactory();
+        RedisQuotaTests.UseRedis(first, redis, prefix);
+        using var firstHttp = GatewayCalls.StartOnKestrel(first);
+        using var second = new BrokerFactory();
+        RedisQuotaTests.UseRedis(second, redis, prefix);
+        second.Settings["Storage:ConnectionString"] = $"Data Source={first.DatabasePath}";
+        using var secondHttp = GatewayCalls.StartOnKestrel(second);
+        var parent = await first.CreateParentAsync(childRateLimit: 100);
+        var owner = await first.CreateUserAsync();
+        var children = new List<(string ClientId, int Quota)>();
+        foreach (var quota in new[] { 7, 13, 20, 31, 100 })
+        {
+            children.Add(((await GatewayCalls.CreateChildAsync(first, parent, owner, rateLimit: quota)).ClientId, quota));
+        }
+        var calls = Enumerable.Range(0, 2 * 100 + 3)
+            .SelectMany(turn => children.Where(child => turn < 2 * child.Quota + 3))
+            .ToList();
+
+        var responses = await Task.WhenAll(calls.Select((call, i) =>
+            GatewayCalls.CallAsync(i % 2 == 0 ? firstHttp : secondHttp, call.ClientId, "/photos")));
+
+        foreach (var child in children)
+        {
+            var answered = responses.Where((_, i) => calls[i] == child).ToList();
+            answered.Count(r => r.StatusCode == System.Net.HttpStatusCode.OK).Should().Be(child.Quota);
+            answered.Count(r => r.StatusCode == System.Net.HttpStatusCode.TooManyRequests).Should().Be(child.Quota + 3);
+            // The headers report each admitted call's own count.
+            answered.Where(r => r.StatusCode == System.Net.HttpStatusCode.OK)
+                .Select(r => int.Parse(GatewayCalls.Header(r, "X-Ratelimit-Remaining"), System.Globalization.CultureInfo.InvariantCulture))
+                .Should().BeEquivalentTo(Enumerable.Range(0, child.Quota));
+        }
+    }
+
     [RedisServerFact]
     public async Task Redis_dying_under_a_round_trip_answers_every_waiting_call_as_unavailable()
     {
