@@ -10,7 +10,7 @@ namespace Broker.Tests.Gateway;
 /// <summary>The Redis quota store: shared across instances, and what happens while Redis is away.</summary>
 public sealed class RedisQuotaTests
 {
-    private static void UseRedis(BrokerFactory broker, string configuration, string prefix)
+    internal static void UseRedis(BrokerFactory broker, string configuration, string prefix)
     {
         broker.Settings["Gateway:QuotaStore"] = "Redis";
         broker.Settings["Redis:Configuration"] = configuration;
