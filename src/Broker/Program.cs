@@ -34,6 +34,7 @@ var app = builder.Build();
 try
 {
     app.UseWebSecurity();
+    app.UseGate();
     app.UseAuthentication();
     app.UseAuthorization();
     app.MapStylesheet();
