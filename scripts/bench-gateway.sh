@@ -223,10 +223,14 @@ echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION, $ROUNDS rounds (medians), $(npr
 # The anchor is the nginx gate; when TARGETS leaves it out, the first target.
 anchor=nginx-gate; [ -n "${RESULTS[$anchor]:-}" ] || anchor=${TARGETS%% *}
 anchor_rps=$(median 1 "$anchor"); anchor_cpu=$(median 4 "$anchor"); anchor_p99=$(median 3 "$anchor")
-printf '%-14s %11s %8s %8s %12s %9s %9s %9s\n' target "requests/s" "p50 ms" "p99 ms" "CPU µs/req" "× rps" "× CPU" "× p99"
+# spread COLUMN NAME: the lowest and highest figure over the rounds, to show how noisy the machine was.
+spread() {
+  echo "${RESULTS[$2]}" | tr ';' '\n' | awk -v c="$1" 'NF { print $c }' | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%.0f-%.0f", lo, hi }'
+}
+printf '%-14s %11s %8s %8s %12s %13s %9s %9s %9s\n' target "requests/s" "p50 ms" "p99 ms" "CPU µs/req" "CPU min-max" "× rps" "× CPU" "× p99"
 for name in $TARGETS; do
   rps=$(median 1 "$name"); p50=$(median 2 "$name"); p99=$(median 3 "$name"); cpu=$(median 4 "$name")
-  printf '%-14s %11s %8s %8s %12s %9s %9s %9s\n' "$name" "$rps" "$p50" "$p99" "$cpu" \
+  printf '%-14s %11s %8s %8s %12s %13s %9s %9s %9s\n' "$name" "$rps" "$p50" "$p99" "$cpu" "$(spread 4 "$name")" \
     "$(awk -v a="$rps" -v b="$anchor_rps" 'BEGIN { printf "%.2f", a / b }')" \
     "$(awk -v a="$cpu" -v b="$anchor_cpu" 'BEGIN { printf "%.2f", a / b }')" \
     "$(awk -v a="$p99" -v b="$anchor_p99" 'BEGIN { printf "%.2f", a / b }')"
