@@ -41,6 +41,7 @@ try
         app.UseForwardedHeaders();
     }
     app.Use(WebSecurity.LimitBodyAndSetSecurityHeadersAsync);
+    app.UseGate();
     app.UseAuthentication();
     app.UseAuthorization();
     app.Use(ApiDocuments.SetReferencePagePolicyAsync);
