@@ -661,14 +661,20 @@ public abstract partial class StoreContract : IAsyncLifetime
     }
 
     [SkippableFact]
-    public async Task Tenant_settings_are_absent_until_set_and_keep_the_last_value_under_racing_writers()
+    public async Task Tenant_settings_are_absent_until_set_and_keep_the_last_value_under_racing_writers_each_with_its_audit_entry()
     {
         var settings = new TenantSettingsStore(Database);
         (await settings.GetAsync("flag")).Should().BeNull();
-        await RaceAsync(Racers, i => settings.SetAsync("flag", i % 2 == 0 ? "true" : "false").ContinueWith(_ => 0, TaskScheduler.Default));
+        // Racing first writers meet on the key: the loser must update on its second pass, not fail.
+        await RaceAsync(Racers, async i =>
+        {
+            await settings.SetAsync("flag", i % 2 == 0 ? "true" : "false", Entry(AuditActions.SettingsChanged, "tenant:flag"));
+            return 0;
+        });
         (await settings.GetAsync("flag")).Should().BeOneOf("true", "false");
-        await settings.SetAsync("flag", "true");
+        await settings.SetAsync("flag", "true", Entry(AuditActions.SettingsChanged, "tenant:flag"));
         (await settings.GetAsync("flag")).Should().Be("true");
+        (await AuditCountAsync()).Should().Be(Racers + 1, "every setting written commits with its audit entry");
     }
 
     protected static async Task<T[]> RaceAsync<T>(int count, Func<int, Task<T>> call)

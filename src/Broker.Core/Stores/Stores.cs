@@ -63,7 +63,8 @@ public interface ITenantSettingsStore
 {
     Task<string?> GetAsync(string name, CancellationToken cancellationToken = default);
 
-    Task SetAsync(string name, string value, CancellationToken cancellationToken = default);
+    /// <summary>Sets the setting, with <paramref name="audit"/> (when given) in the same transaction.</summary>
+    Task SetAsync(string name, string value, AuditEntry? audit = null, CancellationToken cancellationToken = default);
 }
 
 public interface IUserStore

@@ -1,4 +1,5 @@
 using System.Data.Common;
+using Broker.Core.Platform;
 using Broker.Core.Stores;
 using Dapper;
 
@@ -9,31 +10,36 @@ public sealed class TenantSettingsStore(Database database) : ITenantSettingsStor
     public Task<string?> GetAsync(string name, CancellationToken cancellationToken = default) =>
         database.QuerySingleOrDefaultAsync<string>("SELECT value FROM tenant_settings WHERE name = @name", new { name }, cancellationToken);
 
-    // Update, else insert; a racing insert of the same name loses on the key and updates instead.
-    // (Portable across providers, which spell upsert differently.) Setting a value is idempotent (a
-    // second run finds the row and sets the same value), so it is retried as a whole like a read.
-    public Task SetAsync(string name, string value, CancellationToken cancellationToken = default) =>
-        database.ReadAsync(async (connection, token) =>
+    // Update, else insert, with the audit entry, in one transaction. A racing first insert of the same
+    // name makes this transaction fail on the key (PostgreSQL aborts it); the second pass finds the row
+    // and updates it. (Portable across providers, which spell upsert differently.)
+    public async Task SetAsync(string name, string value, AuditEntry? audit = null, CancellationToken cancellationToken = default)
+    {
+        for (var attempt = 0; ; attempt++)
         {
-            for (var attempt = 0; attempt < 2; attempt++)
+            try
             {
-                var updated = await connection.ExecuteAsync(new CommandDefinition(
-                    "UPDATE tenant_settings SET value = @value WHERE name = @name", new { name, value }, cancellationToken: token));
-                if (updated == 1)
+                await database.InTransactionAsync<bool>(async (connection, transaction, token) =>
                 {
-                    return true;
-                }
-                try
-                {
-                    await connection.ExecuteAsync(new CommandDefinition(
-                        "INSERT INTO tenant_settings (name, value) VALUES (@name, @value)", new { name, value }, cancellationToken: token));
-                    return true;
-                }
-                catch (DbException exception) when (database.Dialect.IsUniqueViolation(exception))
-                {
-                    // Inserted by another caller meanwhile: update it on the next pass.
-                }
+                    var updated = await connection.ExecuteAsync(new CommandDefinition(
+                        "UPDATE tenant_settings SET value = @value WHERE name = @name", new { name, value }, transaction, cancellationToken: token));
+                    if (updated == 0)
+                    {
+                        await connection.ExecuteAsync(new CommandDefinition(
+                            "INSERT INTO tenant_settings (name, value) VALUES (@name, @value)", new { name, value }, transaction, cancellationToken: token));
+                    }
+                    if (audit is not null)
+                    {
+                        await connection.ExecuteAsync(AuditStore.Insert(audit).Command(transaction, token));
+                    }
+                    return (true, true);
+                }, cancellationToken);
+                return;
             }
-            return false;
-        }, cancellationToken);
+            catch (DbException exception) when (attempt == 0 && database.Dialect.IsUniqueViolation(exception))
+            {
+                // Inserted by another caller meanwhile: update it on the next pass.
+            }
+        }
+    }
 }

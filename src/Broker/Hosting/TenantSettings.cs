@@ -10,7 +10,7 @@ namespace Broker.Hosting;
 /// database for the flag on every call; a change reaches every instance within the cache lifetime.
 /// </summary>
 public sealed class TenantSettings(
-    ITenantSettingsStore store, IAuditStore audit, IMemoryCache cache, IOptions<RegistrationOptions> options, TimeProvider time)
+    ITenantSettingsStore store, IMemoryCache cache, IOptions<RegistrationOptions> options, TimeProvider time)
 {
     public const string DynamicClientRegistrationFlag = "enable_dynamic_client_registration";
 
@@ -29,9 +29,9 @@ public sealed class TenantSettings(
 
     public async Task SetAsync(string flag, bool value, AuditActor actor, CancellationToken cancellationToken)
     {
-        await store.SetAsync(flag, value ? "true" : "false", cancellationToken);
+        var text = value ? "true" : "false";
+        await store.SetAsync(flag, text, actor.Entry(AuditActions.SettingsChanged, $"tenant:{flag}", time.GetUtcNow(), $"{flag} = {text}"), cancellationToken);
         cache.Remove(CacheKey(flag));
-        await audit.AppendAsync(actor.Entry(AuditActions.SettingsChanged, $"tenant:{flag}", time.GetUtcNow(), $"{flag} = {(value ? "true" : "false")}"), cancellationToken);
     }
 
     private static string CacheKey(string flag) => $"tenant-flag:{flag}";
