@@ -37,6 +37,7 @@ try
     app.UseAuthentication();
     app.UseAuthorization();
     app.MapStylesheet();
+    app.MapDemoCallback();
     app.MapOperations();
     app.MapAccounts();
     app.MapInstallation();

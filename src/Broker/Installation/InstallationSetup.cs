@@ -23,6 +23,7 @@ public static class InstallationSetup
                 new KeyedThrottle(accounts.FailedLoginsPerAddress, accounts.FailedLoginWindow),
                 new KeyedThrottle(installation.FailedClientAuthenticationsPerWindow, installation.FailedClientAuthenticationWindow));
         });
+        services.AddSingleton<Pages.ISignInPurposes, PendingAuthorizations>();
         services.AddSingleton<ExpiredGrantCleanup>();
         services.AddHostedService(provider => provider.GetRequiredService<ExpiredGrantCleanup>());
         return services;
