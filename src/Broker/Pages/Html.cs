@@ -91,7 +91,6 @@ public static class Html
         .app img { width: 3rem; height: 3rem; object-fit: contain; flex: none; }
         .app p { margin: 0; }
         .app .name { font-weight: 700; }
-        .signed-in { display: flex; flex-wrap: wrap; gap: .25rem .5rem; align-items: baseline; }
         .signed-in form { display: inline; }
         code, pre { font-family: ui-monospace, monospace; font-size: .9rem; }
         pre { background: #f3f4f6; padding: .75rem; border-radius: 4px; white-space: pre-wrap; overflow-wrap: anywhere; }
