@@ -272,7 +272,7 @@ public static class AccountEndpoints
               """;
         return Html.Page("Your installations", $"""
             <h1>Your installations</h1>
-            <p class="signed-in">Signed in as <strong>{Html.Text(user.Email)}</strong>. {SignOutForm(context, antiforgery, "Sign out", buttonClass: "link")}</p>
+            <div class="signed-in">Signed in as <strong>{Html.Text(user.Email)}</strong>. {SignOutForm(context, antiforgery, "Sign out", buttonClass: "link")}</div>
             <p>Each plugin you approved has its own key for its site. Revoke one to stop it at once; this cannot be undone.</p>
             {table}
             """, wide: true);

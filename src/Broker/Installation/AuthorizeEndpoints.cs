@@ -165,7 +165,7 @@ public static class AuthorizeEndpoints
             <p>{keyHolder}</p>
             <ul>{abilities}</ul>
             <p>It belongs to your account. You can undo this approval at any time under <a href="{AccountEndpoints.AppsPath}">Your installations</a> ({Html.Text(AccountEndpoints.AppsPath)}).</p>
-            <p class="signed-in">Signed in as <strong>{Html.Text(user.Email)}</strong>. {AccountEndpoints.SignOutForm(context, antiforgery, "Not you? Sign out", thisRequest, "link")}</p>
+            <div class="signed-in">Signed in as <strong>{Html.Text(user.Email)}</strong>. {AccountEndpoints.SignOutForm(context, antiforgery, "Not you? Sign out", thisRequest, "link")}</div>
             <form method="post" action="{Path}">
             {Html.AntiforgeryField(context, antiforgery)}
             {fields}

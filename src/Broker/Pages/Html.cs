@@ -64,11 +64,11 @@ public static class Html
     internal const string StylesheetRules = """
         :root { --text: #111827; --muted: #4b5563; --card: #fff; --line: #e5e7eb; --danger: #a40000; }
         * { box-sizing: border-box; }
-        body { font-family: system-ui, sans-serif; background: var(--page); color: var(--text); margin: 0; line-height: 1.5; overflow-wrap: anywhere; }
+        body { font-family: system-ui, sans-serif; background: var(--page); color: var(--text); margin: 0; line-height: 1.5; overflow-wrap: break-word; }
         .brand { display: flex; align-items: center; gap: .6rem; max-width: 36rem; margin: 0 auto; padding: 1.25rem 1rem .5rem; font-weight: 700; font-size: 1.1rem; }
         .brand img { width: 2rem; height: 2rem; object-fit: contain; }
         main { max-width: 36rem; margin: 0 auto 3rem; background: var(--card); padding: 1.5rem; border-radius: 8px; box-shadow: 0 1px 4px rgba(0,0,0,.12); }
-        main.wide, .brand.wide { max-width: 64rem; }
+        main.wide, .brand.wide { max-width: 60rem; }
         @media (max-width: 36rem) { main { border-radius: 0; padding: 1.25rem 1rem; } }
         h1 { font-size: 1.4rem; line-height: 1.3; margin-top: 0; }
         h2 { font-size: 1.1rem; }
@@ -77,7 +77,7 @@ public static class Html
         label { display: block; margin: 1rem 0 .25rem; font-weight: 600; }
         input[type=email], input[type=password], input[type=text] { width: 100%; padding: .55rem; font: inherit; border: 1px solid #6b7280; border-radius: 4px; }
         .actions { display: flex; flex-wrap: wrap; gap: .75rem; margin-top: 1.25rem; }
-        button { padding: .6rem 1.2rem; font: inherit; border: 0; border-radius: 4px; background: var(--accent); color: #fff; cursor: pointer; }
+        button { padding: .6rem 1.2rem; font: inherit; border: 0; border-radius: 4px; background: var(--accent); color: #fff; cursor: pointer; white-space: nowrap; }
         form > button { margin-top: 1.25rem; }
         button.secondary { background: #e5e7eb; color: var(--text); }
         button.link { background: none; color: var(--accent); padding: 0; margin: 0; text-decoration: underline; }
@@ -91,8 +91,10 @@ public static class Html
         .app img { width: 3rem; height: 3rem; object-fit: contain; flex: none; }
         .app p { margin: 0; }
         .app .name { font-weight: 700; }
+        .signed-in { margin: 1rem 0; }
         .signed-in form { display: inline; }
         code, pre { font-family: ui-monospace, monospace; font-size: .9rem; }
+        code, td, .host { overflow-wrap: anywhere; }
         pre { background: #f3f4f6; padding: .75rem; border-radius: 4px; white-space: pre-wrap; overflow-wrap: anywhere; }
         table { width: 100%; border-collapse: collapse; }
         td, th { text-align: left; padding: .5rem; border-bottom: 1px solid var(--line); vertical-align: top; }
