@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Complete installations per second on SQLite: builds Release, starts a broker on a fresh SQLite
 # file (Production settings, no demo seed), creates a parent and a user, drives the flow with
-# tests/Broker.FlowBench and prints installations/s and p50/p99 per step.
+# tests/Broker.FlowBench and prints installations/s, the broker's CPU time per installation and
+# p50/p99 per step.
 #
 #   scripts/bench-flow.sh [CONCURRENCY=32] [SECONDS=15]
 set -euo pipefail
@@ -30,4 +31,4 @@ for _ in $(seq 50); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && b
 kill -0 "$broker_pid" || { cat "$work/broker.log"; exit 1; }
 
 dotnet tests/Broker.FlowBench/bin/Release/net10.0/Broker.FlowBench.dll "http://127.0.0.1:$PORT" \
-  "$client_id" "$client_secret" bench@blog.example bench-password-123 "$CONCURRENCY" "$SECONDS_TO_RUN"
+  "$client_id" "$client_secret" bench@blog.example bench-password-123 "$CONCURRENCY" "$SECONDS_TO_RUN" "$broker_pid"

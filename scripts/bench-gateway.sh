@@ -8,12 +8,16 @@
 #   broker-memory the broker gating (in-memory quota) and forwarding to the upstream, 1,000 children
 #   broker-redis  the same with the Redis quota store (a private redis-server)
 #   broker-1m     the same as broker-memory over a database of 1,000,000 children
+#   baseline      broker-memory from another build (BASELINE_DLL=path/to/Broker.dll, e.g. main's),
+#                 added when set: a change's before and after in the same run
 # Every request carries one of 1,000 child keys, rotated per request (wrk Lua). The targets run in turn
 # for ROUNDS rounds; each figure is the median over the rounds. The CPU of each gateway (nginx master
 # and workers, or the broker process) is read from /proc around each run: CPU µs per request is that
 # process's user+system time over the requests wrk counted, the upstream's excluded.
 #
 #   scripts/bench-gateway.sh            DURATION=10s CONNECTIONS=16 THREADS=2 ROUNDS=3 CHILDREN_1M=1000000
+#                                       TARGETS="…" (a subset: only what it needs is seeded and started)
+#                                       BASELINE_DLL=…
 #
 # Installs nothing: needs nginx, wrk and redis-server (Debian packages) and the .NET SDK.
 set -euo pipefail
@@ -25,6 +29,9 @@ THREADS=${THREADS:-2}
 ROUNDS=${ROUNDS:-3}
 CHILDREN_1M=${CHILDREN_1M:-1000000}
 TARGETS=${TARGETS:-"upstream nginx-proxy nginx-gate kestrel broker-memory broker-redis broker-1m"}
+BASELINE_DLL=${BASELINE_DLL:-}
+if [ -n "$BASELINE_DLL" ]; then TARGETS="$TARGETS baseline"; fi
+wants() { [[ " $TARGETS " == *" $1 "* ]]; }
 PATH_UNDER_TEST=/photos/demo0001photo
 # What limit_req and the broker's children allow: far above what a run can spend, so every call is
 # admitted and each gateway does the whole work of a counted call.
@@ -62,7 +69,7 @@ wait_for() {
 # ---- Seeds: the same 1,000 child keys for every gateway (the broker's and nginx's map) ----
 echo "seeding 1,000 and $CHILDREN_1M children ..." >&2
 dotnet "$SEED_DLL" seed "$WORK/broker-1k.db" 1000 "$WORK/keys-1k.txt"
-dotnet "$SEED_DLL" seed "$WORK/broker-1m.db" "$CHILDREN_1M" "$WORK/keys-1m.txt"
+if wants broker-1m; then dotnet "$SEED_DLL" seed "$WORK/broker-1m.db" "$CHILDREN_1M" "$WORK/keys-1m.txt"; fi
 
 cat >"$WORK/rotate.lua" <<'LUA'
 -- One child key per request, rotated over the file's keys (each wrk thread has its own rotation).
@@ -126,29 +133,32 @@ start_nginx gate "include $WORK/nginx-keys.conf;
   }"
 
 # ---- Brokers: Release, Production, on loopback ----
-# start_broker NAME DB [Name=Value ...]
+# start_broker NAME DLL DB [Name=Value ...]
 declare -A BROKER_PID BROKER_PORT
 # Production refuses an unencrypted Data Protection key ring; a throwaway key for the run.
 KEY_ENCRYPTION_KEY=$(head -c 32 /dev/urandom | base64)
 start_broker() {
-  local name=$1 db=$2 port; shift 2
+  local name=$1 dll=$2 db=$3 port; shift 3
   port=$(free_port)
   env ASPNETCORE_ENVIRONMENT=Production ASPNETCORE_URLS="http://127.0.0.1:$port" \
     DataProtection__KeyEncryptionKey="$KEY_ENCRYPTION_KEY" \
     Logging__LogLevel__Default=Warning Storage__ConnectionString="Data Source=$db" "$@" \
-    dotnet "$BROKER_DLL" >"$WORK/broker-$name.log" 2>&1 &
+    dotnet "$dll" >"$WORK/broker-$name.log" 2>&1 &
   PIDS+=($!)
   BROKER_PID[$name]=$!
   BROKER_PORT[$name]=$port
 }
-REDIS_PORT=$(free_port)
-redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no >"$WORK/redis.log" 2>&1 &
-PIDS+=($!)
 FORWARD=(Gateway__Upstream="http://127.0.0.1:$UPSTREAM_PORT" Gateway__Routes__0="GET /photos/*")
-start_broker kestrel "$WORK/broker-1k.db" Gateway__UngatedDemoPrefix=/ungated
-start_broker memory "$WORK/broker-1k.db" "${FORWARD[@]}"
-start_broker redis "$WORK/broker-1k.db" "${FORWARD[@]}" Gateway__QuotaStore=Redis Redis__Configuration="127.0.0.1:$REDIS_PORT"
-start_broker 1m "$WORK/broker-1m.db" "${FORWARD[@]}"
+if wants kestrel; then start_broker kestrel "$BROKER_DLL" "$WORK/broker-1k.db" Gateway__UngatedDemoPrefix=/ungated; fi
+if wants broker-memory; then start_broker broker-memory "$BROKER_DLL" "$WORK/broker-1k.db" "${FORWARD[@]}"; fi
+if wants broker-redis; then
+  REDIS_PORT=$(free_port)
+  redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no >"$WORK/redis.log" 2>&1 &
+  PIDS+=($!)
+  start_broker broker-redis "$BROKER_DLL" "$WORK/broker-1k.db" "${FORWARD[@]}" Gateway__QuotaStore=Redis Redis__Configuration="127.0.0.1:$REDIS_PORT"
+fi
+if wants broker-1m; then start_broker broker-1m "$BROKER_DLL" "$WORK/broker-1m.db" "${FORWARD[@]}"; fi
+if wants baseline; then start_broker baseline "$BASELINE_DLL" "$WORK/broker-1k.db" "${FORWARD[@]}"; fi
 
 for port in "$UPSTREAM_PORT" "$PROXY_PORT" "$GATE_PORT" "${BROKER_PORT[@]}"; do wait_for "http://127.0.0.1:$port/healthz"; done
 
@@ -158,10 +168,10 @@ add_target() { TARGET_URL[$1]=$2; TARGET_PID[$1]=$3; }
 add_target upstream "http://127.0.0.1:$UPSTREAM_PORT$PATH_UNDER_TEST" "${NGINX_PID[upstream]}"
 add_target nginx-proxy "http://127.0.0.1:$PROXY_PORT$PATH_UNDER_TEST" "${NGINX_PID[proxy]}"
 add_target nginx-gate "http://127.0.0.1:$GATE_PORT$PATH_UNDER_TEST" "${NGINX_PID[gate]}"
-add_target kestrel "http://127.0.0.1:${BROKER_PORT[kestrel]}/ungated$PATH_UNDER_TEST" "${BROKER_PID[kestrel]}"
-add_target broker-memory "http://127.0.0.1:${BROKER_PORT[memory]}$PATH_UNDER_TEST" "${BROKER_PID[memory]}"
-add_target broker-redis "http://127.0.0.1:${BROKER_PORT[redis]}$PATH_UNDER_TEST" "${BROKER_PID[redis]}"
-add_target broker-1m "http://127.0.0.1:${BROKER_PORT[1m]}$PATH_UNDER_TEST" "${BROKER_PID[1m]}"
+for name in "${!BROKER_PORT[@]}"; do
+  prefix=""; [ "$name" = kestrel ] && prefix=/ungated
+  add_target "$name" "http://127.0.0.1:${BROKER_PORT[$name]}$prefix$PATH_UNDER_TEST" "${BROKER_PID[$name]}"
+done
 target_keys() { if [ "$1" = broker-1m ]; then echo "$WORK/keys-1m.txt"; else echo "$WORK/keys-1k.txt"; fi; }
 
 # cpu_ticks PID: user+system clock ticks of the process and its children still running (nginx workers).
@@ -213,15 +223,20 @@ echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION, $ROUNDS rounds (medians), $(npr
 # The anchor is the nginx gate; when TARGETS leaves it out, the first target.
 anchor=nginx-gate; [ -n "${RESULTS[$anchor]:-}" ] || anchor=${TARGETS%% *}
 anchor_rps=$(median 1 "$anchor"); anchor_cpu=$(median 4 "$anchor"); anchor_p99=$(median 3 "$anchor")
-printf '%-14s %11s %8s %8s %12s %9s %9s %9s\n' target "requests/s" "p50 ms" "p99 ms" "CPU µs/req" "× rps" "× CPU" "× p99"
+# spread COLUMN NAME: the lowest and highest figure over the rounds, to show how noisy the machine was.
+spread() {
+  echo "${RESULTS[$2]}" | tr ';' '\n' | awk -v c="$1" 'NF { print $c }' | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%.0f-%.0f", lo, hi }'
+}
+printf '%-14s %11s %8s %8s %12s %13s %9s %9s %9s\n' target "requests/s" "p50 ms" "p99 ms" "CPU µs/req" "CPU min-max" "× rps" "× CPU" "× p99"
 for name in $TARGETS; do
   rps=$(median 1 "$name"); p50=$(median 2 "$name"); p99=$(median 3 "$name"); cpu=$(median 4 "$name")
-  printf '%-14s %11s %8s %8s %12s %9s %9s %9s\n' "$name" "$rps" "$p50" "$p99" "$cpu" \
+  printf '%-14s %11s %8s %8s %12s %13s %9s %9s %9s\n' "$name" "$rps" "$p50" "$p99" "$cpu" "$(spread 4 "$name")" \
     "$(awk -v a="$rps" -v b="$anchor_rps" 'BEGIN { printf "%.2f", a / b }')" \
     "$(awk -v a="$cpu" -v b="$anchor_cpu" 'BEGIN { printf "%.2f", a / b }')" \
     "$(awk -v a="$p99" -v b="$anchor_p99" 'BEGIN { printf "%.2f", a / b }')"
 done
 echo "(× columns: ratio to $anchor; CPU is the gateway's own process, the upstream's excluded)"
-for name in memory 1m; do
-  echo "broker-$name RSS: $(awk '/VmRSS/ { printf "%.0f MB", $2 / 1024 }' "/proc/${BROKER_PID[$name]}/status")"
+for name in broker-memory broker-1m baseline; do
+  [ -n "${BROKER_PID[$name]:-}" ] || continue
+  echo "$name RSS: $(awk '/VmRSS/ { printf "%.0f MB", $2 / 1024 }' "/proc/${BROKER_PID[$name]}/status")"
 done

@@ -2,10 +2,9 @@ using Broker.Accounts;
 using Broker.Cli;
 using Broker.Gateway;
 using Broker.Hosting;
+using Broker.Http;
 using Broker.Installation;
-using Broker.Management;
 using Broker.Operations;
-using Broker.Pages;
 using Broker.Platform;
 using Broker.Registration;
 
@@ -20,10 +19,12 @@ builder.AddWebSecurity();
 builder.Services.AddBrokerStorage(builder.Configuration);
 builder.Services.AddSharedState(builder.Configuration);
 builder.Services.AddHostedService<MigrateOnStart>();
-builder.Services.AddInstallation(builder.Configuration);
+builder.Services.AddSharedOptions(builder.Configuration);
+builder.Services.AddSharedServices(builder.Configuration);
+builder.Services.AddInstallation();
 builder.Services.AddAccounts(builder.Configuration);
-builder.Services.AddRegistration(builder.Configuration);
-builder.Services.AddPlatform(builder.Configuration);
+builder.Services.AddRegistration();
+builder.Services.AddPlatform();
 builder.Services.AddApiDocuments();
 builder.Services.AddHostedService<DevelopmentSeed>();
 builder.Services.AddGateway(builder.Configuration);
@@ -33,9 +34,17 @@ var app = builder.Build();
 // (builder.Configuration, not app.Configuration: RunAsync has disposed the app's services when start-up fails.)
 try
 {
-    app.UseWebSecurity();
+    app.UseExceptionHandler(WebSecurity.ExceptionHandling);
+    app.UseStatusCodePages(WebSecurity.WriteStatusPageAsync);
+    if (WebSecurity.TrustsProxies(app.Services))
+    {
+        app.UseForwardedHeaders();
+    }
+    app.Use(WebSecurity.LimitBodyAndSetSecurityHeadersAsync);
+    app.UseGate();
     app.UseAuthentication();
     app.UseAuthorization();
+    app.Use(ApiDocuments.SetReferencePagePolicyAsync);
     app.MapStylesheet();
     app.MapDemoCallback();
     app.MapOperations();

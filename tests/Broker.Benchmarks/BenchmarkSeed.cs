@@ -19,9 +19,16 @@ public static class BenchmarkSeed
         await new MigrationRunner(database).MigrateAsync();
         var clients = new ClientStore(database);
         var now = DateTimeOffset.UtcNow;
-        var parent = new Client { ClientId = Secret.NewClientId(), Name = "Benchmark plugin", CreatedAt = now, RedirectUris = ["https://vendor.example/cb"] };
+        var parent = new Client
+        {
+            ClientId = Secret.NewClientId(),
+            Metadata = new ClientMetadata { ClientName = "Benchmark plugin", RedirectUris = ["https://vendor.example/cb"] },
+            CreatedAt = now,
+        }.AsParent(new ParentRole
+        {
+            RedirectPolicy = RedirectPolicy.Installation, CallbackPath = "/cb", ChildRateLimit = UnspendableQuota, ChildEndpoints = EndpointPattern.DefaultChildEndpoints,
+        })!;
         await clients.CreateAsync(parent);
-        await clients.SetParentSettingsAsync(parent.ClientId, RedirectPolicy.Installation, "/cb", UnspendableQuota, EndpointPattern.DefaultChildEndpoints);
         var owner = new User
         {
             UserId = Secret.NewToken()[..32], Email = "bench@broker.test", NormalizedEmail = "BENCH@BROKER.TEST", PasswordHash = "unused", CreatedAt = now,

@@ -84,8 +84,10 @@ public class GateDecisionBenchmark
 
     public static Client Child(string parentId, string ownerId, DateTimeOffset now) => new()
     {
-        ClientId = Secret.NewClientId(), Name = "Installation", Kind = ClientKind.Child, GrantTypes = [],
-        TokenEndpointAuthMethod = ClientAuthMethod.None, ParentClientId = parentId, OwnerUserId = ownerId, CreatedAt = now,
+        ClientId = Secret.NewClientId(),
+        Metadata = new ClientMetadata { ClientName = "Installation", GrantTypes = [], TokenEndpointAuthMethod = ClientAuthMethod.None },
+        Role = new InstallationRole { ParentClientId = parentId, OwnerUserId = ownerId },
+        CreatedAt = now,
         Source = RegistrationSource.Installation,
     };
 }

@@ -12,29 +12,26 @@ public sealed class AuthorizationRulesTests
     private static readonly Client Confidential = new()
     {
         ClientId = "Aconfidential0000000000000000001",
-        Name = "Confidential",
-        RedirectUris = [RedirectUri, "http://127.0.0.1/native"],
+        Metadata = new ClientMetadata { ClientName = "Confidential", RedirectUris = [RedirectUri, "http://127.0.0.1/native"] },
         CreatedAt = DateTimeOffset.UnixEpoch,
     };
 
     private static readonly Client Public = Confidential with
     {
         ClientId = "Apublic0000000000000000000000001",
-        TokenEndpointAuthMethod = ClientAuthMethod.None,
+        Metadata = Confidential.Metadata with { TokenEndpointAuthMethod = ClientAuthMethod.None },
     };
 
     private static readonly Client Parent = Confidential with
     {
         ClientId = "Aparent0000000000000000000000001",
-        Kind = ClientKind.Parent,
-        RedirectPolicy = RedirectPolicy.Installation,
-        CallbackPath = "/broker/callback",
-        RedirectUris = [],
+        Role = new ParentRole { RedirectPolicy = RedirectPolicy.Installation, CallbackPath = "/broker/callback" },
+        Metadata = Confidential.Metadata with { RedirectUris = [] },
     };
 
     private static AuthorizationParameters Valid(Client client) => new(
         ClientId: client.ClientId,
-        RedirectUri: client.IsParent ? "https://site.example/broker/callback" : RedirectUri,
+        RedirectUri: client.Role is ParentRole ? "https://site.example/broker/callback" : RedirectUri,
         ResponseType: "code",
         Scope: "public",
         State: State,
@@ -54,7 +51,7 @@ public sealed class AuthorizationRulesTests
         { "unknown client", null, Valid(Confidential), OAuthErrors.InvalidClient },
         { "revoked client", Confidential with { RevokedAt = DateTimeOffset.UnixEpoch }, Valid(Confidential), OAuthErrors.InvalidClient },
         { "disabled client", Confidential with { DisabledAt = DateTimeOffset.UnixEpoch }, Valid(Confidential), OAuthErrors.InvalidClient },
-        { "client without the code grant", Confidential with { GrantTypes = [GrantType.ClientCredentials] }, Valid(Confidential), OAuthErrors.UnauthorizedClient },
+        { "client without the code grant", Confidential with { Metadata = Confidential.Metadata with { GrantTypes = [GrantType.ClientCredentials] } }, Valid(Confidential), OAuthErrors.UnauthorizedClient },
         { "missing redirect_uri", Confidential, Valid(Confidential) with { RedirectUri = null }, OAuthErrors.InvalidRequest },
         { "empty redirect_uri", Confidential, Valid(Confidential) with { RedirectUri = "" }, OAuthErrors.InvalidRequest },
         { "unregistered redirect_uri", Confidential, Valid(Confidential) with { RedirectUri = "https://evil.example/callback" }, OAuthErrors.InvalidRequest },
@@ -99,7 +96,7 @@ public sealed class AuthorizationRulesTests
         { "short challenge", Confidential, ValidWithPkce(Confidential) with { CodeChallenge = new string('c', 42) }, OAuthErrors.InvalidRequest },
         { "challenge with padding", Confidential, ValidWithPkce(Confidential) with { CodeChallenge = Challenge + "=" }, OAuthErrors.InvalidRequest },
         { "public client without PKCE", Public, Valid(Public), OAuthErrors.InvalidRequest },
-        { "public parent without PKCE", Parent with { TokenEndpointAuthMethod = ClientAuthMethod.None }, Valid(Parent), OAuthErrors.InvalidRequest },
+        { "public parent without PKCE", Parent with { Metadata = Parent.Metadata with { TokenEndpointAuthMethod = ClientAuthMethod.None } }, Valid(Parent), OAuthErrors.InvalidRequest },
         // RFC 6749 §4.1.2.1 order among the redirected errors.
         { "repeated parameter before response_type", Confidential, Valid(Confidential) with { RepeatedParameters = ["scope"], ResponseType = "token" }, OAuthErrors.InvalidRequest },
         { "response_type before scope", Confidential, Valid(Confidential) with { ResponseType = "token", Scope = "admin" }, OAuthErrors.UnsupportedResponseType },
@@ -185,14 +182,14 @@ public sealed class AuthorizationRulesTests
     [Fact]
     public void A_parent_may_also_use_a_redirect_uri_it_registered_exactly()
     {
-        var parent = Parent with { RedirectUris = ["https://vendor.example/setup"] };
+        var parent = Parent with { Metadata = Parent.Metadata with { RedirectUris = ["https://vendor.example/setup"] } };
         AuthorizationRules.Validate(Valid(parent) with { RedirectUri = "https://vendor.example/setup" }, parent).Request.Should().NotBeNull();
     }
 
     [Fact]
     public void A_parent_without_a_callback_path_falls_back_to_exact_matching()
     {
-        var parent = Parent with { CallbackPath = null };
+        var parent = Parent with { Role = (ParentRole)Parent.Role with { CallbackPath = null } };
         AuthorizationRules.Validate(Valid(parent), parent).PageError!.Error.Should().Be(OAuthErrors.InvalidRequest);
     }
 }

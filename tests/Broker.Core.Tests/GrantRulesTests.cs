@@ -7,17 +7,17 @@ public sealed class GrantRulesTests
 {
     private static readonly Client Parent = new()
     {
-        ClientId = "Aparent0000000000000000000000001", Name = "Parent", Kind = ClientKind.Parent, CreatedAt = DateTimeOffset.UnixEpoch,
+        ClientId = "Aparent0000000000000000000000001", Metadata = new ClientMetadata { ClientName = "Parent" }, Role = new ParentRole(), CreatedAt = DateTimeOffset.UnixEpoch,
     };
 
     private static readonly Client Service = new()
     {
-        ClientId = "Aservice000000000000000000000001", Name = "Service", GrantTypes = [GrantType.ClientCredentials], CreatedAt = DateTimeOffset.UnixEpoch,
+        ClientId = "Aservice000000000000000000000001", Metadata = new ClientMetadata { ClientName = "Service", GrantTypes = [GrantType.ClientCredentials] }, CreatedAt = DateTimeOffset.UnixEpoch,
     };
 
     private static readonly Client Web = new()
     {
-        ClientId = "Aweb00000000000000000000000000001", Name = "Web", CreatedAt = DateTimeOffset.UnixEpoch,
+        ClientId = "Aweb00000000000000000000000000001", Metadata = new ClientMetadata { ClientName = "Web" }, CreatedAt = DateTimeOffset.UnixEpoch,
     };
 
     public static TheoryData<string, string?, string?> Cases => new()

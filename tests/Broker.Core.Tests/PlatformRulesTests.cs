@@ -9,14 +9,14 @@ public sealed class PlatformRulesTests
 {
     private static readonly DateTimeOffset Now = new(2026, 11, 29, 12, 0, 0, TimeSpan.Zero);
 
+    private static ParentRole Settings(int? childRateLimit = 100) => (ParentRole)Parent(childRateLimit).Role;
+
     private static Client Parent(int? childRateLimit = 100, IReadOnlyList<string>? endpoints = null) => new()
     {
         ClientId = Secret.NewClientId(),
-        Name = "Plugin",
-        Kind = ClientKind.Parent,
+        Metadata = new ClientMetadata { ClientName = "Plugin" },
+        Role = new ParentRole { ChildRateLimit = childRateLimit, ChildEndpoints = endpoints ?? ["GET /photos", "GET /photos/*"] },
         SecretHash = Secret.Hash("old-secret"),
-        ChildRateLimit = childRateLimit,
-        ChildEndpoints = endpoints ?? ["GET /photos", "GET /photos/*"],
         CreatedAt = Now,
     };
 
@@ -49,7 +49,7 @@ public sealed class PlatformRulesTests
     [InlineData(101, "narrowed")]
     public void A_child_quota_may_not_exceed_its_parents(int rateLimit, string? problem)
     {
-        var actual = ChildLimits.RateLimitProblem(Parent(), rateLimit, 3000);
+        var actual = ChildLimits.RateLimitProblem(Settings(), rateLimit, 3000);
 
         if (problem is null)
         {
@@ -64,8 +64,8 @@ public sealed class PlatformRulesTests
     [Fact]
     public void A_parent_without_its_own_quota_grants_the_default()
     {
-        ChildLimits.RateLimitProblem(Parent(childRateLimit: null), 3000, 3000).Should().BeNull();
-        ChildLimits.RateLimitProblem(Parent(childRateLimit: null), 3001, 3000).Should().Contain("3000");
+        ChildLimits.RateLimitProblem(Settings(childRateLimit: null), 3000, 3000).Should().BeNull();
+        ChildLimits.RateLimitProblem(Settings(childRateLimit: null), 3001, 3000).Should().Contain("3000");
     }
 
     [Theory]
@@ -79,7 +79,7 @@ public sealed class PlatformRulesTests
     [InlineData("GET /*", false)]
     public void A_child_whitelist_may_only_name_what_the_parent_allows(string endpoint, bool allowed)
     {
-        var problem = ChildLimits.EndpointsProblem(Parent(), [endpoint]);
+        var problem = ChildLimits.EndpointsProblem(Settings(), [endpoint]);
 
         (problem is null).Should().Be(allowed, problem);
     }

@@ -16,7 +16,7 @@ public sealed class ServerControlledFieldsTests
     private static readonly Client Stored = new()
     {
         ClientId = Id,
-        Name = "App",
+        Metadata = new ClientMetadata { ClientName = "App" },
         SecretHash = Secret.Hash(CurrentSecret),
         RegistrationTokenHash = Secret.Hash(CurrentToken),
         CreatedAt = DateTimeOffset.FromUnixTimeSeconds(1_700_000_000),

@@ -8,7 +8,10 @@ using System.Text.RegularExpressions;
 // POST /clients) concurrently against a running broker, and prints installations per second and
 // the p50/p99 latency of each step.
 //
-//   Broker.FlowBench URL CLIENT_ID CLIENT_SECRET EMAIL PASSWORD [CONCURRENCY=32] [SECONDS=15]
+//   Broker.FlowBench URL CLIENT_ID CLIENT_SECRET EMAIL PASSWORD [CONCURRENCY=32] [SECONDS=15] [BROKER_PID]
+//
+// Given the broker's process id, it also prints the broker's CPU time per installation (user + system,
+// from /proc), a figure that a busy machine disturbs less than installations per second.
 if (args.Length < 5)
 {
     Console.Error.WriteLine("usage: Broker.FlowBench URL CLIENT_ID CLIENT_SECRET EMAIL PASSWORD [CONCURRENCY] [SECONDS]");
@@ -17,6 +20,7 @@ if (args.Length < 5)
 var (baseUrl, clientId, clientSecret, email, password) = (args[0].TrimEnd('/'), args[1], args[2], args[3], args[4]);
 var concurrency = args.Length > 5 ? int.Parse(args[5], CultureInfo.InvariantCulture) : 32;
 var duration = TimeSpan.FromSeconds(args.Length > 6 ? int.Parse(args[6], CultureInfo.InvariantCulture) : 15);
+int? brokerPid = args.Length > 7 ? int.Parse(args[7], CultureInfo.InvariantCulture) : null;
 const string redirectUri = "https://blog.example/broker/callback";
 var steps = new[] { "authorize", "approve", "token", "clients" };
 var latencies = steps.ToDictionary(step => step, _ => new List<double>());
@@ -107,18 +111,36 @@ using var api = new HttpClient();
 await Task.WhenAll(browsers.Select(b => WorkerAsync(b, api, DateTime.UtcNow.AddSeconds(2), steps.ToDictionary(s => s, _ => new List<double>()))));
 (installations, failures) = (0, 0);
 var perWorker = browsers.Select(_ => steps.ToDictionary(s => s, _ => new List<double>())).ToArray();
+var cpuBefore = BrokerCpu();
 var clock = Stopwatch.StartNew();
 var until = DateTime.UtcNow + duration;
 await Task.WhenAll(browsers.Select((browser, i) => WorkerAsync(browser, api, until, perWorker[i])));
 var seconds = clock.Elapsed.TotalSeconds;
+var cpuSpent = BrokerCpu() - cpuBefore;
 foreach (var step in steps)
 {
     latencies[step] = perWorker.SelectMany(worker => worker[step]).Order().ToList();
 }
 
+// The broker's user + system time so far: fields 14 and 15 of /proc/PID/stat, in clock ticks (100 per second on Linux).
+TimeSpan BrokerCpu()
+{
+    if (brokerPid is null)
+    {
+        return TimeSpan.Zero;
+    }
+    var stat = File.ReadAllText($"/proc/{brokerPid}/stat");
+    var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+    return TimeSpan.FromSeconds((long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) / 100.0);
+}
+
 static double Percentile(List<double> sorted, double p) => sorted.Count == 0 ? double.NaN : sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(p * sorted.Count) - 1)];
 
 Console.WriteLine($"installations: {installations} in {seconds:F1} s = {installations / seconds:F0}/s (concurrency {concurrency}, failures {failures})");
+if (brokerPid is not null && installations > 0)
+{
+    Console.WriteLine($"  broker CPU {cpuSpent.TotalMilliseconds / installations:F2} ms per installation ({cpuSpent.TotalSeconds / seconds:F2} cores busy)");
+}
 foreach (var step in steps)
 {
     Console.WriteLine($"  {step,-10} p50 {Percentile(latencies[step], 0.50),7:F2} ms   p99 {Percentile(latencies[step], 0.99),7:F2} ms");

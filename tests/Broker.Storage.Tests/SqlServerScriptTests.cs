@@ -212,7 +212,7 @@ public sealed class SqlServerScriptTests
             _ when type == typeof(CancellationToken) => CancellationToken.None,
             _ when type == typeof(IReadOnlyList<string>) => new[] { "GET /a" },
             _ when type.IsEnum => Enum.GetValues(type).GetValue(0),
-            _ when type == typeof(Client) => new Client { ClientId = Secret.NewClientId(), Name = "Sample", CreatedAt = Now },
+            _ when type == typeof(Client) => new Client { ClientId = Secret.NewClientId(), Metadata = new ClientMetadata { ClientName = "Sample" }, CreatedAt = Now },
             _ when type == typeof(User) => new User
             {
                 UserId = Guid.NewGuid().ToString("N"),
@@ -255,6 +255,7 @@ public sealed class SqlServerScriptTests
                 CreatedAt = Now,
                 ExpiresAt = Now.AddMinutes(30),
             },
+            _ when type == typeof(Func<int, AuditEntry>) => new Func<int, AuditEntry>(count => new AuditEntry { At = Now, Actor = "cli", Action = "client.deleted", Target = $"tenant:{count}" }),
             _ when type == typeof(AuditEntry) => new AuditEntry { At = Now, Actor = "cli", Action = "client.created", Target = Secret.NewClientId() },
             // Every filter set, so that every optional condition of the query is sent and parsed.
             _ when type == typeof(AuditQuery) => new AuditQuery

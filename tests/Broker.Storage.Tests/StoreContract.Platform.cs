@@ -2,6 +2,7 @@ using Broker.Core.Authorization;
 using Broker.Core.Clients;
 using Broker.Core.Platform;
 using Broker.Core.Security;
+using Broker.Core.Stores;
 using Broker.Storage.Stores;
 using Dapper;
 
@@ -25,16 +26,19 @@ public abstract partial class StoreContract
     public async Task Replace_writes_the_fields_bumps_the_version_and_appends_the_entry_in_one_step()
     {
         var parent = await CreateParentAsync();
-        var changed = parent with { ChildRateLimit = 5, DisabledAt = Now, PreviousSecretHash = "p", PreviousSecretExpiresAt = Now.AddHours(1) };
+        var changed = parent with
+        {
+            Role = (ParentRole)parent.Role with { ChildRateLimit = 5 }, DisabledAt = Now, PreviousSecretHash = "p", PreviousSecretExpiresAt = Now.AddHours(1),
+        };
 
-        (await Clients.ReplaceAsync(changed, parent.Version, Entry(AuditActions.ParentChanged))).Should().BeTrue();
+        (await Clients.SaveAsync(changed, parent.Version, Entry(AuditActions.ParentChanged))).Should().Be(WriteOutcome.Done);
 
         var read = (await Clients.FindAsync(parent.ClientId))!;
         read.Should().BeEquivalentTo(ToMilliseconds(changed) with
         {
             Version = parent.Version + 1,
             PreviousSecretExpiresAt = ToMilliseconds(Now.AddHours(1)),
-        });
+        }, options => options.RespectingRuntimeTypes());
         (await Audit.QueryAsync(new AuditQuery())).Items.Single().Should().BeEquivalentTo(
             Entry(AuditActions.ParentChanged) with { At = ToMilliseconds(Now) }, options => options.Excluding(e => e.Id));
     }
@@ -43,9 +47,9 @@ public abstract partial class StoreContract
     public async Task Replace_with_a_stale_version_writes_nothing_and_no_entry()
     {
         var parent = await CreateParentAsync();
-        (await Clients.ReplaceAsync(parent with { Name = "First" }, parent.Version, Entry(AuditActions.ParentChanged))).Should().BeTrue();
+        (await Clients.SaveAsync(Renamed(parent, "First"), parent.Version, Entry(AuditActions.ParentChanged))).Should().Be(WriteOutcome.Done);
 
-        (await Clients.ReplaceAsync(parent with { Name = "Second" }, parent.Version, Entry(AuditActions.ParentChanged))).Should().BeFalse();
+        (await Clients.SaveAsync(Renamed(parent, "Second"), parent.Version, Entry(AuditActions.ParentChanged))).Should().Be(WriteOutcome.NotFound);
 
         (await Clients.FindAsync(parent.ClientId))!.Name.Should().Be("First");
         (await AuditCountAsync()).Should().Be(1);
@@ -56,7 +60,8 @@ public abstract partial class StoreContract
     {
         var parent = await CreateParentAsync();
 
-        var wins = await RaceAsync(Racers, i => Clients.ReplaceAsync(parent with { Name = $"N{i}" }, parent.Version, Entry(AuditActions.ParentChanged)));
+        var wins = await RaceAsync(Racers, async i =>
+            await Clients.SaveAsync(Renamed(parent, $"N{i}"), parent.Version, Entry(AuditActions.ParentChanged)) == WriteOutcome.Done);
 
         wins.Count(won => won).Should().Be(1);
         (await AuditCountAsync()).Should().Be(1);
@@ -104,7 +109,8 @@ public abstract partial class StoreContract
         var children = new List<Client>();
         for (var i = 0; i < 5; i++)
         {
-            var child = NewChild(parent, i == 4 ? other : owner, Now.AddSeconds(i)) with { Origin = i % 2 == 0 ? "https://even.example" : "https://odd.example" };
+            var child = NewChild(parent, i == 4 ? other : owner, Now.AddSeconds(i));
+            child = child with { Role = (InstallationRole)child.Role with { Origin = i % 2 == 0 ? "https://even.example" : "https://odd.example" } };
             (await Clients.CreateAsync(child)).Should().BeTrue();
             children.Add(child);
         }

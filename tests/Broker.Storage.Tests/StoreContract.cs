@@ -116,7 +116,7 @@ public abstract partial class StoreContract : IAsyncLifetime
 
     // ---- Clients ----
 
-    public static TheoryData<string> ClientSamples() => ["full", "minimal", "empty lists", "text"];
+    public static TheoryData<string> ClientSamples() => ["full", "full parent", "minimal", "empty lists", "text"];
 
     [SkippableTheory]
     [MemberData(nameof(ClientSamples))]
@@ -131,33 +131,30 @@ public abstract partial class StoreContract : IAsyncLifetime
                 SecretHash = Secret.Hash("s"),
                 SecretFingerprint = "abcd",
                 Description = "An installation",
-                RedirectUris = ["https://b.example/cb", "https://a.example/cb", "com.example.app:/x"],
-                GrantTypes = [GrantType.AuthorizationCode, GrantType.RefreshToken],
-                TokenEndpointAuthMethod = ClientAuthMethod.ClientSecretBasic,
-                RedirectPolicy = RedirectPolicy.Installation,
-                CallbackPath = "/broker/callback",
-                ChildRateLimit = 50,
-                ChildEndpoints = ["GET /b", "GET /a"],
+                Metadata = FullMetadata("Installation"),
+                Role = (InstallationRole)NewChild(parent, owner).Role with { RateLimit = 50, Endpoints = ["GET /b", "GET /a"] },
                 RevokedAt = Now.AddMinutes(1),
                 DisabledAt = Now.AddMinutes(2),
             },
-            "minimal" => new Client { ClientId = Secret.NewClientId(), Name = "Minimal", CreatedAt = Now },
-            "empty lists" => new Client
+            "full parent" => NewStandard("Full parent") with
             {
-                ClientId = Secret.NewClientId(),
-                Name = "Empty",
-                RedirectUris = [],
-                GrantTypes = [],
-                ChildEndpoints = [],
-                Endpoints = [],
-                CreatedAt = Now,
+                SecretFingerprint = "abcd",
+                Metadata = FullMetadata("Full parent"),
+                Role = new ParentRole { RedirectPolicy = RedirectPolicy.Installation, CallbackPath = "/broker/callback", ChildRateLimit = 50, ChildEndpoints = ["GET /b", "GET /a"] },
+                PreviousSecretHash = Secret.Hash("p"),
+                DisabledAt = Now.AddMinutes(2),
+            },
+            "minimal" => new Client { ClientId = Secret.NewClientId(), Metadata = new ClientMetadata { ClientName = "Minimal" }, CreatedAt = Now },
+            "empty lists" => NewChild(parent, owner) with
+            {
+                Metadata = new ClientMetadata { ClientName = "Empty", RedirectUris = [], GrantTypes = [], ResponseTypes = [] },
+                Role = (InstallationRole)NewChild(parent, owner).Role with { Endpoints = [] },
             },
             "text" => new Client
             {
                 ClientId = Secret.NewClientId(),
-                Name = "<b>O'Brien</b> \"Café\" \u65e5\u672c \U0001F600",
+                Metadata = new ClientMetadata { ClientName = "<b>O'Brien</b> \"Café\" \u65e5\u672c \U0001F600", RedirectUris = ["https://example.com/cb?a=1&b=%20"] },
                 Description = "Line one\r\nLine two\t'quoted'; DROP TABLE clients; --",
-                RedirectUris = ["https://example.com/cb?a=1&b=%20"],
                 CreatedAt = Now,
             },
             _ => throw new ArgumentOutOfRangeException(nameof(sample)),
@@ -166,7 +163,7 @@ public abstract partial class StoreContract : IAsyncLifetime
         (await Clients.CreateAsync(client)).Should().BeTrue();
 
         var read = await Clients.FindAsync(client.ClientId);
-        read.Should().BeEquivalentTo(ToMilliseconds(client), options => options.WithStrictOrdering());
+        read.Should().BeEquivalentTo(ToMilliseconds(client), options => options.WithStrictOrdering().RespectingRuntimeTypes());
     }
 
     [SkippableFact]
@@ -189,19 +186,23 @@ public abstract partial class StoreContract : IAsyncLifetime
     [SkippableFact]
     public async Task Promoting_a_client_to_parent_sets_its_policy_and_limits_it_to_the_code_grant()
     {
-        var client = NewStandard("Vendor") with { GrantTypes = [GrantType.AuthorizationCode, GrantType.ClientCredentials] };
+        var client = NewStandard("Vendor") with { Metadata = new ClientMetadata { ClientName = "Vendor", GrantTypes = [GrantType.AuthorizationCode, GrantType.ClientCredentials] } };
         await Clients.CreateAsync(client);
 
-        (await Clients.SetParentSettingsAsync(client.ClientId, RedirectPolicy.Installation, "/broker/callback", 3000, ["GET /photos", "GET /photos/*"]))
-            .Should().BeTrue();
+        var promoted = client.AsParent(new ParentRole
+        {
+            RedirectPolicy = RedirectPolicy.Installation, CallbackPath = "/broker/callback", ChildRateLimit = 3000, ChildEndpoints = ["GET /photos", "GET /photos/*"],
+        })!;
+        (await Clients.SaveAsync(promoted, client.Version)).Should().Be(WriteOutcome.Done);
 
         var parent = await Clients.FindAsync(client.ClientId);
-        parent!.Kind.Should().Be(ClientKind.Parent);
-        parent.RedirectPolicy.Should().Be(RedirectPolicy.Installation);
-        parent.CallbackPath.Should().Be("/broker/callback");
-        parent.ChildRateLimit.Should().Be(3000);
-        parent.ChildEndpoints.Should().Equal("GET /photos", "GET /photos/*");
-        parent.GrantTypes.Should().Equal(GrantType.AuthorizationCode);
+        var settings = parent!.Role.Should().BeOfType<ParentRole>().Subject;
+        parent.Role.Kind.Should().Be(ClientKind.Parent);
+        settings.RedirectPolicy.Should().Be(RedirectPolicy.Installation);
+        settings.CallbackPath.Should().Be("/broker/callback");
+        settings.ChildRateLimit.Should().Be(3000);
+        settings.ChildEndpoints.Should().Equal("GET /photos", "GET /photos/*");
+        parent.Metadata.GrantTypes.Should().Equal(GrantType.AuthorizationCode);
         parent.Name.Should().Be("Vendor");
     }
 
@@ -211,10 +212,13 @@ public abstract partial class StoreContract : IAsyncLifetime
         var child = NewChild(await CreateParentAsync(), await CreateUserAsync());
         await Clients.CreateAsync(child);
 
-        (await Clients.SetParentSettingsAsync(child.ClientId, RedirectPolicy.Exact, null, 10, [])).Should().BeFalse();
-        (await Clients.SetParentSettingsAsync(Secret.NewClientId(), RedirectPolicy.Exact, null, 10, [])).Should().BeFalse();
+        var settings = new ParentRole { RedirectPolicy = RedirectPolicy.Exact, ChildRateLimit = 10 };
+        child.AsParent(settings).Should().BeNull();
+        var unknown = NewStandard("Unknown");
+        (await Clients.SaveAsync(unknown.AsParent(settings)!, unknown.Version)).Should().Be(WriteOutcome.NotFound);
 
-        (await Clients.FindAsync(child.ClientId)).Should().BeEquivalentTo(ToMilliseconds(child));
+        (await Clients.FindAsync(child.ClientId)).Should().BeEquivalentTo(ToMilliseconds(child), options => options.RespectingRuntimeTypes());
+        (await Clients.FindAsync(unknown.ClientId)).Should().BeNull();
     }
 
     [SkippableFact]
@@ -228,7 +232,7 @@ public abstract partial class StoreContract : IAsyncLifetime
         // Same creation time: ordered by client id, so pages are stable.
         var tiedA = NewChild(parent, owner, Now.AddMinutes(-1)) with { ClientId = "A" + Secret.NewClientId()[1..] };
         var tiedB = NewChild(parent, owner, Now.AddMinutes(-1)) with { ClientId = "B" + Secret.NewClientId()[1..] };
-        foreach (var client in new[] { tiedB, oldest, newest, tiedA, NewChild(parent, other), NewStandard("Owned but not a child") with { OwnerUserId = owner.UserId } })
+        foreach (var client in new[] { tiedB, oldest, newest, tiedA, NewChild(parent, other), NewStandard("Not a child") })
         {
             (await Clients.CreateAsync(client)).Should().BeTrue();
         }
@@ -263,7 +267,7 @@ public abstract partial class StoreContract : IAsyncLifetime
     public async Task An_owner_cannot_revoke_a_client_that_is_not_a_child()
     {
         var owner = await CreateUserAsync();
-        var standard = NewStandard("Standard") with { OwnerUserId = owner.UserId };
+        var standard = NewStandard("Standard");
         await Clients.CreateAsync(standard);
 
         (await Clients.RevokeOwnedChildAsync(owner.UserId, standard.ClientId, Now)).Should().BeFalse();
@@ -361,7 +365,7 @@ public abstract partial class StoreContract : IAsyncLifetime
 
         (await Grants.SpendInstallationTokenAsync(token.TokenHash, "key-1", "fingerprint-1", child, Now)).Should().Be(SpendOutcome.Created);
 
-        (await Clients.FindAsync(child.ClientId)).Should().BeEquivalentTo(ToMilliseconds(child));
+        (await Clients.FindAsync(child.ClientId)).Should().BeEquivalentTo(ToMilliseconds(child), options => options.RespectingRuntimeTypes());
         var spent = await Grants.FindTokenAsync(token.TokenHash);
         spent!.SpentAt.Should().Be(ToMilliseconds(Now));
         spent.ChildClientId.Should().Be(child.ClientId);
@@ -525,10 +529,10 @@ public abstract partial class StoreContract : IAsyncLifetime
         }
         var owner = await CreateUserAsync();
         var parent = await CreateParentAsync();
-        (await Clients.CreateAsync(NewChild(parent, owner) with { Name = "Payroll child" })).Should().BeTrue();
+        (await Clients.CreateAsync(Renamed(NewChild(parent, owner), "Payroll child"))).Should().BeTrue();
         var deleted = NewStandard("Payroll Deleted");
         await Clients.CreateAsync(deleted);
-        (await Clients.DeleteAsync(deleted.ClientId, Now)).Should().BeTrue();
+        (await Clients.SaveAsync(deleted.Deleted(Now), deleted.Version)).Should().Be(WriteOutcome.Done);
 
         var all = await Clients.ListManagedAsync(null, 100, null);
         all.Select(c => c.Name).Should().Contain(["Billing", "Payroll", parent.Name]).And.NotContain(["Payroll child", "Payroll Deleted"]);
@@ -575,8 +579,8 @@ public abstract partial class StoreContract : IAsyncLifetime
         (await Clients.CreateAsync(NewStandard("Unique Name"))).Should().BeFalse();
         var owner = await CreateUserAsync();
         var parent = await CreateParentAsync();
-        (await Clients.CreateAsync(NewChild(parent, owner) with { Name = "Same Blog" })).Should().BeTrue();
-        (await Clients.CreateAsync(NewChild(parent, owner) with { Name = "Same Blog" })).Should().BeTrue();
+        (await Clients.CreateAsync(Renamed(NewChild(parent, owner), "Same Blog"))).Should().BeTrue();
+        (await Clients.CreateAsync(Renamed(NewChild(parent, owner), "Same Blog"))).Should().BeTrue();
     }
 
     [SkippableFact]
@@ -627,14 +631,18 @@ public abstract partial class StoreContract : IAsyncLifetime
         var second = NewStandard("Second");
         await Clients.CreateAsync(first);
         await Clients.CreateAsync(second);
-        var changed = second with { Name = "Second v2", RedirectUris = ["https://v2.example/cb"], LogoUri = "https://v2.example/logo.png", Contacts = ["a@v2.example"] };
-        (await Clients.ReplaceAsync(changed)).Should().Be(WriteOutcome.Done);
+        var changed = second.WithMetadata(second.Metadata with
+        {
+            ClientName = "Second v2", RedirectUris = ["https://v2.example/cb"], LogoUri = "https://v2.example/logo.png", Contacts = ["a@v2.example"],
+        });
+        (await Clients.SaveAsync(changed, second.Version)).Should().Be(WriteOutcome.Done);
         var read = await Clients.FindAsync(second.ClientId);
         read!.Name.Should().Be("Second v2");
-        read.LogoUri.Should().Be("https://v2.example/logo.png");
-        read.Contacts.Should().Equal("a@v2.example");
-        (await Clients.ReplaceAsync(changed with { Name = "First" })).Should().Be(WriteOutcome.Conflict);
-        (await Clients.ReplaceAsync(NewStandard("Ghost"))).Should().Be(WriteOutcome.NotFound);
+        read.Metadata.LogoUri.Should().Be("https://v2.example/logo.png");
+        read.Metadata.Contacts.Should().Equal("a@v2.example");
+        (await Clients.SaveAsync(Renamed(read, "First"), read.Version)).Should().Be(WriteOutcome.Conflict);
+        var ghost = NewStandard("Ghost");
+        (await Clients.SaveAsync(ghost, ghost.Version)).Should().Be(WriteOutcome.NotFound);
     }
 
     [SkippableFact]
@@ -643,8 +651,8 @@ public abstract partial class StoreContract : IAsyncLifetime
         var client = NewStandard("Doomed") with { Source = RegistrationSource.Open };
         await Clients.CreateAsync(client);
         (await Clients.CountOpenRegisteredAsync()).Should().Be(1);
-        (await Clients.DeleteAsync(client.ClientId, Now)).Should().BeTrue();
-        (await Clients.DeleteAsync(client.ClientId, Now)).Should().BeFalse();
+        (await Clients.SaveAsync(client.Deleted(Now), client.Version)).Should().Be(WriteOutcome.Done);
+        (await Clients.SaveAsync(client.Deleted(Now), client.Version)).Should().Be(WriteOutcome.NotFound);
         var read = await Clients.FindAsync(client.ClientId);
         read!.IsActive.Should().BeFalse();
         read.DeletedAt.Should().Be(ToMilliseconds(Now));
@@ -719,20 +727,41 @@ public abstract partial class StoreContract : IAsyncLifetime
     {
         ClientId = Secret.NewClientId(),
         SecretHash = Secret.Hash(Secret.NewToken()),
-        Name = name,
-        RedirectUris = ["https://app.example.com/callback"],
+        Metadata = new ClientMetadata { ClientName = name, RedirectUris = ["https://app.example.com/callback"] },
         CreatedAt = Now,
+    };
+
+    private static Client Renamed(Client client, string name) => client with { Metadata = client.Metadata with { ClientName = name } };
+
+    // Every metadata field set, lists out of order, so that a read-back shows each column kept as written.
+    private static ClientMetadata FullMetadata(string name) => new()
+    {
+        ClientName = name,
+        ClientUri = "https://app.example/",
+        LogoUri = "https://app.example/logo.png",
+        ApplicationType = ApplicationTypes.Native,
+        RedirectUris = ["https://b.example/cb", "https://a.example/cb", "com.example.app:/x"],
+        PostLogoutRedirectUris = ["https://b.example/out", "https://a.example/out"],
+        ResponseTypes = ["code", "id_token"],
+        GrantTypes = [GrantType.AuthorizationCode, GrantType.RefreshToken],
+        TokenEndpointAuthMethod = ClientAuthMethod.ClientSecretPost,
+        InitiateLoginUri = "https://app.example/login",
+        TosUri = "https://app.example/tos",
+        PolicyUri = "https://app.example/policy",
+        Contacts = ["b@app.example", "a@app.example"],
     };
 
     private async Task<Client> CreateParentAsync()
     {
         var parent = NewStandard("Plugin") with
         {
-            Kind = ClientKind.Parent,
-            RedirectPolicy = RedirectPolicy.Installation,
-            CallbackPath = "/broker/callback",
-            ChildRateLimit = 3000,
-            ChildEndpoints = EndpointPattern.DefaultChildEndpoints,
+            Role = new ParentRole
+            {
+                RedirectPolicy = RedirectPolicy.Installation,
+                CallbackPath = "/broker/callback",
+                ChildRateLimit = 3000,
+                ChildEndpoints = EndpointPattern.DefaultChildEndpoints,
+            },
         };
         (await Clients.CreateAsync(parent)).Should().BeTrue();
         return parent;
@@ -741,16 +770,16 @@ public abstract partial class StoreContract : IAsyncLifetime
     private static Client NewChild(Client parent, User owner, DateTimeOffset? createdAt = null) => new()
     {
         ClientId = Secret.NewClientId(),
-        Name = "Installation",
+        Metadata = new ClientMetadata { ClientName = "Installation", GrantTypes = [], TokenEndpointAuthMethod = ClientAuthMethod.None },
         Description = "A site",
-        GrantTypes = [],
-        TokenEndpointAuthMethod = ClientAuthMethod.None,
-        Kind = ClientKind.Child,
-        ParentClientId = parent.ClientId,
-        OwnerUserId = owner.UserId,
-        Origin = "https://site.example",
-        RateLimit = parent.ChildRateLimit,
-        Endpoints = parent.ChildEndpoints,
+        Role = new InstallationRole
+        {
+            ParentClientId = parent.ClientId,
+            OwnerUserId = owner.UserId,
+            Origin = "https://site.example",
+            RateLimit = (parent.Role as ParentRole)?.ChildRateLimit,
+            Endpoints = (parent.Role as ParentRole)?.ChildEndpoints,
+        },
         CreatedAt = createdAt ?? Now,
     };
 

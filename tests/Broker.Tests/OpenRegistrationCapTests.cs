@@ -1,5 +1,6 @@
 using System.Reflection;
 using Broker.Core.Stores;
+using Broker.Hosting;
 using Broker.Registration;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;

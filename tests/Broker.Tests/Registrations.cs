@@ -1,5 +1,5 @@
 using Broker.Core.Platform;
-using Broker.Registration;
+using Broker.Hosting;
 using Duende.IdentityModel.Client;
 using Microsoft.Extensions.DependencyInjection;
 

@@ -1,3 +1,4 @@
+using Broker.Core.Clients;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
@@ -75,10 +76,11 @@ public sealed class SeedFlowTests : IDisposable
 
         // Step 5: the child belongs to the user and the parent, records its origin, takes the parent's quota.
         var stored = await broker.Services.GetRequiredService<IClientStore>().FindAsync(childId);
-        stored!.OwnerUserId.Should().Be(owner.UserId);
-        stored.ParentClientId.Should().Be(parent.Client.ClientId);
-        stored.Origin.Should().Be("https://blog.example");
-        (stored.RateLimit ?? parent.Client.ChildRateLimit).Should().Be(3000);
+        var installation = stored!.Role.Should().BeOfType<InstallationRole>().Subject;
+        installation.OwnerUserId.Should().Be(owner.UserId);
+        installation.ParentClientId.Should().Be(parent.Client.ClientId);
+        installation.Origin.Should().Be("https://blog.example");
+        (installation.RateLimit ?? (parent.Client.Role as ParentRole)?.ChildRateLimit).Should().Be(3000);
 
         // The token was spent by that call.
         var again = await Installation.CreateChildAsync(api, token.GetProperty("access_token").GetString()!, new { name = "Second" });

@@ -12,7 +12,7 @@ public sealed record AuthorizationRequest(
 {
     /// <summary>The installation's origin for parents under the installation policy, else null.</summary>
     public string? InstallationOrigin =>
-        Client.IsParent ? RedirectUris.Origin(RedirectUri) : null;
+        Client.Role is ParentRole ? RedirectUris.Origin(RedirectUri) : null;
 }
 
 /// <summary>
@@ -72,7 +72,7 @@ public static class AuthorizationRules
             return AuthorizationValidation.Page(OAuthErrors.InvalidClient, "unknown client_id");
         }
         // Reject clients that may not use the authorization code grant (children, service clients).
-        if (!client.GrantTypes.Contains(GrantType.AuthorizationCode))
+        if (!client.Metadata.GrantTypes.Contains(GrantType.AuthorizationCode))
         {
             return AuthorizationValidation.Page(OAuthErrors.UnauthorizedClient, "this client may not use the authorization endpoint");
         }
@@ -146,12 +146,13 @@ public static class AuthorizationRules
     /// <summary>Why the client's redirect policy refuses <paramref name="redirectUri"/>, or null.</summary>
     public static string? RedirectProblem(Client client, string redirectUri)
     {
-        if (client.RedirectPolicy == RedirectPolicy.Installation && client.CallbackPath is not null
-            && !RedirectUris.MatchesRegistered(client.RedirectUris, redirectUri))
+        var registered = client.Metadata.RedirectUris;
+        if (client.Role is ParentRole { RedirectPolicy: RedirectPolicy.Installation, CallbackPath: { } callbackPath }
+            && !RedirectUris.MatchesRegistered(registered, redirectUri))
         {
-            return RedirectUris.InstallationProblem(redirectUri, client.CallbackPath);
+            return RedirectUris.InstallationProblem(redirectUri, callbackPath);
         }
-        return RedirectUris.MatchesRegistered(client.RedirectUris, redirectUri)
+        return RedirectUris.MatchesRegistered(registered, redirectUri)
             ? null
             : "redirect_uri is not registered for this client";
     }

@@ -17,7 +17,7 @@ public static class GrantRules
             return new OAuthError(OAuthErrors.InvalidRequest, "grant_type is required");
         }
         // Reject every grant but authorization_code for parents: their keys are public.
-        if (client.IsParent && grantType != GrantType.AuthorizationCode)
+        if (client.Role is ParentRole && grantType != GrantType.AuthorizationCode)
         {
             return new OAuthError(OAuthErrors.UnauthorizedClient, "a parent application may only use the authorization_code grant");
         }
@@ -26,7 +26,7 @@ public static class GrantRules
         {
             return new OAuthError(OAuthErrors.UnsupportedGrantType, $"grant_type '{grantType}' is not supported");
         }
-        if (!client.GrantTypes.Contains(grantType))
+        if (!client.Metadata.GrantTypes.Contains(grantType))
         {
             return new OAuthError(OAuthErrors.UnauthorizedClient, $"this client may not use grant_type '{grantType}'");
         }

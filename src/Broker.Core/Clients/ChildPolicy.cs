@@ -8,27 +8,25 @@ namespace Broker.Core.Clients;
 public static class ChildPolicy
 {
     /// <summary>The child's hourly quota: its override, the parent's child quota, or the default; never above the parent's.</summary>
-    public static int EffectiveRateLimit(Client child, Client parent, int defaultChildRateLimit)
+    public static int EffectiveRateLimit(InstallationRole child, ParentRole parent, int defaultChildRateLimit)
     {
         var granted = parent.ChildRateLimit ?? defaultChildRateLimit;
         return child.RateLimit is { } own ? Math.Min(own, granted) : granted;
     }
 
     /// <summary>The child's whitelist: its own patterns, each request also checked against the parent's.</summary>
-    public static EndpointWhitelist EffectiveEndpoints(Client child, Client parent)
+    public static EndpointWhitelist EffectiveEndpoints(InstallationRole child, ParentRole parent)
     {
         var granted = Parse(parent.ChildEndpoints ?? EndpointPattern.DefaultChildEndpoints);
         return child.Endpoints is { } own ? new EndpointWhitelist(Parse(own), granted) : new EndpointWhitelist(granted, null);
     }
 
     /// <summary>
-    /// A registered (non-installation) client calling with a bearer access token: its own quota and
-    /// whitelist, or the defaults an installation would get.
+    /// A registered (non-installation) client calling with a bearer access token: the whitelist an
+    /// installation gets by default (its quota is <c>Installation:DefaultChildRateLimit</c>). Only
+    /// installations have limits of their own.
     /// </summary>
-    public static int RegisteredRateLimit(Client client, int defaultRateLimit) => client.RateLimit ?? defaultRateLimit;
-
-    public static EndpointWhitelist RegisteredEndpoints(Client client) =>
-        new(Parse(client.Endpoints ?? EndpointPattern.DefaultChildEndpoints), null);
+    public static EndpointWhitelist RegisteredEndpoints() => new(Parse(EndpointPattern.DefaultChildEndpoints), null);
 
     // Stored patterns were validated when written; one that no longer parses grants nothing.
     private static EndpointPattern[] Parse(IEnumerable<string> patterns) =>

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using Broker.Core.Authorization;
 
 namespace Broker.Core.Clients;
@@ -6,20 +7,22 @@ namespace Broker.Core.Clients;
 /// <summary>RFC 7591 client metadata as a caller may set it (Okta seed's table plus RFC 7591's own).</summary>
 public sealed record ClientMetadata
 {
+    // In the order of the Okta seed's client model: documents list the fields as declared here.
     public required string ClientName { get; init; }
+    public string? ClientUri { get; init; }
+    public string? LogoUri { get; init; }
     public string ApplicationType { get; init; } = ApplicationTypes.Web;
     public IReadOnlyList<string> RedirectUris { get; init; } = [];
     public IReadOnlyList<string> PostLogoutRedirectUris { get; init; } = [];
     public IReadOnlyList<string> ResponseTypes { get; init; } = ["code"];
     public IReadOnlyList<string> GrantTypes { get; init; } = [GrantType.AuthorizationCode];
     public string TokenEndpointAuthMethod { get; init; } = ClientAuthMethod.ClientSecretBasic;
-    public string? ClientUri { get; init; }
-    public string? LogoUri { get; init; }
+    public string? InitiateLoginUri { get; init; }
     public string? TosUri { get; init; }
     public string? PolicyUri { get; init; }
-    public string? InitiateLoginUri { get; init; }
     public IReadOnlyList<string> Contacts { get; init; } = [];
 
+    [JsonIgnore]
     public bool UsesSecret => TokenEndpointAuthMethod != ClientAuthMethod.None;
 }
 

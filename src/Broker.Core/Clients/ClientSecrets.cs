@@ -29,7 +29,7 @@ public static class ClientSecrets
 public static class ChildLimits
 {
     /// <summary>Why a child quota is not acceptable under <paramref name="parent"/>, or null.</summary>
-    public static string? RateLimitProblem(Client parent, int? rateLimit, int defaultChildRateLimit)
+    public static string? RateLimitProblem(ParentRole parent, int? rateLimit, int defaultChildRateLimit)
     {
         var parentLimit = parent.ChildRateLimit ?? defaultChildRateLimit;
         // Reject a quota below one request an hour, and one above the parent's child quota.
@@ -46,7 +46,7 @@ public static class ChildLimits
     /// Why a child whitelist is not acceptable under <paramref name="parent"/>, or null. Every child
     /// pattern must be one of the parent's, or a concrete path one of the parent's patterns admits.
     /// </summary>
-    public static string? EndpointsProblem(Client parent, IReadOnlyList<string> endpoints)
+    public static string? EndpointsProblem(ParentRole parent, IReadOnlyList<string> endpoints)
     {
         var parentPatterns = (parent.ChildEndpoints is { Count: > 0 } list ? list : EndpointPattern.DefaultChildEndpoints)
             .Select(text => EndpointPattern.TryParse(text, out _))

@@ -19,14 +19,7 @@ public interface IPlatformClientStore
         string parentClientId, string? ownerUserId, string? origin, string? after, int limit, CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// Writes every administrable field of <paramref name="client"/> (not its id, kind of record, or
-    /// times of creation and use) if the stored version is still <paramref name="expectedVersion"/>,
-    /// and increments the version. False (nothing written) when the version moved on or the client is gone.
-    /// </summary>
-    Task<bool> ReplaceAsync(Client client, long expectedVersion, AuditEntry audit, CancellationToken cancellationToken = default);
-
-    /// <summary>
-    /// <see cref="ReplaceAsync"/> for a parent being disabled, plus in the same transaction: its
+    /// <see cref="IClientStore.SaveAsync"/> for a parent being disabled, plus in the same transaction: its
     /// unspent installation tokens are revoked, and with <paramref name="disableChildren"/> every
     /// active child is disabled. Null when the version moved on; else the number of children disabled.
     /// </summary>

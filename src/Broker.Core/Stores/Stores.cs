@@ -14,12 +14,15 @@ public interface IClientStore
     Task<bool> CreateAsync(Client client, CancellationToken cancellationToken = default);
 
     /// <summary>Inserts a client and its audit entry in one transaction; false (nothing written) on a uniqueness conflict.</summary>
-    Task<bool> CreateAsync(Client client, Platform.AuditEntry audit, CancellationToken cancellationToken = default);
+    Task<bool> CreateAsync(Client client, AuditEntry audit, CancellationToken cancellationToken = default);
 
-    /// <summary>Makes a client a parent, or changes its parent settings; false when there is no such client.</summary>
-    Task<bool> SetParentSettingsAsync(
-        string clientId, RedirectPolicy policy, string? callbackPath, int childRateLimit,
-        IReadOnlyList<string> childEndpoints, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// The one write of a changed client, whichever API asks: <paramref name="changed"/> replaces the stored
+    /// client if it is still at <paramref name="expectedVersion"/> (compare-and-set), one version further, with
+    /// <paramref name="audit"/> in the same transaction. NotFound (nothing written) when the client moved on or
+    /// does not exist; Conflict when its name is taken.
+    /// </summary>
+    Task<WriteOutcome> SaveAsync(Client changed, long expectedVersion, AuditEntry? audit = null, CancellationToken cancellationToken = default);
 
     /// <summary>The children a user owns, newest first.</summary>
     Task<IReadOnlyList<Client>> ListChildrenOwnedByAsync(string userId, CancellationToken cancellationToken = default);
@@ -34,17 +37,15 @@ public interface IClientStore
     /// </summary>
     Task<IReadOnlyList<Client>> ListManagedAsync(string? nameStartsWith, int limit, string? afterClientId, CancellationToken cancellationToken = default);
 
-    /// <summary>Replaces a client's metadata and secret; Conflict when its name is taken.</summary>
-    Task<WriteOutcome> ReplaceAsync(Client client, CancellationToken cancellationToken = default);
-
-    /// <summary>Soft-deletes a client: its credentials stop at once, its name is free again.</summary>
-    Task<bool> DeleteAsync(string clientId, DateTimeOffset now, CancellationToken cancellationToken = default);
-
     /// <summary>Open-registered clients not deleted (the tenant cap counts these).</summary>
     Task<long> CountOpenRegisteredAsync(CancellationToken cancellationToken = default);
 
-    /// <summary>Soft-deletes open-registered clients never used and created before <paramref name="createdBefore"/>; how many.</summary>
-    Task<int> DeleteUnusedOpenRegisteredAsync(DateTimeOffset createdBefore, DateTimeOffset now, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// Soft-deletes open-registered clients never used and created before <paramref name="createdBefore"/>, and when
+    /// there were any, writes the <paramref name="audit"/> entry for their number in the same transaction; how many.
+    /// </summary>
+    Task<int> DeleteUnusedOpenRegisteredAsync(
+        DateTimeOffset createdBefore, DateTimeOffset now, Func<int, AuditEntry> audit, CancellationToken cancellationToken = default);
 }
 
 /// <summary>How a write that can collide went.</summary>

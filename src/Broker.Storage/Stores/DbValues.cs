@@ -13,11 +13,10 @@ internal static class DbValues
 
     public static DateTimeOffset? Time(long? value) => value is null ? null : DateTimeOffset.FromUnixTimeMilliseconds(value.Value);
 
+    /// <summary>An enum value as stored: its name in lower case.</summary>
+    public static string Name(Enum value) => value.ToString().ToLowerInvariant();
+
     public static string List(IReadOnlyList<string> values) => JsonSerializer.Serialize(values);
 
-    public static string? OptionalList(IReadOnlyList<string>? values) => values is null ? null : JsonSerializer.Serialize(values);
-
     public static IReadOnlyList<string> List(string json) => JsonSerializer.Deserialize<string[]>(json) ?? [];
-
-    public static IReadOnlyList<string>? OptionalList(string? json) => json is null ? null : List(json);
 }

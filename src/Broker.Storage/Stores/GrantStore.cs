@@ -66,7 +66,7 @@ public sealed class GrantStore(Database database) : IGrantStore
             var parameters = new { codeHash, Now = DbValues.Time(now) };
             await connection.ExecuteAsync(new CommandDefinition(
                 """
-                UPDATE clients SET revoked_at = @Now
+                UPDATE clients SET revoked_at = @Now, version = version + 1
                  WHERE revoked_at IS NULL
                    AND client_id IN (SELECT child_client_id FROM access_tokens WHERE code_hash = @codeHash AND child_client_id IS NOT NULL)
                 """,
@@ -102,7 +102,7 @@ public sealed class GrantStore(Database database) : IGrantStore
         AuditEntry? audit = null, CancellationToken cancellationToken = default) =>
         database.InTransactionAsync(async (connection, transaction) =>
         {
-            var inserted = await connection.ExecuteAsync(ClientRow.From(child).Insert().Command(transaction, cancellationToken));
+            var inserted = await connection.ExecuteAsync(ClientTable.Insert(child).Command(transaction, cancellationToken));
             EnsureOneRow(inserted, "child client insert");
             var spent = await connection.ExecuteAsync(new CommandDefinition(
                 """

@@ -32,7 +32,7 @@ public sealed partial class UserStore : IPlatformUserStore
     public Task<int?> DisableAsync(string userId, DateTimeOffset now, AuditEntry audit, CancellationToken cancellationToken = default) =>
         database.InTransactionAsync<int?>(async (connection, transaction) =>
         {
-            var parameters = new { userId, Now = DbValues.Time(now), ChildKind = ClientRow.KindName(ClientKind.Child) };
+            var parameters = new { userId, Now = DbValues.Time(now), ChildKind = ClientTable.KindName(ClientKind.Child) };
             var rows = await connection.ExecuteAsync(new CommandDefinition(
                 "UPDATE users SET disabled_at = @Now WHERE user_id = @userId AND disabled_at IS NULL",
                 parameters, transaction, cancellationToken: cancellationToken));

@@ -2,38 +2,33 @@ using System.Security.Claims;
 using Broker.Core.Accounts;
 using Broker.Core.Clients;
 using Broker.Core.Platform;
-using Broker.Core.Security;
 using Broker.Core.Stores;
 using Broker.Hosting;
-using Broker.Pages;
-using Broker.Platform;
+using Broker.Http;
 using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Identity;
+using static Broker.Http.UserSession;
 
 namespace Broker.Accounts;
 
 /// <summary>Site owners' pages: join, login, logout, and the installations they approved.</summary>
 public static class AccountEndpoints
 {
-    public const string LoginPath = "/account/login";
     public const string JoinPath = "/account/join";
-    public const string AppsPath = "/account/apps";
-    public const string LogoutPath = "/account/logout";
 
-    /// <summary>What accounts need without the web: options and the password hasher.</summary>
-    public static IServiceCollection AddAccountsCore(this IServiceCollection services, IConfiguration configuration)
+    /// <summary>What accounts need without the web (the command line uses this too): the password hasher.</summary>
+    public static IServiceCollection AddAccountsCore(this IServiceCollection services)
     {
-        services.AddOptions<AccountOptions>().Bind(configuration.GetSection(AccountOptions.Section)).ValidateOnStart();
         services.AddSingleton<IPasswordHasher<User>, PasswordHasher<User>>();
         return services;
     }
 
     public static IServiceCollection AddAccounts(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddAccountsCore(configuration);
+        services.AddAccountsCore();
         services.AddBranding(configuration);
         services.AddPasswordResets(configuration);
         services.AddSingleton<CredentialsPages>();
@@ -76,38 +71,12 @@ public static class AccountEndpoints
         return routes;
     }
 
-    /// <summary>The signed-in user's id, or null.</summary>
-    public static string? SignedInUserId(HttpContext context) =>
-        context.User.Identity?.IsAuthenticated == true ? context.User.FindFirstValue(ClaimTypes.NameIdentifier) : null;
-
-    /// <summary>The signed-in, still enabled user whose password has not changed since signing in, or null.</summary>
-    public static async Task<User?> SignedInUserAsync(HttpContext context, IUserStore users)
-    {
-        var userId = SignedInUserId(context);
-        if (userId is null)
-        {
-            return null;
-        }
-        var user = await users.FindAsync(userId, context.RequestAborted);
-        return user is { DisabledAt: null } && context.User.FindFirstValue(PasswordStampClaim) == PasswordStamp(user) ? user : null;
-    }
-
-    // Sessions are cookies the server does not list, so a password change cannot end them one by one.
-    // Each carries a stamp of the password hash it was opened with instead: the user row is read on
-    // every page anyway, and a new hash (a reset) makes every older session's stamp stale.
-    private const string PasswordStampClaim = "broker:password_stamp";
-
-    private static string PasswordStamp(User user) => Secret.Hash(user.PasswordHash)[..16];
-
     /// <summary>The caller's address, as the forwarding rules decided it.</summary>
     public static string CallerAddress(HttpContext context) => context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
 
     /// <summary>A form's error message, announced to screen readers; empty without one.</summary>
     public static string Alert(string? message) =>
         message is null ? "" : $"<p class=\"error\" role=\"alert\">{Html.Text(message)}</p>";
-
-    /// <summary>Where to send someone who must sign in before <paramref name="returnUrl"/>.</summary>
-    public static string LoginUrl(string returnUrl) => $"{LoginPath}?returnUrl={Uri.EscapeDataString(returnUrl)}";
 
     /// <summary>Only paths on this site: never an open redirect.</summary>
     public static string SafeReturnUrl(string? returnUrl) =>
@@ -126,10 +95,10 @@ public static class AccountEndpoints
     private static async Task<Results<RedirectHttpResult, HtmlPage>> Login(
         HttpContext context, IAntiforgery antiforgery, IUserStore users, IPasswordHasher<User> hasher, Throttles throttles, CredentialsPages pages)
     {
-        var form = await ValidFormAsync(context, antiforgery);
+        var form = await Html.ValidFormAsync(context, antiforgery);
         if (form is null)
         {
-            return FormRefused();
+            return Html.FormRefused();
         }
         var returnUrl = SafeReturnUrl(RequestForms.SingleValue(form["returnUrl"]));
         var email = RequestForms.SingleValue(form["email"]) ?? "";
@@ -138,10 +107,10 @@ public static class AccountEndpoints
         var addressKey = CallerAddress(context);
 
         // Reject while the account or the address has failed too often.
-        if (throttles.LoginsPerAccount.IsBlocked(accountKey, out var retryAfter)
-            || throttles.LoginsPerAddress.IsBlocked(addressKey, out retryAfter))
+        if ((await throttles.LoginsPerAccount.BlockedForAsync(accountKey, context.RequestAborted)
+            ?? await throttles.LoginsPerAddress.BlockedForAsync(addressKey, context.RequestAborted)) is { } retryAfter)
         {
-            context.Response.Headers.RetryAfter = Installation.OAuthResults.RetryAfterSeconds(retryAfter);
+            context.Response.Headers.RetryAfter = OAuthResults.RetryAfterSeconds(retryAfter);
             return await pages.RenderAsync(context, antiforgery, CredentialsPages.Login, returnUrl, email,
                 "Too many failed sign-ins. Try again later.", StatusCodes.Status429TooManyRequests);
         }
@@ -154,8 +123,8 @@ public static class AccountEndpoints
         // Reject a wrong e-mail or password (without saying which), and disabled accounts.
         if (user is null || verified == PasswordVerificationResult.Failed || user.DisabledAt is not null)
         {
-            throttles.LoginsPerAccount.RecordFailure(accountKey);
-            throttles.LoginsPerAddress.RecordFailure(addressKey);
+            await throttles.LoginsPerAccount.RecordFailureAsync(accountKey, context.RequestAborted);
+            await throttles.LoginsPerAddress.RecordFailureAsync(addressKey, context.RequestAborted);
             return await pages.RenderAsync(context, antiforgery, CredentialsPages.Login, returnUrl, email,
                 "Wrong e-mail or password.", StatusCodes.Status401Unauthorized);
         }
@@ -166,10 +135,10 @@ public static class AccountEndpoints
     private static async Task<Results<RedirectHttpResult, HtmlPage>> Join(
         HttpContext context, IAntiforgery antiforgery, IUserStore users, IPasswordHasher<User> hasher, TimeProvider time, CredentialsPages pages)
     {
-        var form = await ValidFormAsync(context, antiforgery);
+        var form = await Html.ValidFormAsync(context, antiforgery);
         if (form is null)
         {
-            return FormRefused();
+            return Html.FormRefused();
         }
         var returnUrl = SafeReturnUrl(RequestForms.SingleValue(form["returnUrl"]));
         var email = RequestForms.SingleValue(form["email"]);
@@ -180,7 +149,7 @@ public static class AccountEndpoints
         {
             return await pages.RenderAsync(context, antiforgery, CredentialsPages.Join, returnUrl, email, problem, StatusCodes.Status400BadRequest);
         }
-        var user = NewUser(email!, password!, hasher, time.GetUtcNow());
+        var user = UserAccounts.New(email!, password!, hasher, time.GetUtcNow());
         // Reject an address that already has an account.
         if (!await users.CreateAsync(user, context.RequestAborted))
         {
@@ -191,39 +160,18 @@ public static class AccountEndpoints
         return TypedResults.Redirect(returnUrl);
     }
 
-    /// <summary>A new user with a hashed password (shared with the command line).</summary>
-    public static User NewUser(string email, string password, IPasswordHasher<User> hasher, DateTimeOffset now)
-    {
-        var user = new User
-        {
-            UserId = Guid.CreateVersion7().ToString("N"),
-            Email = email.Trim(),
-            NormalizedEmail = AccountRules.Normalize(email),
-            PasswordHash = "",
-            CreatedAt = now,
-        };
-        return user with { PasswordHash = hasher.HashPassword(user, password) };
-    }
-
     private static HtmlPage LogoutPage(HttpContext context, IAntiforgery antiforgery) =>
         Html.Page("Sign out", $"""
             <h1>Sign out</h1>
             <form method="post" action="{LogoutPath}">{Html.AntiforgeryField(context, antiforgery)}<button type="submit">Sign out</button></form>
             """);
 
-    /// <summary>
-    /// A sign-out button; with <paramref name="returnUrl"/> the sign-in page that follows returns there
-    /// (the consent page's "not you?" comes back to the same authorize request).
-    /// </summary>
-    public static string SignOutForm(HttpContext context, IAntiforgery antiforgery, string label, string? returnUrl = null, string buttonClass = "secondary") =>
-        $"""<form class="inline" method="post" action="{LogoutPath}">{Html.AntiforgeryField(context, antiforgery)}{Html.Hidden("returnUrl", returnUrl)}<button class="{buttonClass}" type="submit">{Html.Text(label)}</button></form>""";
-
     private static async Task<Results<RedirectHttpResult, HtmlPage>> Logout(HttpContext context, IAntiforgery antiforgery)
     {
-        var form = await ValidFormAsync(context, antiforgery);
+        var form = await Html.ValidFormAsync(context, antiforgery);
         if (form is null)
         {
-            return FormRefused();
+            return Html.FormRefused();
         }
         await context.SignOutAsync(CookieAuthenticationDefaults.AuthenticationScheme);
         return TypedResults.Redirect(RequestForms.SingleValue(form["returnUrl"]) is { } returnUrl ? LoginUrl(SafeReturnUrl(returnUrl)) : LoginPath);
@@ -239,22 +187,21 @@ public static class AccountEndpoints
         }
         var children = await clients.ListChildrenOwnedByAsync(user.UserId, context.RequestAborted);
         var parents = new Dictionary<string, Client?>(StringComparer.Ordinal);
-        foreach (var parentId in children.Select(child => child.ParentClientId).OfType<string>().Distinct())
+        foreach (var parentId in children.Select(child => child.Role).OfType<InstallationRole>().Select(installation => installation.ParentClientId).Distinct())
         {
             parents[parentId] = await clients.FindAsync(parentId, context.RequestAborted);
         }
         var antiforgeryField = Html.AntiforgeryField(context, antiforgery);
         var rows = string.Concat(children.Select(child =>
         {
-            var parentName = child.ParentClientId is not null && parents.GetValueOrDefault(child.ParentClientId) is { } parent
-                ? parent.Name
-                : "(removed)";
+            var installation = (InstallationRole)child.Role;
+            var parentName = parents.GetValueOrDefault(installation.ParentClientId) is { } parent ? parent.Name : "(removed)";
             var action = child.IsActive
                 ? $"""<form class="inline" method="post" action="/account/apps/{Html.Text(child.ClientId)}/revoke">{antiforgeryField}<button class="secondary" type="submit">Revoke</button></form>"""
                 : "Revoked";
             return $"""
                 <tr>
-                <td data-label="Site"><strong>{Html.Text(child.Origin is null ? "" : Core.Clients.RedirectUris.DisplayHost(child.Origin))}</strong></td>
+                <td data-label="Site"><strong>{Html.Text(installation.Origin is null ? "" : Core.Clients.RedirectUris.DisplayHost(installation.Origin))}</strong></td>
                 <td data-label="Plugin">{Html.Untrusted(parentName)}</td>
                 <td data-label="Installation">{Html.Untrusted(child.Name)}<br><span class="fine">Key <code>{Html.Text(child.ClientId)}</code></span></td>
                 <td data-label="Approved">{Html.Text(child.CreatedAt.ToString("yyyy-MM-dd HH:mm 'UTC'", System.Globalization.CultureInfo.InvariantCulture))}</td>
@@ -281,10 +228,10 @@ public static class AccountEndpoints
     private static async Task<Results<RedirectHttpResult, HtmlPage>> Revoke(
         HttpContext context, IAntiforgery antiforgery, IUserStore users, IClientStore clients, TimeProvider time, string clientId)
     {
-        var form = await ValidFormAsync(context, antiforgery);
+        var form = await Html.ValidFormAsync(context, antiforgery);
         if (form is null)
         {
-            return FormRefused();
+            return Html.FormRefused();
         }
         var user = await SignedInUserAsync(context, users);
         if (user is null)
@@ -300,28 +247,6 @@ public static class AccountEndpoints
         }
         return TypedResults.Redirect(AppsPath);
     }
-
-    /// <summary>The posted form when it is well-formed and carries a valid antiforgery token; else null.</summary>
-    public static async Task<IFormCollection?> ValidFormAsync(HttpContext context, IAntiforgery antiforgery)
-    {
-        var form = await RequestForms.TryReadFormAsync(context.Request, context.RequestAborted);
-        if (form is null)
-        {
-            return null;
-        }
-        try
-        {
-            return await antiforgery.IsRequestValidAsync(context) ? form : null;
-        }
-        catch (AntiforgeryValidationException)
-        {
-            return null;
-        }
-    }
-
-    /// <summary>The page for a form that is malformed or lacks a valid antiforgery token.</summary>
-    public static HtmlPage FormRefused() =>
-        Html.Error("Form expired", "This form was malformed or has expired. Go back, reload the page and try again.");
 
     private static Task SignInAsync(HttpContext context, User user)
     {

@@ -1,4 +1,5 @@
-using Broker.Pages;
+using Broker.Core.Clients;
+using Broker.Http;
 using Microsoft.AspNetCore.Antiforgery;
 
 namespace Broker.Accounts;
@@ -12,9 +13,9 @@ public sealed class CredentialsPages(ISignInPurposes purposes, PageBranding bran
     /// <summary>One of the two pages: its heading, where it posts, and the other page it links to.</summary>
     public sealed record Kind(string Title, string Action, string PasswordAutocomplete, string OtherPrompt, string OtherLabel, string OtherPath);
 
-    public static readonly Kind Login = new("Sign in", AccountEndpoints.LoginPath, "current-password", "No account yet?", "Create one", AccountEndpoints.JoinPath);
+    public static readonly Kind Login = new("Sign in", UserSession.LoginPath, "current-password", "No account yet?", "Create one", AccountEndpoints.JoinPath);
 
-    public static readonly Kind Join = new("Create an account", AccountEndpoints.JoinPath, "new-password", "Have an account?", "Sign in", AccountEndpoints.LoginPath);
+    public static readonly Kind Join = new("Create an account", AccountEndpoints.JoinPath, "new-password", "Have an account?", "Sign in", UserSession.LoginPath);
 
     public async Task<HtmlPage> RenderAsync(
         HttpContext context, IAntiforgery antiforgery, Kind kind, string returnUrl, string? email, string? message,
@@ -50,7 +51,7 @@ public sealed class CredentialsPages(ISignInPurposes purposes, PageBranding bran
     private string Intro(SignInPurpose purpose, Kind kind)
     {
         var application = purpose.Application;
-        var asks = application.IsParent
+        var asks = application.Role is ParentRole
             ? $"{Html.Untrusted(application.Name)} asks to be installed on your site:"
             : $"{Html.Untrusted(application.Name)} asks for access to your account, for the site:";
         var next = kind == Login ? "Sign in" : "Create an account";

@@ -3,7 +3,7 @@ using Broker.Core.Accounts;
 using Broker.Core.Security;
 using Broker.Core.Stores;
 using Broker.Hosting;
-using Broker.Pages;
+using Broker.Http;
 using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
@@ -28,10 +28,11 @@ public static class PasswordResets
         services.AddMail(configuration);
         services.AddSingleton(provider =>
         {
+            var store = provider.GetRequiredService<IThrottleStore>();
             var options = provider.GetRequiredService<IOptions<AccountOptions>>().Value;
             return new PasswordResetThrottles(
-                new KeyedThrottle(options.PasswordResetsPerAccount, options.PasswordResetWindow),
-                new KeyedThrottle(options.PasswordResetsPerAddress, options.PasswordResetWindow));
+                store.Create("password-resets-per-account", options.PasswordResetsPerAccount, options.PasswordResetWindow),
+                store.Create("password-resets-per-address", options.PasswordResetsPerAddress, options.PasswordResetWindow));
         });
         services.AddSingleton<PasswordResetMailer>();
         services.AddHostedService(provider => provider.GetRequiredService<PasswordResetMailer>());
@@ -59,10 +60,10 @@ public static class PasswordResets
         {
             return Unavailable();
         }
-        var form = await AccountEndpoints.ValidFormAsync(context, antiforgery);
+        var form = await Html.ValidFormAsync(context, antiforgery);
         if (form is null)
         {
-            return AccountEndpoints.FormRefused();
+            return Html.FormRefused();
         }
         var email = RequestForms.SingleValue(form["email"]);
         // Reject what is not an e-mail address (which says nothing about accounts).
@@ -72,19 +73,19 @@ public static class PasswordResets
         }
         var accountKey = AccountRules.Normalize(email!);
         // Reject past the allowance of the address typed (existing or not) or of the caller.
-        if (!throttles.PerAccount.TryAcquire(accountKey, out var retryAfter)
-            || !throttles.PerAddress.TryAcquire(AccountEndpoints.CallerAddress(context), out retryAfter))
+        if ((await throttles.PerAccount.TryTakePermitAsync(accountKey, context.RequestAborted)
+            ?? await throttles.PerAddress.TryTakePermitAsync(AccountEndpoints.CallerAddress(context), context.RequestAborted)) is { } retryAfter)
         {
-            context.Response.Headers.RetryAfter = Installation.OAuthResults.RetryAfterSeconds(retryAfter);
+            context.Response.Headers.RetryAfter = OAuthResults.RetryAfterSeconds(retryAfter);
             return ForgotForm(context, antiforgery, email, "Too many reset requests. Try again later.", StatusCodes.Status429TooManyRequests);
         }
         mailer.Enqueue(accountKey);
         return Html.Page("Check your e-mail", $"""
             <h1>Check your e-mail</h1>
             <p>If an account uses <strong>{Html.Text(email!.Trim())}</strong>, we have sent it a link to choose a new password.
-            The link works once, for {Html.Text(Lifetime(options.Value.PasswordResetLifetime))}.</p>
+            The link works once, for {Html.Text(Html.Lifetime(options.Value.PasswordResetLifetime))}.</p>
             <p class="muted">Nothing arrived? Check your spam folder, or <a href="{ForgotPath}">ask for another link</a>.</p>
-            <p><a href="{AccountEndpoints.LoginPath}">Back to sign in</a></p>
+            <p><a href="{UserSession.LoginPath}">Back to sign in</a></p>
             """);
     }
 
@@ -100,10 +101,10 @@ public static class PasswordResets
         HttpContext context, IAntiforgery antiforgery, IPasswordResetStore resets, IUserStore users,
         IPasswordHasher<User> hasher, TimeProvider time)
     {
-        var form = await AccountEndpoints.ValidFormAsync(context, antiforgery);
+        var form = await Html.ValidFormAsync(context, antiforgery);
         if (form is null)
         {
-            return AccountEndpoints.FormRefused();
+            return Html.FormRefused();
         }
         var token = RequestForms.SingleValue(form["token"]);
         var password = RequestForms.SingleValue(form["password"]);
@@ -128,7 +129,7 @@ public static class PasswordResets
         return Html.Page("Password changed", $"""
             <h1>Password changed</h1>
             <p class="notice" role="status">The password of <strong>{Html.Text(user.Email)}</strong> has been changed, and every session signed in with the old one has ended.</p>
-            <p><a href="{AccountEndpoints.LoginPath}">Sign in with your new password</a></p>
+            <p><a href="{UserSession.LoginPath}">Sign in with your new password</a></p>
             """);
     }
 
@@ -159,7 +160,7 @@ public static class PasswordResets
             <input id="email" name="email" type="email" autocomplete="email" required value="{Html.Text(email)}">
             <button type="submit">Send the link</button>
             </form>
-            <p><a href="{AccountEndpoints.LoginPath}">Back to sign in</a></p>
+            <p><a href="{UserSession.LoginPath}">Back to sign in</a></p>
             """, statusCode);
 
     private static HtmlPage ResetForm(HttpContext context, IAntiforgery antiforgery, string token, User user, string? message, int statusCode = StatusCodes.Status200OK) =>
@@ -188,14 +189,10 @@ public static class PasswordResets
         Html.Error("Password reset unavailable",
             "This service cannot send e-mail, so passwords cannot be reset here. Ask the people who run it.",
             StatusCodes.Status404NotFound);
-
-    /// <summary>A lifetime in words: "30 minutes", "2 hours".</summary>
-    public static string Lifetime(TimeSpan lifetime) =>
-        lifetime.TotalMinutes < 120 ? $"{Math.Ceiling(lifetime.TotalMinutes):0} minutes" : $"{Math.Round(lifetime.TotalHours):0} hours";
 }
 
 /// <summary>The allowances of reset requests, per typed address and per caller address.</summary>
-public sealed record PasswordResetThrottles(KeyedThrottle PerAccount, KeyedThrottle PerAddress);
+public sealed record PasswordResetThrottles(IKeyedThrottle PerAccount, IKeyedThrottle PerAddress);
 
 /// <summary>
 /// Looks accounts up and sends reset mails off the request path, one request at a time, in the order
@@ -252,7 +249,7 @@ public sealed class PasswordResetMailer(
             $"""
             Someone, hopefully you, asked to reset the password of the {branding.ProductName} account {user.Email}.
 
-            To choose a new password, open this link within {PasswordResets.Lifetime(lifetime)}. It works once:
+            To choose a new password, open this link within {Html.Lifetime(lifetime)}. It works once:
 
             {link}
 

@@ -151,7 +151,7 @@ public static partial class BrokerCli
             }
             var (client, secret) = (result.Value!.Client, result.Value.ClientSecret);
             await WriteAsync(output, parse.GetValue(json),
-                new { client_id = client.ClientId, client_secret = secret, name = client.Name, redirect_uris = client.RedirectUris },
+                new { client_id = client.ClientId, client_secret = secret, name = client.Name, redirect_uris = client.Metadata.RedirectUris },
                 $"client_id:     {client.ClientId}\nclient_secret: {secret}\nThe secret is shown only now; store it safely.");
             return 0;
         });
@@ -192,18 +192,19 @@ public static partial class BrokerCli
                 return await FailAsync(error, result.Problem);
             }
             var parent = result.Value!;
-            var policyName = parent.RedirectPolicy.ToString().ToLowerInvariant();
+            var settings = (ParentRole)parent.Role;
+            var policyName = settings.RedirectPolicy.ToString().ToLowerInvariant();
             await WriteAsync(output, parse.GetValue(json),
                 new
                 {
                     client_id = parent.ClientId,
                     redirect_policy = policyName,
-                    callback_path = parent.CallbackPath,
-                    child_rate_limit = parent.ChildRateLimit,
-                    child_endpoints = parent.ChildEndpoints,
+                    callback_path = settings.CallbackPath,
+                    child_rate_limit = settings.ChildRateLimit,
+                    child_endpoints = settings.ChildEndpoints,
                 },
-                $"{parent.ClientId} is a parent: policy {policyName}{(parent.CallbackPath is null ? "" : $" (callback path {parent.CallbackPath})")}, " +
-                $"{parent.ChildRateLimit} requests/hour per child, endpoints: {string.Join(", ", parent.ChildEndpoints ?? [])}");
+                $"{parent.ClientId} is a parent: policy {policyName}{(settings.CallbackPath is null ? "" : $" (callback path {settings.CallbackPath})")}, " +
+                $"{settings.ChildRateLimit} requests/hour per child, endpoints: {string.Join(", ", settings.ChildEndpoints ?? [])}");
             return 0;
         });
         return new Command("parents", "Parent applications.") { enable, RotateSecretCommand(remote) };
@@ -290,9 +291,9 @@ public static partial class BrokerCli
         // warning would only repeat it.
         builder.Logging.AddFilter<ConsoleLoggerProvider>(typeof(Storage.Database).FullName, LogLevel.Error);
         builder.Services.AddBrokerStorage(builder.Configuration);
-        builder.Services.AddInstallation(builder.Configuration);
-        builder.Services.AddAccountsCore(builder.Configuration);
-        builder.Services.AddPlatformCore(builder.Configuration);
+        builder.Services.AddSharedOptions(builder.Configuration);
+        builder.Services.AddAccountsCore();
+        builder.Services.AddPlatform();
         return builder.Services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true });
     }
 }

@@ -156,18 +156,18 @@ public sealed class ClientCache(
         {
             return new GateKey(KeyStatus.Inactive, clientId);
         }
-        if (client.Kind != ClientKind.Child)
+        if (client.Role is not InstallationRole installation)
         {
-            return new GateKey(client.IsParent ? KeyStatus.Parent : KeyStatus.NotChild, clientId);
+            return new GateKey(client.Role is ParentRole ? KeyStatus.Parent : KeyStatus.NotChild, clientId);
         }
-        var parent = client.ParentClientId is null ? null : await clients.FindAsync(client.ParentClientId, CancellationToken.None);
+        var parent = await clients.FindAsync(installation.ParentClientId, CancellationToken.None);
         // A child whose parent is gone, revoked or disabled stops with it.
-        if (parent is null || !parent.IsActive)
+        if (parent is not { IsActive: true, Role: ParentRole settings })
         {
             return new GateKey(KeyStatus.Inactive, clientId);
         }
-        return new GateKey(KeyStatus.Child, clientId, client.OwnerUserId, parent.ClientId,
-            ChildPolicy.EffectiveRateLimit(client, parent, defaultChildRateLimit), ChildPolicy.EffectiveEndpoints(client, parent));
+        return new GateKey(KeyStatus.Child, clientId, installation.OwnerUserId, parent.ClientId,
+            ChildPolicy.EffectiveRateLimit(installation, settings, defaultChildRateLimit), ChildPolicy.EffectiveEndpoints(installation, settings));
     }
 
     private async Task<GateKey> LoadTokenAsync(string tokenHash)
@@ -177,7 +177,7 @@ public sealed class ClientCache(
         {
             return new GateKey(KeyStatus.Unknown, "");
         }
-        if (token.Purpose == Core.Authorization.TokenPurpose.Installation)
+        if (InstallationRules.MayCreateChild(token))
         {
             return new GateKey(KeyStatus.InstallationToken, token.ClientId);
         }
@@ -187,7 +187,7 @@ public sealed class ClientCache(
             return new GateKey(KeyStatus.Inactive, token.ClientId);
         }
         return new GateKey(KeyStatus.AccessToken, client.ClientId, token.UserId, null,
-            ChildPolicy.RegisteredRateLimit(client, defaultChildRateLimit), ChildPolicy.RegisteredEndpoints(client), token.ExpiresAt);
+            defaultChildRateLimit, ChildPolicy.RegisteredEndpoints(), token.ExpiresAt);
     }
 
     // Keeps the bound: first drop what has expired, then, if still full, an arbitrary tenth.

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Security.Cryptography;
-using Broker.Installation;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Broker.Http;
 
 namespace Broker.Gateway;
 

@@ -1,6 +1,6 @@
 using System.Globalization;
 using Broker.Hosting;
-using Broker.Installation;
+using Broker.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Primitives;
 
@@ -18,10 +18,10 @@ public sealed record GatedCall(string ClientId, string? OwnerUserId, string? Par
 /// <summary>
 /// The gate in HTTP: reads the key the Unsplash way (<c>Authorization: Client-ID …</c> or
 /// <c>?client_id=</c>), asks <see cref="Gate"/>, and answers refusals as JSON errors with the
-/// rate-limit headers; admitted calls go on to the demo API or the forwarder.
+/// rate-limit headers; admitted calls go straight to their endpoint (the demo API or the forwarder).
 /// </summary>
 internal sealed class GateMiddleware(
-    RequestDelegate next, Gate gate, Platform.UsageRecorder usage, Storage.Database database,
+    RequestDelegate next, Gate gate, UsageRecorder usage, Storage.Database database,
     Microsoft.Extensions.Options.IOptions<StorageOptions> storage)
 {
     public const string Scheme = "Client-ID";
@@ -29,7 +29,8 @@ internal sealed class GateMiddleware(
 
     public async Task InvokeAsync(HttpContext context)
     {
-        if (context.GetEndpoint()?.Metadata.GetMetadata<GatedEndpoint>() is null)
+        var endpoint = context.GetEndpoint();
+        if (endpoint?.Metadata.GetMetadata<GatedEndpoint>() is null)
         {
             await next(context);
             return;
@@ -82,7 +83,9 @@ internal sealed class GateMiddleware(
                 return Task.CompletedTask;
             });
         }
-        await next(context);
+        // The endpoint runs at once: what the pipeline holds after the gate (authentication, authorization,
+        // the endpoint middleware's checks) is for the broker's own pages and APIs, and costs every call.
+        await endpoint.RequestDelegate!(context);
     }
 
     /// <summary>The caller's key, or null with the error to answer.</summary>

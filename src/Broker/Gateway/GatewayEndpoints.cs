@@ -25,12 +25,30 @@ public static class GatewayEndpoints
         return services;
     }
 
-    /// <summary>The gate, then the routes: forwarded when an upstream is set, the demo API otherwise.</summary>
+    private const string GateInPipeline = "Broker.Gateway.GateInPipeline";
+
+    /// <summary>
+    /// The gate: for a gateway route it decides the call and, when admitted, runs the route's endpoint
+    /// itself. Put it after the pipeline-wide protections and before authentication: a gated call is
+    /// authenticated by its key and needs nothing that serves the broker's own pages and APIs.
+    /// </summary>
+    public static WebApplication UseGate(this WebApplication app)
+    {
+        app.UseMiddleware<GateMiddleware>();
+        ((IApplicationBuilder)app).Properties[GateInPipeline] = true;
+        return app;
+    }
+
+    /// <summary>The routes: forwarded when an upstream is set, the demo API otherwise.</summary>
     public static WebApplication MapGateway(this WebApplication app)
     {
+        // Refuse to map ungated routes: without the gate they would be open to anyone.
+        if (!((IApplicationBuilder)app).Properties.ContainsKey(GateInPipeline))
+        {
+            throw new InvalidOperationException("app.UseGate() must come before app.MapGateway()");
+        }
         var options = app.Services.GetRequiredService<IOptions<GatewayOptions>>().Value;
         var patterns = GatewayForwarding.Patterns(options);
-        app.UseMiddleware<GateMiddleware>();
         if (string.IsNullOrWhiteSpace(options.Upstream))
         {
             app.MapDemoApi(patterns, gated: true);

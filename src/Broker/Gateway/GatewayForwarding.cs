@@ -1,5 +1,5 @@
 using Broker.Core.Clients;
-using Broker.Installation;
+using Broker.Http;
 using Yarp.ReverseProxy.Configuration;
 using Yarp.ReverseProxy.Forwarder;
 using Yarp.ReverseProxy.Transforms;
@@ -51,9 +51,12 @@ public static class GatewayForwarding
         {
             var headers = transform.ProxyRequest.Headers;
             // RFC 9110 7.6.1: headers the caller named in Connection are for this hop only (YARP drops the fixed set).
-            foreach (var option in transform.HttpContext.Request.Headers.Connection.SelectMany(value => (value ?? "").Split(',')))
+            foreach (var value in transform.HttpContext.Request.Headers.Connection)
             {
-                headers.Remove(option.Trim());
+                foreach (var option in (value ?? "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+                {
+                    headers.Remove(option);
+                }
             }
             headers.Remove("Authorization");
             // Whatever the caller sent under our names is replaced, never passed on.

@@ -1,4 +1,5 @@
 using Broker.Core.Clients;
+using Broker.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace Broker.Gateway;
@@ -51,18 +52,6 @@ public sealed class GatewayOptions
     public IReadOnlyList<string> EffectiveRoutes => Routes is { Length: > 0 } routes ? routes : DemoRoutes;
 
     public bool UsesRedis => string.Equals(QuotaStore?.Trim(), "Redis", StringComparison.OrdinalIgnoreCase);
-}
-
-/// <summary>The <c>Redis</c> section, used when <c>Gateway:QuotaStore</c> is <c>Redis</c>.</summary>
-public sealed class RedisOptions
-{
-    public const string Section = "Redis";
-
-    /// <summary>A StackExchange.Redis connection string, e.g. <c>127.0.0.1:6379</c>.</summary>
-    public string? Configuration { get; set; }
-
-    /// <summary>Prefix of every key the broker writes, so that one Redis can serve several deployments.</summary>
-    public string KeyPrefix { get; set; } = "broker:";
 }
 
 /// <summary>Checks the gateway's settings at start, so a bad one stops the broker instead of a request.</summary>

@@ -1,4 +1,3 @@
-using Broker.Platform;
 using Microsoft.OpenApi;
 using Scalar.AspNetCore;
 
@@ -51,17 +50,22 @@ public static class ApiDocuments
         return services;
     }
 
-    public static WebApplication MapApiDocuments(this WebApplication app)
+    /// <summary>The reference page's own Content-Security-Policy, in place of the pipeline's.</summary>
+    public static Task SetReferencePagePolicyAsync(HttpContext context, RequestDelegate next)
     {
-        app.UseWhen(context => context.Request.Path.StartsWithSegments(ReferencePath), branch => branch.Use(async (context, next) =>
+        if (context.Request.Path.StartsWithSegments(ReferencePath))
         {
             context.Response.OnStarting(() =>
             {
                 context.Response.Headers.ContentSecurityPolicy = ReferencePageCsp;
                 return Task.CompletedTask;
             });
-            await next(context);
-        }));
+        }
+        return next(context);
+    }
+
+    public static WebApplication MapApiDocuments(this WebApplication app)
+    {
         app.MapOpenApi();
         app.MapScalarApiReference(ReferencePath, options => options.WithTitle("Broker admin API"));
         return app;

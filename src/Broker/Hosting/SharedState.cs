@@ -1,4 +1,3 @@
-using Broker.Gateway;
 using Broker.Storage;
 using Broker.Storage.Stores;
 using Microsoft.AspNetCore.DataProtection;
@@ -45,7 +44,7 @@ public sealed class RedisConnection(IOptions<RedisOptions> options) : IDisposabl
     }
 }
 
-/// <summary>What several instances share: the Redis connection and the Data Protection key ring.</summary>
+/// <summary>What several instances share: the Redis connection, the Data Protection key ring and the throttles' store.</summary>
 public static class SharedState
 {
     /// <summary>
@@ -60,11 +59,13 @@ public static class SharedState
     /// <summary>
     /// Data Protection (session cookies, antiforgery tokens) with one key ring for all instances: in Redis
     /// when <c>Redis:Configuration</c> is set, else in the shared database's <c>data_protection_keys</c>.
+    /// The throttles count in this instance's memory.
     /// </summary>
     public static IServiceCollection AddSharedState(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<RedisOptions>().Bind(configuration.GetSection(RedisOptions.Section));
         services.AddSingleton<RedisConnection>();
+        services.AddSingleton<IThrottleStore, InProcessThrottles>();
         services.AddDataProtection().SetApplicationName(ApplicationName);
         services.AddOptions<KeyRingOptions>().Bind(configuration.GetSection(KeyRingOptions.Section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<KeyRingOptions>, KeyRingOptionsValidation>();

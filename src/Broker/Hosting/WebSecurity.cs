@@ -1,12 +1,12 @@
 using System.Net;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.WebUtilities;
-using Broker.Installation;
+using Broker.Http;
 using Broker.Storage;
 using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
-using static Broker.Hosting.ErrorFormatExtensions;
+using static Broker.Http.ErrorFormatExtensions;
 
 namespace Broker.Hosting;
 
@@ -51,41 +51,43 @@ public static class WebSecurity
         return builder;
     }
 
-    public static WebApplication UseWebSecurity(this WebApplication app)
+    /// <summary>
+    /// Errors in the route family's own format: the caller's framing faults with their status, a database
+    /// that cannot be reached as a 503, anything else as a 500 without a stack trace.
+    /// </summary>
+    public static ExceptionHandlerOptions ExceptionHandling => new()
     {
-        app.UseExceptionHandler(new ExceptionHandlerOptions
+        ExceptionHandler = WriteErrorAsync,
+        // A database outage is expected: Database logs its start and end once, not an error with a
+        // stack trace for every request it fails.
+        SuppressDiagnosticsCallback = handled => handled.HttpContext.RequestServices.GetRequiredService<Database>().IsUnavailable(handled.Exception),
+    };
+
+    /// <summary>
+    /// Whether forwarding headers are to be read. ASP.NET Core trusts every hop when both trust lists are
+    /// empty, so with no proxy configured they are not read at all: the socket's address is the caller's.
+    /// </summary>
+    public static bool TrustsProxies(IServiceProvider services)
+    {
+        var forwarding = services.GetRequiredService<IOptions<ForwardedHeadersOptions>>().Value;
+        return forwarding.KnownProxies.Count > 0 || forwarding.KnownIPNetworks.Count > 0;
+    }
+
+    /// <summary>Every response's security headers, and the body limit for requests that declare their length.</summary>
+    public static async Task LimitBodyAndSetSecurityHeadersAsync(HttpContext context, RequestDelegate next)
+    {
+        // Refuse an over-long declared body before anything reads it (Kestrel also caps streamed bodies).
+        if (context.Request.ContentLength > MaxRequestBodyBytes)
         {
-            ExceptionHandler = WriteErrorAsync,
-            // A database outage is expected: Database logs its start and end once, not an error with a
-            // stack trace for every request it fails.
-            SuppressDiagnosticsCallback = handled => handled.HttpContext.RequestServices.GetRequiredService<Database>().IsUnavailable(handled.Exception),
-        });
-        // Answers the pipeline makes without a body (404 no route, 405 wrong method, 415) get one in
-        // the route family's format, as every error does.
-        app.UseStatusCodePages(status => WriteStatusPageAsync(status.HttpContext));
-        // ASP.NET Core trusts every hop when both trust lists are empty, so with no proxy configured the
-        // forwarding headers are not read at all: the socket's address is the caller's.
-        var forwarding = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<ForwardedHeadersOptions>>().Value;
-        if (forwarding.KnownProxies.Count > 0 || forwarding.KnownIPNetworks.Count > 0)
-        {
-            app.UseForwardedHeaders();
-        }
-        app.Use(async (context, next) =>
-        {
-            // Refuse an over-long declared body before anything reads it (Kestrel also caps streamed bodies).
-            if (context.Request.ContentLength > MaxRequestBodyBytes)
-            {
-                WriteSecurityHeaders(context);
-                await ErrorFormatOf(context.GetEndpoint(), context.Request.Path)
-                    .Error(StatusCodes.Status413PayloadTooLarge, "invalid_request", "Request too large",
-                        $"request body must be at most {MaxRequestBodyBytes} bytes")
-                    .ExecuteAsync(context);
-                return;
-            }
             WriteSecurityHeaders(context);
-            await next(context);
-        });
-        return app;
+            await ErrorFormatOf(context.GetEndpoint(), context.Request.Path)
+                .Error(StatusCodes.Status413PayloadTooLarge, "invalid_request", "Request too large",
+                    $"request body must be at most {MaxRequestBodyBytes} bytes")
+                .ExecuteAsync(context);
+            return;
+        }
+        WriteSecurityHeaders(context);
+        await next(context);
     }
 
     // The exception handler clears the response, headers included: error answers need them again.
@@ -134,8 +136,13 @@ public static class WebSecurity
 
     private const string UnavailableMessage = "The broker cannot reach its database right now. Nothing was saved; please try again shortly.";
 
-    private static Task WriteStatusPageAsync(HttpContext context)
+    /// <summary>
+    /// A body for the answers the pipeline makes without one (404 no route, 405 wrong method, 415), in
+    /// the route family's format, as every error has.
+    /// </summary>
+    public static Task WriteStatusPageAsync(StatusCodeContext statusCode)
     {
+        var context = statusCode.HttpContext;
         var status = context.Response.StatusCode;
         var title = ReasonPhrases.GetReasonPhrase(status);
         var description = status switch

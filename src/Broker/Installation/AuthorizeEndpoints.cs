@@ -1,11 +1,10 @@
-using Broker.Accounts;
 using Broker.Core.Authorization;
 using Broker.Core.Clients;
 using Broker.Core.Security;
 using Broker.Core.Stores;
 using Broker.Hosting;
-using Broker.Pages;
 using Broker.Core.Accounts;
+using Broker.Http;
 using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.WebUtilities;
@@ -20,7 +19,7 @@ namespace Broker.Installation;
 /// </summary>
 public static class AuthorizeEndpoints
 {
-    public const string Path = "/oauth/authorize";
+    public const string Path = OAuthPaths.Authorize;
 
     private static readonly string[] SingleValued =
         ["client_id", "redirect_uri", "response_type", "scope", "state", "code_challenge", "code_challenge_method"];
@@ -41,10 +40,10 @@ public static class AuthorizeEndpoints
             return error;
         }
         // Not signed in: login or join first, then back here with the same request.
-        var user = await AccountEndpoints.SignedInUserAsync(context, users);
+        var user = await UserSession.SignedInUserAsync(context, users);
         if (user is null)
         {
-            return TypedResults.Redirect(AccountEndpoints.LoginUrl(Path + context.Request.QueryString));
+            return TypedResults.Redirect(UserSession.LoginUrl(Path + context.Request.QueryString));
         }
         return ConsentPage(context, antiforgery, validation.Request!, user, branding.ProductName);
     }
@@ -54,10 +53,10 @@ public static class AuthorizeEndpoints
         IOptions<BrokerOptions> broker, IOptions<InstallationOptions> installation, TimeProvider time)
     {
         // Reject a consent without a valid antiforgery token: consent is the security boundary.
-        var form = await AccountEndpoints.ValidFormAsync(context, antiforgery);
+        var form = await Html.ValidFormAsync(context, antiforgery);
         if (form is null)
         {
-            return AccountEndpoints.FormRefused();
+            return Html.FormRefused();
         }
         var validation = await ValidateAsync(form, clients, context.RequestAborted);
         if (ErrorResult(validation, broker.Value.Issuer) is { } error)
@@ -65,10 +64,10 @@ public static class AuthorizeEndpoints
             return error;
         }
         var request = validation.Request!;
-        var user = await AccountEndpoints.SignedInUserAsync(context, users);
+        var user = await UserSession.SignedInUserAsync(context, users);
         if (user is null)
         {
-            return TypedResults.Redirect(AccountEndpoints.LoginUrl(Path + QueryOf(form)));
+            return TypedResults.Redirect(UserSession.LoginUrl(Path + QueryOf(form)));
         }
         if (RequestForms.SingleValue(form["decision"]) != "approve")
         {
@@ -144,7 +143,7 @@ public static class AuthorizeEndpoints
         var host = RedirectUris.DisplayHost(request.RedirectUri);
         var abilities = string.Concat(AccessDescription.Describe(ApplicationCard.GrantedEndpoints(client))
             .Select(ability => $"<li>{Html.Text(ability)}</li>"));
-        var (title, headline, keyHolder) = client.IsParent
+        var (title, headline, keyHolder) = client.Role is ParentRole
             ? ("Install plugin", $"Install {Html.Untrusted(client.Name)} on this site?", "This installation gets its own key. With it, the plugin on this site can:")
             : ("Authorize application", $"Give {Html.Untrusted(client.Name)} access?", "With this access, the application can:");
         var fields = string.Concat(
@@ -164,8 +163,8 @@ public static class AuthorizeEndpoints
             <h2>What it can do</h2>
             <p>{keyHolder}</p>
             <ul>{abilities}</ul>
-            <p>It belongs to your account. You can undo this approval at any time under <a href="{AccountEndpoints.AppsPath}">Your installations</a> ({Html.Text(AccountEndpoints.AppsPath)}).</p>
-            <div class="signed-in">Signed in as <strong>{Html.Text(user.Email)}</strong>. {AccountEndpoints.SignOutForm(context, antiforgery, "Not you? Sign out", thisRequest, "link")}</div>
+            <p>It belongs to your account. You can undo this approval at any time under <a href="{UserSession.AppsPath}">Your installations</a> ({Html.Text(UserSession.AppsPath)}).</p>
+            <div class="signed-in">Signed in as <strong>{Html.Text(user.Email)}</strong>. {UserSession.SignOutForm(context, antiforgery, "Not you? Sign out", thisRequest, "link")}</div>
             <form method="post" action="{Path}">
             {Html.AntiforgeryField(context, antiforgery)}
             {fields}

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
@@ -8,7 +7,7 @@ using Broker.Core.Platform;
 using Broker.Core.Security;
 using Broker.Core.Stores;
 using Broker.Hosting;
-using Broker.Platform;
+using Broker.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Broker.Installation;
@@ -27,9 +26,6 @@ public static class ClientsEndpoint
 {
     public const string Path = "/clients";
 
-    /// <summary>Installation tokens whose spending is under way in this instance (for the 409 of the idempotency draft).</summary>
-    private static readonly ConcurrentDictionary<string, byte> InFlight = new(StringComparer.Ordinal);
-
     public static IEndpointRouteBuilder MapClients(this IEndpointRouteBuilder routes)
     {
         routes.MapPost(Path, CreateChild).ExcludeFromDescription();
@@ -42,7 +38,7 @@ public static class ClientsEndpoint
     }
 
     private static async Task<Results<Created<ChildCreated>, JsonHttpResult<OAuthErrorBody>>> CreateChild(
-        HttpContext context, IClientStore clients, IGrantStore grants, TimeProvider time)
+        HttpContext context, IClientStore clients, IGrantStore grants, IInFlightSpends inFlight, TimeProvider time)
     {
         var presented = BearerTokens.FromHeader(context.Request);
         // Reject a call without a bearer token.
@@ -60,14 +56,14 @@ public static class ClientsEndpoint
             return InvalidToken(context, "the token is unknown, expired or revoked");
         }
         // Reject tokens that are not installation tokens: they may not mint applications.
-        if (token.Purpose != TokenPurpose.Installation)
+        if (!InstallationRules.MayCreateChild(token))
         {
             return OAuthResults.BearerError(context, StatusCodes.Status403Forbidden, OAuthErrors.InsufficientScope,
                 "this token may not create applications; only a parent's installation token may");
         }
         var parent = await clients.FindAsync(token.ClientId, context.RequestAborted);
         // Reject when the parent has since been revoked, disabled or demoted.
-        if (parent is null || !parent.IsActive || !parent.IsParent)
+        if (!InstallationRules.MayInstall(parent))
         {
             return InvalidToken(context, "the application that issued this token may no longer create installations");
         }
@@ -87,7 +83,7 @@ public static class ClientsEndpoint
             return OAuthResults.BadRequest(OAuthErrors.InvalidClientMetadata, body.Problem);
         }
         // Reject a retry while the first call with this token is still running (IETF idempotency draft).
-        if (!InFlight.TryAdd(tokenHash, 0))
+        if (!await inFlight.TryBeginAsync(tokenHash, context.RequestAborted))
         {
             return idempotencyKey is not null
                 ? OAuthResults.Error(StatusCodes.Status409Conflict, OAuthErrors.InvalidRequest,
@@ -96,22 +92,9 @@ public static class ClientsEndpoint
         }
         try
         {
-            var child = new Client
-            {
-                ClientId = Secret.NewClientId(now),
-                Name = body.Request!.Name,
-                Description = body.Request.Description,
-                Kind = ClientKind.Child,
-                Source = RegistrationSource.Installation,
-                GrantTypes = [],
-                TokenEndpointAuthMethod = ClientAuthMethod.None,
-                ParentClientId = parent.ClientId,
-                OwnerUserId = token.UserId,
-                Origin = token.Origin,
-                CreatedAt = now,
-            };
+            var child = InstallationRules.Child(Secret.NewClientId(now), body.Request!.Name, body.Request.Description, parent!, token, now);
             var audit = AdminAuthentication.Actor(context, AuditActions.User(token.UserId ?? "unknown"))
-                .Entry(AuditActions.ChildCreated, AuditActions.Client(child.ClientId), now, $"parent {parent.ClientId}, origin {child.Origin}");
+                .Entry(AuditActions.ChildCreated, AuditActions.Client(child.ClientId), now, $"parent {parent!.ClientId}, origin {token.Origin}");
             var outcome = await grants.SpendInstallationTokenAsync(
                 tokenHash, idempotencyKey, body.Request.Fingerprint, child, now, audit, context.RequestAborted);
             if (outcome == SpendOutcome.Created)
@@ -126,7 +109,7 @@ public static class ClientsEndpoint
         }
         finally
         {
-            InFlight.TryRemove(tokenHash, out _);
+            await inFlight.EndAsync(tokenHash);
         }
     }
 

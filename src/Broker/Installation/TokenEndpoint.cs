@@ -6,7 +6,7 @@ using Broker.Core.Clients;
 using Broker.Core.Security;
 using Broker.Core.Stores;
 using Broker.Hosting;
-using Broker.Platform;
+using Broker.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 
@@ -23,7 +23,7 @@ public sealed record TokenResponse(
 /// <summary>The token endpoint (RFC 6749 §3.2, §4.1.3).</summary>
 public static class TokenEndpoint
 {
-    public const string Path = "/oauth/token";
+    public const string Path = OAuthPaths.Token;
 
 
     private static readonly string[] SingleValued =
@@ -39,7 +39,7 @@ public static class TokenEndpoint
 
     private static async Task<Results<Ok<TokenResponse>, JsonHttpResult<OAuthErrorBody>>> Token(
         HttpContext context, IClientStore clients, IGrantStore grants, Throttles throttles,
-        IOptions<InstallationOptions> options, IOptions<Registration.RegistrationOptions> registration, TimeProvider time, UsageRecorder usage)
+        IOptions<InstallationOptions> options, IOptions<RegistrationOptions> registration, TimeProvider time, UsageRecorder usage)
     {
         // Reject anything but a form post (RFC 6749 §3.2).
         if (!RequestForms.IsUrlEncodedForm(context.Request))
@@ -65,7 +65,7 @@ public static class TokenEndpoint
                 : OAuthResults.BadRequest(OAuthErrors.InvalidRequest, credentialsProblem.Value.Description);
         }
         // Reject a client_id that has failed authentication too often, before looking at the secret.
-        if (throttles.ClientAuthentications.IsBlocked(credentials!.ClientId, out var retryAfter))
+        if (await throttles.ClientAuthentications.BlockedForAsync(credentials!.ClientId, context.RequestAborted) is { } retryAfter)
         {
             return OAuthResults.TooManyRequests(context, retryAfter, OAuthErrors.InvalidClient,
                 "too many failed client authentications; retry later");
@@ -76,7 +76,7 @@ public static class TokenEndpoint
         // Reject unknown, inactive and wrongly authenticated clients alike.
         if (client is null || !client.IsActive || !Authenticates(client, credentials, time.GetUtcNow()))
         {
-            throttles.ClientAuthentications.RecordFailure(credentials.ClientId);
+            await throttles.ClientAuthentications.RecordFailureAsync(credentials.ClientId, context.RequestAborted);
             return OAuthResults.InvalidClient(context, "client authentication failed");
         }
         usage.ClientUsed(client.ClientId);
@@ -91,11 +91,10 @@ public static class TokenEndpoint
             : await ExchangeCodeAsync(form, client, grants, lifetimes, time.GetUtcNow(), context.RequestAborted);
     }
 
-    // Installation tokens live as long as Installation:TokenLifetime says (forever by default, as in the seed);
-    // every other access token lives Registration:AccessTokenLifetime.
+    // The two configured lifetimes, for InstallationRules.Lifetime to choose between.
     private sealed record TokenLifetimes(TimeSpan? Installation, TimeSpan Access)
     {
-        public TimeSpan? For(TokenPurpose purpose) => purpose == TokenPurpose.Installation ? Installation : Access;
+        public TimeSpan? For(TokenPurpose purpose) => InstallationRules.Lifetime(purpose, Installation, Access);
     }
 
     private static async Task<Results<Ok<TokenResponse>, JsonHttpResult<OAuthErrorBody>>> IssueForClientAsync(
@@ -167,7 +166,7 @@ public static class TokenEndpoint
             return InvalidGrant("code_verifier does not match the code_challenge");
         }
         var tokenValue = Secret.NewToken();
-        var purpose = client.IsParent ? TokenPurpose.Installation : TokenPurpose.Access;
+        var purpose = InstallationRules.PurposeOfTokenFor(client);
         var token = new AccessToken
         {
             TokenHash = Secret.Hash(tokenValue),
@@ -176,7 +175,7 @@ public static class TokenEndpoint
             Scope = code.Scope,
             Purpose = purpose,
             CodeHash = codeHash,
-            Origin = client.IsParent ? RedirectUris.Origin(code.RedirectUri) : null,
+            Origin = InstallationRules.OriginOfTokenFor(client, code.RedirectUri),
             CreatedAt = now,
             ExpiresAt = now + lifetimes.For(purpose),
         };

@@ -2,8 +2,7 @@ using System.Text.Json.Serialization;
 using Broker.Core.Authorization;
 using Broker.Core.Clients;
 using Broker.Hosting;
-using Broker.Installation;
-using Broker.Registration;
+using Broker.Http;
 using Broker.Storage;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
@@ -39,12 +38,12 @@ public static class OperationsEndpoints
         var issuer = options.Value.Issuer.TrimEnd('/');
         // The registration endpoint is listed only while the tenant allows open registration.
         var registration = await settings.IsEnabledAsync(TenantSettings.DynamicClientRegistrationFlag, cancellationToken)
-            ? issuer + OpenRegistrationEndpoints.Path
+            ? issuer + OAuthPaths.Register
             : null;
         return TypedResults.Ok(new ServerMetadata(
             issuer,
-            issuer + AuthorizeEndpoints.Path,
-            issuer + TokenEndpoint.Path,
+            issuer + OAuthPaths.Authorize,
+            issuer + OAuthPaths.Token,
             AuthorizationRules.SupportedScopes,
             ["code"],
             ["query"],

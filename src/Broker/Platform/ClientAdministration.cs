@@ -1,4 +1,3 @@
-using Broker.Accounts;
 using Broker.Core.Accounts;
 using Broker.Core.Clients;
 using Broker.Core.Platform;
@@ -42,7 +41,7 @@ public sealed record CreatedApplication(Client Client, string ClientSecret);
 /// development seed (and later the admin API), so that each rule is applied in one place.
 /// </summary>
 public sealed class ClientAdministration(
-    IClientStore clients, IPlatformClientStore platformClients, IUserStore users, IPasswordHasher<User> hasher,
+    IClientStore clients, IUserStore users, IPasswordHasher<User> hasher,
     IOptions<InstallationOptions> installation, TimeProvider time)
 {
     /// <summary>Creates a confidential application with a secret.</summary>
@@ -71,8 +70,12 @@ public sealed class ClientAdministration(
             ClientId = Secret.NewClientId(now),
             SecretHash = Secret.Hash(secret),
             SecretFingerprint = Secret.Fingerprint(secret),
-            Name = name.Trim(),
-            RedirectUris = redirectUris.Distinct(StringComparer.Ordinal).ToList(),
+            Metadata = new ClientMetadata
+            {
+                ClientName = name.Trim(),
+                RedirectUris = redirectUris.Distinct(StringComparer.Ordinal).ToList(),
+                TokenEndpointAuthMethod = ClientAuthMethod.ClientSecretPost,
+            },
             CreatedAt = now,
         };
         // Client ids are random, so a conflict is the name: unique among applications, as in the Okta model.
@@ -112,14 +115,14 @@ public sealed class ClientAdministration(
     {
         var client = Secret.IsWellFormedClientId(clientId) ? await clients.FindAsync(clientId, cancellationToken) : null;
         // Reject unknown clients; and a merge on anything but a parent, which has no settings to keep.
-        if (client is null || (update == ParentUpdate.Merge && !client.IsParent))
+        if (client is null || (update == ParentUpdate.Merge && client.Role is not ParentRole))
         {
             return AdminResult<Client>.Fail(update == ParentUpdate.Merge
                 ? $"no parent with client_id '{clientId}'; an application becomes a parent with all its settings named (PUT)"
                 : $"no application with client_id '{clientId}'", AdminFailure.NotFound);
         }
         // Reject children: a child can never become a parent.
-        if (client.Kind == ClientKind.Child)
+        if (!client.MayBecomeParent)
         {
             return AdminResult<Client>.Fail("an installation's own application cannot become a parent");
         }
@@ -140,13 +143,14 @@ public sealed class ClientAdministration(
         {
             return VersionMoved<Client>(ifMatch);
         }
-        var current = client.IsParent ? client : null;
+        var current = client.Role as ParentRole;
+        var redirectUris = client.Metadata.RedirectUris;
         var policy = change.RedirectPolicy.Or(current?.RedirectPolicy) ?? RedirectPolicy.Installation;
         var callbackPath = change.CallbackPath.Or(current?.CallbackPath);
         // Under the installation policy, the callback path defaults to that of the first registered redirect URI, as written.
         if (policy == RedirectPolicy.Installation)
         {
-            callbackPath ??= client.RedirectUris.Count > 0 ? RedirectUris.RawPath(client.RedirectUris[0]) : null;
+            callbackPath ??= redirectUris.Count > 0 ? RedirectUris.RawPath(redirectUris[0]) : null;
             var pathProblem = RedirectUris.CallbackPathProblem(callbackPath);
             if (pathProblem is not null)
             {
@@ -156,7 +160,7 @@ public sealed class ClientAdministration(
         else
         {
             // Reject an exact policy without any registered redirect URI: nothing could ever match.
-            if (client.RedirectUris.Count == 0)
+            if (redirectUris.Count == 0)
             {
                 return AdminResult<Client>.Fail("the exact redirect policy needs at least one registered redirect URI");
             }
@@ -179,18 +183,17 @@ public sealed class ClientAdministration(
         {
             return AdminResult<Client>.Fail("child_endpoints must name at least one endpoint (null for the defaults); disable the parent to stop its children");
         }
-        var enables = update != ParentUpdate.Merge && !(client.IsParent && client.DisabledAt is null);
-        var updated = client with
+        var enables = update != ParentUpdate.Merge && !(current is not null && client.DisabledAt is null);
+        var updated = client.AsParent(new ParentRole
         {
-            Kind = ClientKind.Parent,
-            // Enabling a disabled parent again is how it comes back (with children it did not disable); a merge keeps its state.
-            DisabledAt = update == ParentUpdate.Merge ? client.DisabledAt : null,
             RedirectPolicy = policy,
             CallbackPath = callbackPath,
             ChildRateLimit = rateLimit,
             ChildEndpoints = normalised,
-            // Parent keys are public: the authorization code grant is all they may ever use.
-            GrantTypes = [GrantType.AuthorizationCode],
+        })! with
+        {
+            // Enabling a disabled parent again is how it comes back (with children it did not disable); a merge keeps its state.
+            DisabledAt = update == ParentUpdate.Merge ? client.DisabledAt : null,
         };
         var details = $"redirect_policy={policy.ToString().ToLowerInvariant()} callback_path={callbackPath} " +
             $"child_rate_limit={rateLimit} child_endpoints={string.Join(", ", normalised)}";
@@ -203,7 +206,7 @@ public sealed class ClientAdministration(
     internal async Task<AdminResult<Client>> SaveAsync(
         Client original, Client updated, long? ifMatch, AuditEntry audit, CancellationToken cancellationToken)
     {
-        if (!await platformClients.ReplaceAsync(updated, original.Version, audit, cancellationToken))
+        if (await clients.SaveAsync(updated, original.Version, audit, cancellationToken) != WriteOutcome.Done)
         {
             return Moved<Client>(ifMatch);
         }
@@ -227,7 +230,7 @@ public sealed class ClientAdministration(
         {
             return AdminResult<User>.Fail(problem);
         }
-        var user = AccountEndpoints.NewUser(email, password, hasher, time.GetUtcNow());
+        var user = UserAccounts.New(email, password, hasher, time.GetUtcNow());
         return await users.CreateAsync(user, cancellationToken)
             ? AdminResult<User>.Ok(user)
             : AdminResult<User>.Fail($"a user with e-mail '{email}' exists");

@@ -37,7 +37,7 @@ public sealed class PlatformAdministration(
     public async Task<AdminResult<Client>> DisableParentAsync(
         string clientId, bool disableChildren, AuditActor actor, long? ifMatch, CancellationToken cancellationToken = default)
     {
-        var found = await FindAsync(clientId, ifMatch, ClientKind.Parent, cancellationToken);
+        var found = await FindAsync<ParentRole>(clientId, ifMatch, cancellationToken);
         if (found.Problem is not null)
         {
             return found;
@@ -63,7 +63,7 @@ public sealed class PlatformAdministration(
     public async Task<AdminResult<RotatedSecret>> RotateSecretAsync(
         string clientId, AuditActor actor, long? ifMatch, CancellationToken cancellationToken = default)
     {
-        var found = await FindAsync(clientId, ifMatch, ClientKind.Parent, cancellationToken);
+        var found = await FindAsync<ParentRole>(clientId, ifMatch, cancellationToken);
         if (found.Problem is not null)
         {
             return AdminResult<RotatedSecret>.Fail(found.Problem, found.Failure);
@@ -84,7 +84,7 @@ public sealed class PlatformAdministration(
     public async Task<AdminResult<Client>> ChangeChildStateAsync(
         string clientId, ChildStateChange change, AuditActor actor, long? ifMatch, CancellationToken cancellationToken = default)
     {
-        var found = await FindAsync(clientId, ifMatch, ClientKind.Child, cancellationToken);
+        var found = await FindAsync<InstallationRole>(clientId, ifMatch, cancellationToken);
         if (found.Problem is not null)
         {
             return found;
@@ -99,7 +99,7 @@ public sealed class PlatformAdministration(
         if (change == ChildStateChange.Enable)
         {
             // Reject enabling the installation of a disabled user: disabling a user stops all their children.
-            var owner = child.OwnerUserId is null ? null : await users.FindAsync(child.OwnerUserId, cancellationToken);
+            var owner = await users.FindAsync(((InstallationRole)child.Role).OwnerUserId, cancellationToken);
             if (owner?.DisabledAt is not null)
             {
                 return AdminResult<Client>.Fail("the child's owner is disabled; its installations stay disabled", AdminFailure.Conflict);
@@ -122,7 +122,7 @@ public sealed class PlatformAdministration(
         string clientId, bool setRateLimit, int? rateLimit, bool setEndpoints, IReadOnlyList<string>? endpoints,
         AuditActor actor, long? ifMatch, CancellationToken cancellationToken = default)
     {
-        var found = await FindAsync(clientId, ifMatch, ClientKind.Child, cancellationToken);
+        var found = await FindAsync<InstallationRole>(clientId, ifMatch, cancellationToken);
         if (found.Problem is not null)
         {
             return found;
@@ -133,21 +133,21 @@ public sealed class PlatformAdministration(
         {
             return AdminResult<Client>.Fail("name rate_limit or endpoints (null to inherit the parent's)");
         }
-        var parent = child.ParentClientId is null ? null : await clients.FindAsync(child.ParentClientId, cancellationToken);
-        if (parent is null)
+        var limits = (InstallationRole)child.Role;
+        var parent = await clients.FindAsync(limits.ParentClientId, cancellationToken);
+        if (parent?.Role is not ParentRole granted)
         {
             return AdminResult<Client>.Fail("the child's parent no longer exists", AdminFailure.Conflict);
         }
-        var updated = child;
         if (setRateLimit)
         {
             // Reject a quota above the parent's child quota.
-            var problem = ChildLimits.RateLimitProblem(parent, rateLimit, installation.Value.DefaultChildRateLimit);
+            var problem = ChildLimits.RateLimitProblem(granted, rateLimit, installation.Value.DefaultChildRateLimit);
             if (problem is not null)
             {
                 return AdminResult<Client>.Fail(problem);
             }
-            updated = updated with { RateLimit = rateLimit };
+            limits = limits with { RateLimit = rateLimit };
         }
         if (setEndpoints)
         {
@@ -164,17 +164,17 @@ public sealed class PlatformAdministration(
                 {
                     return AdminResult<Client>.Fail("endpoints must name at least one endpoint; disable the child to stop it");
                 }
-                problem = ChildLimits.EndpointsProblem(parent, normalised);
+                problem = ChildLimits.EndpointsProblem(granted, normalised);
                 if (problem is not null)
                 {
                     return AdminResult<Client>.Fail(problem);
                 }
             }
-            updated = updated with { Endpoints = normalised };
+            limits = limits with { Endpoints = normalised };
         }
-        var details = $"rate_limit={updated.RateLimit?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "inherit"} " +
-            $"endpoints={(updated.Endpoints is null ? "inherit" : string.Join(", ", updated.Endpoints))}";
-        return await administration.SaveAsync(child, updated, ifMatch,
+        var details = $"rate_limit={limits.RateLimit?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "inherit"} " +
+            $"endpoints={(limits.Endpoints is null ? "inherit" : string.Join(", ", limits.Endpoints))}";
+        return await administration.SaveAsync(child, child with { Role = limits }, ifMatch,
             actor.Entry(AuditActions.ChildChanged, AuditActions.Client(clientId), time.GetUtcNow(), details), cancellationToken);
     }
 
@@ -235,14 +235,16 @@ public sealed class PlatformAdministration(
             : AdminResult<bool>.Fail($"no active admin token with id '{tokenId}'", AdminFailure.NotFound);
     }
 
-    /// <summary>A client of the expected kind whose version matches <paramref name="ifMatch"/> when given.</summary>
-    public async Task<AdminResult<Client>> FindAsync(string clientId, long? ifMatch, ClientKind kind, CancellationToken cancellationToken)
+    /// <summary>A client in the role <typeparamref name="TRole"/> whose version matches <paramref name="ifMatch"/> when given.</summary>
+    public async Task<AdminResult<Client>> FindAsync<TRole>(string clientId, long? ifMatch, CancellationToken cancellationToken)
+        where TRole : ClientRole
     {
         var client = Secret.IsWellFormedClientId(clientId) ? await clients.FindAsync(clientId, cancellationToken) : null;
-        // Reject unknown ids and clients of another kind alike: a parent route never acts on a child.
-        if (client is null || client.Kind != kind)
+        // Reject unknown ids and clients in another role alike: a parent route never acts on a child.
+        if (client?.Role is not TRole)
         {
-            return AdminResult<Client>.Fail($"no {kind.ToString().ToLowerInvariant()} with client_id '{clientId}'", AdminFailure.NotFound);
+            var roleName = typeof(TRole) == typeof(ParentRole) ? "parent" : "child";
+            return AdminResult<Client>.Fail($"no {roleName} with client_id '{clientId}'", AdminFailure.NotFound);
         }
         if (ifMatch is not null && ifMatch != client.Version)
         {

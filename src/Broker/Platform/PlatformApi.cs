@@ -5,8 +5,8 @@ using Broker.Core.Clients;
 using Broker.Core.Platform;
 using Broker.Core.Stores;
 using Broker.Hosting;
+using Broker.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
 using static Broker.Core.Platform.AdminScopes;
 
@@ -31,22 +31,11 @@ public static class PlatformApi
         UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow,
     };
 
-    /// <summary>What the platform operations need without the web (the command line uses this too).</summary>
-    public static IServiceCollection AddPlatformCore(this IServiceCollection services, IConfiguration configuration)
+    /// <summary>The platform's operations, for its API and the command line alike.</summary>
+    public static IServiceCollection AddPlatform(this IServiceCollection services)
     {
-        services.AddOptions<PlatformOptions>().Bind(configuration.GetSection(PlatformOptions.Section)).ValidateOnStart();
-        services.AddSingleton<IValidateOptions<PlatformOptions>, PlatformOptionsValidation>();
         services.AddSingleton<ClientAdministration>();
         services.AddSingleton<PlatformAdministration>();
-        return services;
-    }
-
-    public static IServiceCollection AddPlatform(this IServiceCollection services, IConfiguration configuration)
-    {
-        services.AddPlatformCore(configuration);
-        services.AddSingleton<UsageRecorder>();
-        services.AddHostedService(provider => provider.GetRequiredService<UsageRecorder>());
-        services.AddAdminAuthentication(configuration);
         return services;
     }
 
@@ -92,7 +81,7 @@ public static class PlatformApi
 
     private static Task<Results<Ok<ClientView>, ProblemHttpResult>> GetParent(
         HttpContext context, PlatformAdministration platform, string clientId) =>
-        GetClientAsync(context, platform, clientId, ClientKind.Parent);
+        GetClientAsync<ParentRole>(context, platform, clientId);
 
     // A full replacement: every setting named (null for its default); it also makes an application a parent.
     private static Task<Results<Ok<ClientView>, ProblemHttpResult>> PutParent(
@@ -229,7 +218,7 @@ public static class PlatformApi
         {
             return BadRequest("owner must be a user id and origin a scheme://host[:port] origin");
         }
-        var parent = await platform.FindAsync(clientId, null, ClientKind.Parent, context.RequestAborted);
+        var parent = await platform.FindAsync<ParentRole>(clientId, null, context.RequestAborted);
         if (parent.Problem is not null)
         {
             return Problem(parent.Problem, parent.Failure);
@@ -240,7 +229,7 @@ public static class PlatformApi
 
     private static Task<Results<Ok<ClientView>, ProblemHttpResult>> GetChild(
         HttpContext context, PlatformAdministration platform, string clientId) =>
-        GetClientAsync(context, platform, clientId, ClientKind.Child);
+        GetClientAsync<InstallationRole>(context, platform, clientId);
 
     private static async Task<Results<Ok<ClientView>, ProblemHttpResult>> PatchChild(
         HttpContext context, PlatformAdministration platform, string clientId)
@@ -383,10 +372,11 @@ public static class PlatformApi
 
     // ---- Shared steps ----
 
-    private static async Task<Results<Ok<ClientView>, ProblemHttpResult>> GetClientAsync(
-        HttpContext context, PlatformAdministration platform, string clientId, ClientKind kind)
+    private static async Task<Results<Ok<ClientView>, ProblemHttpResult>> GetClientAsync<TRole>(
+        HttpContext context, PlatformAdministration platform, string clientId)
+        where TRole : ClientRole
     {
-        var result = await platform.FindAsync(clientId, null, kind, context.RequestAborted);
+        var result = await platform.FindAsync<TRole>(clientId, null, context.RequestAborted);
         return ClientResult(context, result);
     }
 
@@ -459,7 +449,7 @@ public static class PlatformApi
 
     // A single-valued, non-empty query filter; repeated values count as the first.
     private static string? Filter(HttpRequest request, string name) =>
-        Hosting.RequestForms.SingleValue(request.Query[name]) is { Length: > 0 } value ? value : null;
+        RequestForms.SingleValue(request.Query[name]) is { Length: > 0 } value ? value : null;
 
     private static ProblemHttpResult BadRequest(string detail) => Problem(detail, AdminFailure.Invalid);
 

@@ -29,13 +29,20 @@ public sealed record ClientView(
     [property: JsonPropertyName("rate_limit")] int? RateLimit,
     [property: JsonPropertyName("endpoints")] IReadOnlyList<string>? Endpoints)
 {
-    public static ClientView From(Client client) => new(
-        client.ClientId, client.Name, client.Kind.ToString().ToLowerInvariant(),
-        client.RevokedAt is not null ? "revoked" : client.DisabledAt is not null ? "disabled" : "active",
-        client.SecretFingerprint, client.PreviousSecretExpiresAt, client.CreatedAt, client.LastUsedAt, client.DisabledAt,
-        client.RevokedAt, client.Version, client.RedirectUris, client.RedirectPolicy.ToString().ToLowerInvariant(), client.CallbackPath,
-        client.ChildRateLimit, client.ChildEndpoints, client.ParentClientId, client.OwnerUserId, client.Origin, client.RateLimit,
-        client.Endpoints);
+    public static ClientView From(Client client)
+    {
+        // Every client but a parent matches redirect URIs exactly.
+        var parent = client.Role as ParentRole;
+        var installation = client.Role as InstallationRole;
+        return new(
+            client.ClientId, client.Name, client.Role.Kind.ToString().ToLowerInvariant(),
+            client.RevokedAt is not null ? "revoked" : client.DisabledAt is not null ? "disabled" : "active",
+            client.SecretFingerprint, client.PreviousSecretExpiresAt, client.CreatedAt, client.LastUsedAt, client.DisabledAt,
+            client.RevokedAt, client.Version, client.Metadata.RedirectUris,
+            (parent?.RedirectPolicy ?? Core.Clients.RedirectPolicy.Exact).ToString().ToLowerInvariant(), parent?.CallbackPath,
+            parent?.ChildRateLimit, parent?.ChildEndpoints, installation?.ParentClientId, installation?.OwnerUserId,
+            installation?.Origin, installation?.RateLimit, installation?.Endpoints);
+    }
 }
 
 /// <summary>A newly rotated secret, shown once.</summary>

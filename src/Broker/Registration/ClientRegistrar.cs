@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using Broker.Core.Clients;
 using Broker.Core.Platform;
@@ -11,11 +12,14 @@ public sealed record IssuedClient(Client Client, string? ClientSecret, string? R
 
 /// <summary>
 /// Creates and changes clients from RFC 7591 metadata, for the Okta management API, Auth0 open
-/// registration and RFC 7592 alike: one client model, one place that mints secrets.
-/// Every change is audited with the actor the endpoint names.
+/// registration and RFC 7592 alike: one client model, one place that mints secrets. Every change is
+/// one versioned write with its audit entry, under the actor the endpoint names.
 /// </summary>
-public sealed class ClientRegistrar(IClientStore clients, IAuditStore audit, TimeProvider time)
+public sealed class ClientRegistrar(IClientStore clients, TimeProvider time)
 {
+    // The metadata's properties under their RFC 7591 names, in declaration order.
+    private static readonly JsonSerializerOptions MetadataNames = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+
     /// <summary>Creates a client; null when its name is taken.</summary>
     public async Task<IssuedClient?> CreateAsync(
         ClientMetadata metadata, RegistrationSource source, AuditActor actor, CancellationToken cancellationToken)
@@ -26,16 +30,16 @@ public sealed class ClientRegistrar(IClientStore clients, IAuditStore audit, Tim
         var client = new Client
         {
             ClientId = Secret.NewClientId(now),
-            Name = metadata.ClientName,
+            Metadata = metadata,
             SecretHash = secret is null ? null : Secret.Hash(secret),
             SecretFingerprint = secret is null ? null : Secret.Fingerprint(secret),
             Source = source,
             RegistrationTokenHash = registrationToken is null ? null : Secret.Hash(registrationToken),
             CreatedAt = now,
-        }.WithMetadata(metadata);
+        };
         // The client and its audit entry commit together: one write, and never one without the other.
         var entry = actor.Entry(AuditActions.ClientCreated, AuditActions.Client(client.ClientId), client.CreatedAt,
-            $"{source.ToString().ToLowerInvariant()} {client.ApplicationType} client");
+            $"{source.ToString().ToLowerInvariant()} {metadata.ApplicationType} client");
         return await clients.CreateAsync(client, entry, cancellationToken) ? new IssuedClient(client, secret, registrationToken) : null;
     }
 
@@ -57,13 +61,8 @@ public sealed class ClientRegistrar(IClientStore clients, IAuditStore audit, Tim
             secret = Secret.NewToken();
             replaced = replaced with { SecretHash = Secret.Hash(secret), SecretFingerprint = Secret.Fingerprint(secret) };
         }
-        var outcome = await clients.ReplaceAsync(replaced, cancellationToken);
-        if (outcome != WriteOutcome.Done)
-        {
-            return (null, outcome);
-        }
-        await AuditAsync(actor, AuditActions.ClientChanged, replaced, "metadata replaced", cancellationToken);
-        return (new IssuedClient(replaced, secret, null), outcome);
+        var outcome = await SaveAsync(current, replaced, actor, AuditActions.ClientChanged, "metadata replaced", cancellationToken);
+        return outcome == WriteOutcome.Done ? (new IssuedClient(replaced, secret, null), outcome) : (null, outcome);
     }
 
     /// <summary>A new secret for a client that uses one (Okta lifecycle/newSecret).</summary>
@@ -71,27 +70,19 @@ public sealed class ClientRegistrar(IClientStore clients, IAuditStore audit, Tim
     {
         var secret = Secret.NewToken();
         var replaced = current with { SecretHash = Secret.Hash(secret), SecretFingerprint = Secret.Fingerprint(secret) };
-        if (await clients.ReplaceAsync(replaced, cancellationToken) != WriteOutcome.Done)
-        {
-            return null;
-        }
-        await AuditAsync(actor, AuditActions.SecretRotated, replaced, $"new secret ending {replaced.SecretFingerprint}", cancellationToken);
-        return new IssuedClient(replaced, secret, null);
+        var outcome = await SaveAsync(current, replaced, actor, AuditActions.SecretRotated, $"new secret ending {replaced.SecretFingerprint}", cancellationToken);
+        return outcome == WriteOutcome.Done ? new IssuedClient(replaced, secret, null) : null;
     }
 
     /// <summary>Soft-deletes a client; false when it was already gone.</summary>
-    public async Task<bool> DeleteAsync(Client current, AuditActor actor, CancellationToken cancellationToken)
-    {
-        if (!await clients.DeleteAsync(current.ClientId, time.GetUtcNow(), cancellationToken))
-        {
-            return false;
-        }
-        await AuditAsync(actor, AuditActions.ClientDeleted, current, null, cancellationToken);
-        return true;
-    }
+    public async Task<bool> DeleteAsync(Client current, AuditActor actor, CancellationToken cancellationToken) =>
+        await SaveAsync(current, current.Deleted(time.GetUtcNow()), actor, AuditActions.ClientDeleted, null, cancellationToken) == WriteOutcome.Done;
 
-    private Task AuditAsync(AuditActor actor, string action, Client client, string? details, CancellationToken cancellationToken) =>
-        audit.AppendAsync(actor.Entry(action, AuditActions.Client(client.ClientId), time.GetUtcNow(), details), cancellationToken);
+    // The change and its audit entry in one write, if the client is still the version the caller read.
+    private Task<WriteOutcome> SaveAsync(
+        Client current, Client changed, AuditActor actor, string action, string? details, CancellationToken cancellationToken) =>
+        clients.SaveAsync(changed, current.Version,
+            actor.Entry(action, AuditActions.Client(current.ClientId), time.GetUtcNow(), details), cancellationToken);
 
     /// <summary>
     /// The RFC 7591 / Okta representation of a client. The secret appears only when just minted
@@ -110,19 +101,10 @@ public sealed class ClientRegistrar(IClientStore clients, IAuditStore audit, Tim
         {
             document["client_secret_expires_at"] = 0;
         }
-        document["client_name"] = client.Name;
-        document["client_uri"] = client.ClientUri;
-        document["logo_uri"] = client.LogoUri;
-        document["application_type"] = client.ApplicationType;
-        document["redirect_uris"] = Array(client.RedirectUris);
-        document["post_logout_redirect_uris"] = Array(client.PostLogoutRedirectUris);
-        document["response_types"] = Array(client.ResponseTypes);
-        document["grant_types"] = Array(client.GrantTypes);
-        document["token_endpoint_auth_method"] = client.TokenEndpointAuthMethod;
-        document["initiate_login_uri"] = client.InitiateLoginUri;
-        document["tos_uri"] = client.TosUri;
-        document["policy_uri"] = client.PolicyUri;
-        document["contacts"] = Array(client.Contacts);
+        foreach (var (name, value) in JsonSerializer.SerializeToNode(client.Metadata, MetadataNames)!.AsObject().ToList())
+        {
+            document[name] = value?.DeepClone();
+        }
         if (issued.RegistrationAccessToken is not null)
         {
             document["registration_access_token"] = issued.RegistrationAccessToken;
@@ -133,6 +115,4 @@ public sealed class ClientRegistrar(IClientStore clients, IAuditStore audit, Tim
         }
         return document;
     }
-
-    private static JsonArray Array(IReadOnlyList<string> values) => new([.. values.Select(value => (JsonNode?)JsonValue.Create(value))]);
 }

@@ -1,4 +1,5 @@
 using Broker.Core.Stores;
+using Broker.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace Broker.Registration;
@@ -16,7 +17,7 @@ namespace Broker.Registration;
 /// p99 of open registration at 30–70 ms.
 /// </remarks>
 public sealed class OpenRegistrationCap(IClientStore clients, IOptions<RegistrationOptions> options, TimeProvider time, ILogger<OpenRegistrationCap> logger)
-    : IDisposable
+    : IOpenRegistrationCap, IDisposable
 {
     public static readonly TimeSpan RefreshInterval = TimeSpan.FromSeconds(5);
 

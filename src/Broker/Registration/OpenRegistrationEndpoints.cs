@@ -4,8 +4,7 @@ using Broker.Core.Clients;
 using Broker.Core.Security;
 using Broker.Core.Stores;
 using Broker.Hosting;
-using Broker.Installation;
-using Broker.Platform;
+using Broker.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 
@@ -17,20 +16,16 @@ namespace Broker.Registration;
 /// </summary>
 public static class OpenRegistrationEndpoints
 {
-    public const string Path = "/oidc/register";
+    public const string Path = OAuthPaths.Register;
 
-    public static IServiceCollection AddRegistration(this IServiceCollection services, IConfiguration configuration)
+    public static IServiceCollection AddRegistration(this IServiceCollection services)
     {
-        services.AddOptions<RegistrationOptions>().Bind(configuration.GetSection(RegistrationOptions.Section)).ValidateOnStart();
-        services.AddSingleton<IValidateOptions<RegistrationOptions>, RegistrationOptionsValidation>();
-        services.AddMemoryCache();
-        services.AddSingleton<TenantSettings>();
         services.AddSingleton<ClientRegistrar>();
-        services.AddSingleton<OpenRegistrationCap>();
+        services.AddSingleton<IOpenRegistrationCap, OpenRegistrationCap>();
         services.AddSingleton<UnusedClientCleanup>();
         services.AddHostedService(provider => provider.GetRequiredService<UnusedClientCleanup>());
-        services.AddSingleton(provider => new OpenRegistrationLimit(new KeyedThrottle(
-            provider.GetRequiredService<IOptions<RegistrationOptions>>().Value.PermitsPerMinutePerAddress, TimeSpan.FromMinutes(1))));
+        services.AddSingleton(provider => new OpenRegistrationLimit(provider.GetRequiredService<IThrottleStore>().Create(
+            "registrations-per-address", provider.GetRequiredService<IOptions<RegistrationOptions>>().Value.PermitsPerMinutePerAddress, TimeSpan.FromMinutes(1))));
         return services;
     }
 
@@ -45,7 +40,7 @@ public static class OpenRegistrationEndpoints
     }
 
     private static async Task<Results<Created<JsonObject>, JsonHttpResult<OAuthErrorBody>>> Register(
-        HttpContext context, TenantSettings settings, ClientRegistrar registrar, OpenRegistrationCap cap,
+        HttpContext context, TenantSettings settings, ClientRegistrar registrar, IOpenRegistrationCap cap,
         OpenRegistrationLimit limit, IOptions<BrokerOptions> broker)
     {
         // Reject while the tenant has not turned open registration on.
@@ -56,7 +51,7 @@ public static class OpenRegistrationEndpoints
         }
         // Reject an address that registers too often.
         var address = context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
-        if (!limit.Throttle.TryAcquire(address, out var retryAfter))
+        if (await limit.Throttle.TryTakePermitAsync(address, context.RequestAborted) is { } retryAfter)
         {
             return OAuthResults.TooManyRequests(context, retryAfter, OAuthErrors.InvalidRequest, "too many registrations from this address; retry later");
         }
@@ -184,4 +179,4 @@ public static class OpenRegistrationEndpoints
 }
 
 /// <summary>The per-address limit on open registrations (a singleton).</summary>
-public sealed record OpenRegistrationLimit(KeyedThrottle Throttle);
+public sealed record OpenRegistrationLimit(IKeyedThrottle Throttle);

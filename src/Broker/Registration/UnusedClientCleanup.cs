@@ -1,5 +1,6 @@
 using Broker.Core.Platform;
 using Broker.Core.Stores;
+using Broker.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace Broker.Registration;
@@ -11,20 +12,16 @@ namespace Broker.Registration;
 /// tenth of the lifetime, if shorter); several instances running it at once delete each client once.
 /// </summary>
 public sealed class UnusedClientCleanup(
-    IClientStore clients, IAuditStore audit, IOptions<RegistrationOptions> options, TimeProvider time, ILogger<UnusedClientCleanup> logger)
+    IClientStore clients, IOptions<RegistrationOptions> options, TimeProvider time, ILogger<UnusedClientCleanup> logger)
     : BackgroundService
 {
     /// <summary>One pass; returns how many clients it removed.</summary>
     public async Task<int> RunOnceAsync(CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
-        var removed = await clients.DeleteUnusedOpenRegisteredAsync(now - options.Value.UnusedClientLifetime, now, cancellationToken);
-        if (removed > 0)
-        {
-            await audit.AppendAsync(new AuditActor("system:cleanup").Entry(AuditActions.ClientDeleted, "tenant:open-registration", now,
+        return await clients.DeleteUnusedOpenRegisteredAsync(now - options.Value.UnusedClientLifetime, now,
+            removed => new AuditActor("system:cleanup").Entry(AuditActions.ClientDeleted, "tenant:open-registration", now,
                 $"removed {removed} open-registered clients never used within {options.Value.UnusedClientLifetime}"), cancellationToken);
-        }
-        return removed;
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)

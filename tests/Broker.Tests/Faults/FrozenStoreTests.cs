@@ -159,7 +159,7 @@ public sealed class FrozenStoreTests
         }
     }
 
-    private static async Task SignalAsync(string signal, int processId)
+    internal static async Task SignalAsync(string signal, int processId)
     {
         using var kill = Process.Start(new ProcessStartInfo("kill", $"-{signal} {processId}") { UseShellExecute = false })!;
         await kill.WaitForExitAsync();

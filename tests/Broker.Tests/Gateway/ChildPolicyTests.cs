@@ -8,16 +8,14 @@ public sealed class ChildPolicyTests
 {
     private static readonly DateTimeOffset Now = new(2026, 11, 29, 12, 30, 0, TimeSpan.Zero);
 
-    private static Client Parent(int? childRateLimit, params string[] endpoints) => new()
+    private static ParentRole Parent(int? childRateLimit, params string[] endpoints) => new()
     {
-        ClientId = "parent", Name = "p", Kind = ClientKind.Parent, CreatedAt = Now, ChildRateLimit = childRateLimit,
-        ChildEndpoints = endpoints.Length == 0 ? null : endpoints,
+        ChildRateLimit = childRateLimit, ChildEndpoints = endpoints.Length == 0 ? null : endpoints,
     };
 
-    private static Client Child(int? rateLimit = null, params string[] endpoints) => new()
+    private static InstallationRole Child(int? rateLimit = null, params string[] endpoints) => new()
     {
-        ClientId = "child", Name = "c", Kind = ClientKind.Child, CreatedAt = Now, ParentClientId = "parent", RateLimit = rateLimit,
-        Endpoints = endpoints.Length == 0 ? null : endpoints,
+        ParentClientId = "parent", OwnerUserId = "owner", RateLimit = rateLimit, Endpoints = endpoints.Length == 0 ? null : endpoints,
     };
 
     [Theory]

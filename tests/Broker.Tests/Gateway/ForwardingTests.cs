@@ -95,8 +95,8 @@ public sealed class ForwardingTests : IAsyncLifetime
             .And.NotContainKey("X-Hop-Secret").And.NotContainKey("Proxy-Authorization");
         headers["X-End-To-End"].Should().Be("kept");
         headers[GatewayForwarding.ClientHeader].Should().Be(child.ClientId);
-        headers[GatewayForwarding.OwnerHeader].Should().Be(child.OwnerUserId);
-        headers[GatewayForwarding.ParentHeader].Should().Be(child.ParentClientId);
+        headers[GatewayForwarding.OwnerHeader].Should().Be(((InstallationRole)child.Role).OwnerUserId);
+        headers[GatewayForwarding.ParentHeader].Should().Be(((InstallationRole)child.Role).ParentClientId);
         // X-Forwarded-* name this hop's caller as the broker sees it (whom it trusts is ForwardedHeaders:KnownProxies).
         headers["X-Forwarded-For"].Should().Be("127.0.0.1");
         headers["X-Forwarded-Proto"].Should().Be("http");

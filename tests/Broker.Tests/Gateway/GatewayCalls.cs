@@ -22,15 +22,15 @@ public static class GatewayCalls
         var child = new Client
         {
             ClientId = Secret.NewClientId(),
-            Name = "Blog installation",
-            Kind = ClientKind.Child,
-            GrantTypes = [],
-            TokenEndpointAuthMethod = ClientAuthMethod.None,
-            ParentClientId = parent.Client.ClientId,
-            OwnerUserId = owner.UserId,
-            Origin = "https://blog.example",
-            RateLimit = rateLimit,
-            Endpoints = endpoints,
+            Metadata = new ClientMetadata { ClientName = "Blog installation", GrantTypes = [], TokenEndpointAuthMethod = ClientAuthMethod.None },
+            Role = new InstallationRole
+            {
+                ParentClientId = parent.Client.ClientId,
+                OwnerUserId = owner.UserId,
+                Origin = "https://blog.example",
+                RateLimit = rateLimit,
+                Endpoints = endpoints,
+            },
             CreatedAt = broker.Time.GetUtcNow(),
         };
         (await broker.Services.GetRequiredService<IClientStore>().CreateAsync(child)).Should().BeTrue();

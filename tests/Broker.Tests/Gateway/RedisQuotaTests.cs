@@ -1,3 +1,4 @@
+using Broker.Core.Clients;
 using System.Diagnostics;
 using System.Net;
 using Broker.Core.Stores;
@@ -9,7 +10,7 @@ namespace Broker.Tests.Gateway;
 /// <summary>The Redis quota store: shared across instances, and what happens while Redis is away.</summary>
 public sealed class RedisQuotaTests
 {
-    private static void UseRedis(BrokerFactory broker, string configuration, string prefix)
+    internal static void UseRedis(BrokerFactory broker, string configuration, string prefix)
     {
         broker.Settings["Gateway:QuotaStore"] = "Redis";
         broker.Settings["Redis:Configuration"] = configuration;
@@ -41,7 +42,7 @@ public sealed class RedisQuotaTests
         (await CallAsync(secondHttp, child.ClientId, "/photos")).StatusCode.Should().Be(HttpStatusCode.TooManyRequests);
 
         // A revocation through one instance reaches the other within the cache duration.
-        (await first.Services.GetRequiredService<IClientStore>().RevokeOwnedChildAsync(child.OwnerUserId!, child.ClientId, first.Time.GetUtcNow()))
+        (await first.Services.GetRequiredService<IClientStore>().RevokeOwnedChildAsync(((InstallationRole)child.Role).OwnerUserId, child.ClientId, first.Time.GetUtcNow()))
             .Should().BeTrue();
         first.Time.Advance(TimeSpan.FromSeconds(5));
         second.Time.Advance(TimeSpan.FromSeconds(5));

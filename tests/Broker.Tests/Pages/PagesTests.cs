@@ -31,15 +31,20 @@ public sealed class PagesTests : IAsyncLifetime
         var parent = new Client
         {
             ClientId = Secret.NewClientId(),
-            Name = name,
-            Kind = ClientKind.Parent,
+            Metadata = new ClientMetadata
+            {
+                ClientName = name,
+                RedirectUris = ["https://vendor.example/broker/callback"],
+                LogoUri = Logo,
+                ClientUri = "https://vendor.example/plugin",
+            },
+            Role = new ParentRole
+            {
+                RedirectPolicy = RedirectPolicy.Installation,
+                CallbackPath = "/broker/callback",
+                ChildEndpoints = childEndpoints.Length > 0 ? childEndpoints : null,
+            },
             Source = source,
-            RedirectPolicy = RedirectPolicy.Installation,
-            CallbackPath = "/broker/callback",
-            RedirectUris = ["https://vendor.example/broker/callback"],
-            ChildEndpoints = childEndpoints.Length > 0 ? childEndpoints : null,
-            LogoUri = Logo,
-            ClientUri = "https://vendor.example/plugin",
             CreatedAt = broker.Time.GetUtcNow(),
         };
         (await Clients.CreateAsync(parent)).Should().BeTrue();
@@ -170,10 +175,10 @@ public sealed class PagesTests : IAsyncLifetime
     [InlineData("Branding:ProductName", "")]
     public void Branding_that_would_be_unreadable_or_unsafe_is_refused(string key, string value)
     {
-        var options = new Broker.Pages.BrandingOptions();
+        var options = new Broker.Http.BrandingOptions();
         new ConfigurationBuilder().AddInMemoryCollection([new(key, value)]).Build().GetSection("Branding").Bind(options);
 
-        var validation = new Broker.Pages.BrandingOptionsValidation().Validate(null, options);
+        var validation = new Broker.Http.BrandingOptionsValidation().Validate(null, options);
 
         validation.Failed.Should().BeTrue();
         validation.FailureMessage.Should().Contain(key);

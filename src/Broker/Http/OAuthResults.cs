@@ -1,0 +1,44 @@
+using System.Globalization;
+using Broker.Core.Authorization;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace Broker.Http;
+
+/// <summary>The RFC 6749 / 6750 / 7591 JSON error, the one error shape of the OAuth endpoints.</summary>
+public sealed record OAuthErrorBody(
+    [property: System.Text.Json.Serialization.JsonPropertyName("error")] string Error,
+    [property: System.Text.Json.Serialization.JsonPropertyName("error_description")] string ErrorDescription);
+
+public static class OAuthResults
+{
+    /// <summary>An OAuth error response; Cache-Control: no-store comes from the pipeline.</summary>
+    public static JsonHttpResult<OAuthErrorBody> Error(int statusCode, string error, string description) =>
+        TypedResults.Json(new OAuthErrorBody(error, description), statusCode: statusCode);
+
+    public static JsonHttpResult<OAuthErrorBody> BadRequest(string error, string description) =>
+        Error(StatusCodes.Status400BadRequest, error, description);
+
+    /// <summary>401 invalid_client, with the WWW-Authenticate challenge RFC 6749 §5.2 asks for.</summary>
+    public static JsonHttpResult<OAuthErrorBody> InvalidClient(HttpContext context, string description)
+    {
+        context.Response.Headers.WWWAuthenticate = "Basic realm=\"broker\", charset=\"UTF-8\"";
+        return Error(StatusCodes.Status401Unauthorized, OAuthErrors.InvalidClient, description);
+    }
+
+    /// <summary>A bearer-token refusal (RFC 6750 §3): 401 invalid_token or 403 insufficient_scope.</summary>
+    public static JsonHttpResult<OAuthErrorBody> BearerError(HttpContext context, int statusCode, string error, string description)
+    {
+        context.Response.Headers.WWWAuthenticate = $"Bearer realm=\"broker\", error=\"{error}\"";
+        return Error(statusCode, error, description);
+    }
+
+    /// <summary>429 with Retry-After in whole seconds.</summary>
+    public static JsonHttpResult<OAuthErrorBody> TooManyRequests(HttpContext context, TimeSpan retryAfter, string error, string description)
+    {
+        context.Response.Headers.RetryAfter = RetryAfterSeconds(retryAfter);
+        return Error(StatusCodes.Status429TooManyRequests, error, description);
+    }
+
+    public static string RetryAfterSeconds(TimeSpan retryAfter) =>
+        Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+}
