@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs the installation flow (the Unsplash seed's five steps) with curl against a running broker
-# and prints the new child's client_id.
+# and prints the new child's client_id. The parent it creates sends installations back to the
+# broker's demo callback page (/demo/callback, Development only), which shows the code and the next
+# command to a person following the same steps in a browser.
 #
 #   scripts/demo.sh [BROKER_URL]            (default http://localhost:5080)
 #
@@ -9,7 +11,6 @@
 # It checks that the broker answers before it creates anything, and names the step that failed.
 set -euo pipefail
 BROKER=${1:-http://localhost:5080}
-REDIRECT_URI=${REDIRECT_URI:-https://blog.example/broker/callback}
 cd "$(dirname "$0")/.."
 fail() { echo "demo: $*" >&2; exit 1; }
 trap 'echo "demo: failed (exit $?) at line $LINENO: $BASH_COMMAND" >&2' ERR
@@ -28,10 +29,13 @@ if [ -z "${PARENT_CLIENT_ID:-}" ]; then
   app=$(cli apps create --name "Demo Plugin $(date +%s)" --redirect-uri https://vendor.example/broker/callback --json)
   PARENT_CLIENT_ID=$(echo "$app" | field client_id)
   PARENT_CLIENT_SECRET=$(echo "$app" | field client_secret)
-  cli parents enable "$PARENT_CLIENT_ID" --redirect-policy installation --callback-path /broker/callback >/dev/null
+  cli parents enable "$PARENT_CLIENT_ID" --redirect-policy installation --callback-path /demo/callback >/dev/null
+  REDIRECT_URI=${REDIRECT_URI:-$BROKER/demo/callback}
   DEMO_EMAIL="owner$(date +%s%N)@blog.example"; DEMO_PASSWORD="demo-password-$RANDOM$RANDOM"
   cli users create --email "$DEMO_EMAIL" --password "$DEMO_PASSWORD" >/dev/null
 fi
+# A parent given from outside keeps the README's callback path unless REDIRECT_URI says otherwise.
+REDIRECT_URI=${REDIRECT_URI:-https://blog.example/broker/callback}
 echo "parent: $PARENT_CLIENT_ID"
 
 # Step 1: the site owner signs in (the login form carries an antiforgery token) ...
@@ -49,6 +53,9 @@ location=$(curl -s -o /dev/null -w '%{redirect_url}' -c "$jar" -b "$jar" "$BROKE
   --data-urlencode "scope=public" --data-urlencode "state=demo" --data-urlencode "decision=approve")
 code=$(echo "$location" | sed -n 's/.*[?&]code=\([^&]*\).*/\1/p')
 echo "redirected to: $location"
+if [ "${location#"$BROKER"/demo/callback}" != "$location" ] && curl -sf -o /dev/null "$location"; then
+  echo "(a browser would now show the broker's demo callback page with this code and the token command)"
+fi
 
 # Step 3: the installation exchanges the code for its one-time token.
 response=$(curl -sf "$BROKER/oauth/token" -d client_id="$PARENT_CLIENT_ID" -d client_secret="$PARENT_CLIENT_SECRET" \

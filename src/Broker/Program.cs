@@ -46,6 +46,7 @@ try
     app.UseAuthorization();
     app.Use(ApiDocuments.SetReferencePagePolicyAsync);
     app.MapStylesheet();
+    app.MapDemoCallback();
     app.MapOperations();
     app.MapAccounts();
     app.MapInstallation();

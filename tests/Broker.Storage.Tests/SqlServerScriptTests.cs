@@ -248,6 +248,13 @@ public sealed class SqlServerScriptTests
                 Scopes = AdminScopes.All,
                 CreatedAt = Now,
             },
+            _ when type == typeof(PasswordReset) => new PasswordReset
+            {
+                TokenHash = Secret.Hash("reset"),
+                UserId = Guid.NewGuid().ToString("N"),
+                CreatedAt = Now,
+                ExpiresAt = Now.AddMinutes(30),
+            },
             _ when type == typeof(Func<int, AuditEntry>) => new Func<int, AuditEntry>(count => new AuditEntry { At = Now, Actor = "cli", Action = "client.deleted", Target = $"tenant:{count}" }),
             _ when type == typeof(AuditEntry) => new AuditEntry { At = Now, Actor = "cli", Action = "client.created", Target = Secret.NewClientId() },
             // Every filter set, so that every optional condition of the query is sent and parsed.

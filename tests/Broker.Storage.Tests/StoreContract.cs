@@ -722,7 +722,7 @@ public abstract partial class StoreContract : IAsyncLifetime
         };
     }
 
-    private async Task<User> CreateUserAsync()
+    protected async Task<User> CreateUserAsync()
     {
         var user = NewUser();
         (await Users.CreateAsync(user)).Should().BeTrue();

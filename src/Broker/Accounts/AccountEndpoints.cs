@@ -29,6 +29,9 @@ public static class AccountEndpoints
     public static IServiceCollection AddAccounts(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddAccountsCore();
+        services.AddBranding(configuration);
+        services.AddPasswordResets(configuration);
+        services.AddSingleton<CredentialsPages>();
         services.AddAntiforgery(options =>
         {
             options.Cookie.Name = "broker.antiforgery";
@@ -64,8 +67,16 @@ public static class AccountEndpoints
         account.MapPost("/logout", Logout);
         account.MapGet("/apps", Apps);
         account.MapPost("/apps/{clientId}/revoke", Revoke);
+        account.MapPasswordResets();
         return routes;
     }
+
+    /// <summary>The caller's address, as the forwarding rules decided it.</summary>
+    public static string CallerAddress(HttpContext context) => context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
+
+    /// <summary>A form's error message, announced to screen readers; empty without one.</summary>
+    public static string Alert(string? message) =>
+        message is null ? "" : $"<p class=\"error\" role=\"alert\">{Html.Text(message)}</p>";
 
     /// <summary>Only paths on this site: never an open redirect.</summary>
     public static string SafeReturnUrl(string? returnUrl) =>
@@ -75,14 +86,14 @@ public static class AccountEndpoints
             ? returnUrl
             : AppsPath;
 
-    private static ContentHttpResult LoginPage(HttpContext context, IAntiforgery antiforgery, string? returnUrl) =>
-        CredentialsPage(context, antiforgery, "Sign in", LoginPath, SafeReturnUrl(returnUrl), null, null);
+    private static Task<HtmlPage> LoginPage(HttpContext context, IAntiforgery antiforgery, CredentialsPages pages, string? returnUrl) =>
+        pages.RenderAsync(context, antiforgery, CredentialsPages.Login, SafeReturnUrl(returnUrl), null, null);
 
-    private static ContentHttpResult JoinPage(HttpContext context, IAntiforgery antiforgery, string? returnUrl) =>
-        CredentialsPage(context, antiforgery, "Create an account", JoinPath, SafeReturnUrl(returnUrl), null, null);
+    private static Task<HtmlPage> JoinPage(HttpContext context, IAntiforgery antiforgery, CredentialsPages pages, string? returnUrl) =>
+        pages.RenderAsync(context, antiforgery, CredentialsPages.Join, SafeReturnUrl(returnUrl), null, null);
 
-    private static async Task<Results<RedirectHttpResult, ContentHttpResult>> Login(
-        HttpContext context, IAntiforgery antiforgery, IUserStore users, IPasswordHasher<User> hasher, Throttles throttles)
+    private static async Task<Results<RedirectHttpResult, HtmlPage>> Login(
+        HttpContext context, IAntiforgery antiforgery, IUserStore users, IPasswordHasher<User> hasher, Throttles throttles, CredentialsPages pages)
     {
         var form = await Html.ValidFormAsync(context, antiforgery);
         if (form is null)
@@ -93,14 +104,14 @@ public static class AccountEndpoints
         var email = RequestForms.SingleValue(form["email"]) ?? "";
         var password = RequestForms.SingleValue(form["password"]) ?? "";
         var accountKey = AccountRules.Normalize(email);
-        var addressKey = context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
+        var addressKey = CallerAddress(context);
 
         // Reject while the account or the address has failed too often.
         if ((await throttles.LoginsPerAccount.BlockedForAsync(accountKey, context.RequestAborted)
             ?? await throttles.LoginsPerAddress.BlockedForAsync(addressKey, context.RequestAborted)) is { } retryAfter)
         {
             context.Response.Headers.RetryAfter = OAuthResults.RetryAfterSeconds(retryAfter);
-            return CredentialsPage(context, antiforgery, "Sign in", LoginPath, returnUrl, email,
+            return await pages.RenderAsync(context, antiforgery, CredentialsPages.Login, returnUrl, email,
                 "Too many failed sign-ins. Try again later.", StatusCodes.Status429TooManyRequests);
         }
         var user = accountKey.Length is > 0 and <= AccountRules.MaxEmailLength
@@ -114,15 +125,15 @@ public static class AccountEndpoints
         {
             await throttles.LoginsPerAccount.RecordFailureAsync(accountKey, context.RequestAborted);
             await throttles.LoginsPerAddress.RecordFailureAsync(addressKey, context.RequestAborted);
-            return CredentialsPage(context, antiforgery, "Sign in", LoginPath, returnUrl, email,
+            return await pages.RenderAsync(context, antiforgery, CredentialsPages.Login, returnUrl, email,
                 "Wrong e-mail or password.", StatusCodes.Status401Unauthorized);
         }
         await SignInAsync(context, user);
         return TypedResults.Redirect(returnUrl);
     }
 
-    private static async Task<Results<RedirectHttpResult, ContentHttpResult>> Join(
-        HttpContext context, IAntiforgery antiforgery, IUserStore users, IPasswordHasher<User> hasher, TimeProvider time)
+    private static async Task<Results<RedirectHttpResult, HtmlPage>> Join(
+        HttpContext context, IAntiforgery antiforgery, IUserStore users, IPasswordHasher<User> hasher, TimeProvider time, CredentialsPages pages)
     {
         var form = await Html.ValidFormAsync(context, antiforgery);
         if (form is null)
@@ -136,36 +147,37 @@ public static class AccountEndpoints
         // Reject a malformed address or a weak password, saying which.
         if (problem is not null)
         {
-            return CredentialsPage(context, antiforgery, "Create an account", JoinPath, returnUrl, email, problem, StatusCodes.Status400BadRequest);
+            return await pages.RenderAsync(context, antiforgery, CredentialsPages.Join, returnUrl, email, problem, StatusCodes.Status400BadRequest);
         }
         var user = UserAccounts.New(email!, password!, hasher, time.GetUtcNow());
         // Reject an address that already has an account.
         if (!await users.CreateAsync(user, context.RequestAborted))
         {
-            return CredentialsPage(context, antiforgery, "Create an account", JoinPath, returnUrl, email,
+            return await pages.RenderAsync(context, antiforgery, CredentialsPages.Join, returnUrl, email,
                 "An account with this e-mail exists. Sign in instead.", StatusCodes.Status409Conflict);
         }
         await SignInAsync(context, user);
         return TypedResults.Redirect(returnUrl);
     }
 
-    private static ContentHttpResult LogoutPage(HttpContext context, IAntiforgery antiforgery) =>
+    private static HtmlPage LogoutPage(HttpContext context, IAntiforgery antiforgery) =>
         Html.Page("Sign out", $"""
             <h1>Sign out</h1>
-            <form method="post" action="/account/logout">{Html.AntiforgeryField(context, antiforgery)}<button type="submit">Sign out</button></form>
+            <form method="post" action="{LogoutPath}">{Html.AntiforgeryField(context, antiforgery)}<button type="submit">Sign out</button></form>
             """);
 
-    private static async Task<Results<RedirectHttpResult, ContentHttpResult>> Logout(HttpContext context, IAntiforgery antiforgery)
+    private static async Task<Results<RedirectHttpResult, HtmlPage>> Logout(HttpContext context, IAntiforgery antiforgery)
     {
-        if (await Html.ValidFormAsync(context, antiforgery) is null)
+        var form = await Html.ValidFormAsync(context, antiforgery);
+        if (form is null)
         {
             return Html.FormRefused();
         }
         await context.SignOutAsync(CookieAuthenticationDefaults.AuthenticationScheme);
-        return TypedResults.Redirect(LoginPath);
+        return TypedResults.Redirect(RequestForms.SingleValue(form["returnUrl"]) is { } returnUrl ? LoginUrl(SafeReturnUrl(returnUrl)) : LoginPath);
     }
 
-    private static async Task<Results<RedirectHttpResult, ContentHttpResult>> Apps(
+    private static async Task<Results<RedirectHttpResult, HtmlPage>> Apps(
         HttpContext context, IAntiforgery antiforgery, IUserStore users, IClientStore clients)
     {
         var user = await SignedInUserAsync(context, users);
@@ -186,29 +198,34 @@ public static class AccountEndpoints
             var parentName = parents.GetValueOrDefault(installation.ParentClientId) is { } parent ? parent.Name : "(removed)";
             var action = child.IsActive
                 ? $"""<form class="inline" method="post" action="/account/apps/{Html.Text(child.ClientId)}/revoke">{antiforgeryField}<button class="secondary" type="submit">Revoke</button></form>"""
-                : "revoked";
+                : "Revoked";
             return $"""
                 <tr>
-                <td>{Html.Untrusted(child.Name)}<br><code>{Html.Text(child.ClientId)}</code></td>
-                <td>{Html.Untrusted(parentName)}</td>
-                <td>{Html.Text(installation.Origin is null ? "" : Core.Clients.RedirectUris.DisplayHost(installation.Origin))}</td>
-                <td>{Html.Text(child.CreatedAt.ToString("yyyy-MM-dd HH:mm 'UTC'", System.Globalization.CultureInfo.InvariantCulture))}</td>
+                <td data-label="Site"><strong>{Html.Text(installation.Origin is null ? "" : Core.Clients.RedirectUris.DisplayHost(installation.Origin))}</strong></td>
+                <td data-label="Plugin">{Html.Untrusted(parentName)}</td>
+                <td data-label="Installation">{Html.Untrusted(child.Name)}<br><span class="fine">Key <code>{Html.Text(child.ClientId)}</code></span></td>
+                <td data-label="Approved">{Html.Text(child.CreatedAt.ToString("yyyy-MM-dd HH:mm 'UTC'", System.Globalization.CultureInfo.InvariantCulture))}</td>
                 <td>{action}</td>
                 </tr>
                 """;
         }));
         var table = children.Count == 0
-            ? "<p>You have not installed any application yet.</p>"
-            : $"<table><tr><th>Installation</th><th>Plugin</th><th>Site</th><th>Created</th><th></th></tr>{rows}</table>";
+            ? "<p>You have not installed any plugin yet.</p>"
+            : $"""
+              <table>
+              <thead><tr><th scope="col">Site</th><th scope="col">Plugin</th><th scope="col">Installation</th><th scope="col">Approved</th><th scope="col"><span class="fine">Action</span></th></tr></thead>
+              <tbody>{rows}</tbody>
+              </table>
+              """;
         return Html.Page("Your installations", $"""
             <h1>Your installations</h1>
-            <p>Signed in as {Html.Text(user.Email)}.</p>
+            <div class="signed-in">Signed in as <strong>{Html.Text(user.Email)}</strong>. {SignOutForm(context, antiforgery, "Sign out", buttonClass: "link")}</div>
+            <p>Each plugin you approved has its own key for its site. Revoke one to stop it at once; this cannot be undone.</p>
             {table}
-            <form method="post" action="/account/logout">{antiforgeryField}<button class="secondary" type="submit">Sign out</button></form>
-            """);
+            """, wide: true);
     }
 
-    private static async Task<Results<RedirectHttpResult, ContentHttpResult>> Revoke(
+    private static async Task<Results<RedirectHttpResult, HtmlPage>> Revoke(
         HttpContext context, IAntiforgery antiforgery, IUserStore users, IClientStore clients, TimeProvider time, string clientId)
     {
         var form = await Html.ValidFormAsync(context, antiforgery);
@@ -234,34 +251,9 @@ public static class AccountEndpoints
     private static Task SignInAsync(HttpContext context, User user)
     {
         var identity = new ClaimsIdentity(
-            [new Claim(ClaimTypes.NameIdentifier, user.UserId), new Claim(ClaimTypes.Name, user.Email)],
+            [new Claim(ClaimTypes.NameIdentifier, user.UserId), new Claim(ClaimTypes.Name, user.Email), new Claim(PasswordStampClaim, PasswordStamp(user))],
             CookieAuthenticationDefaults.AuthenticationScheme);
         return context.SignInAsync(CookieAuthenticationDefaults.AuthenticationScheme, new ClaimsPrincipal(identity));
-    }
-
-    private static ContentHttpResult CredentialsPage(
-        HttpContext context, IAntiforgery antiforgery, string title, string action, string returnUrl,
-        string? email, string? message, int statusCode = StatusCodes.Status200OK)
-    {
-        var other = action == LoginPath
-            ? $"""<p>No account? <a href="{Html.Text(JoinPath + "?returnUrl=" + Uri.EscapeDataString(returnUrl))}">Join</a></p>"""
-            : $"""<p>Have an account? <a href="{Html.Text(LoginPath + "?returnUrl=" + Uri.EscapeDataString(returnUrl))}">Sign in</a></p>""";
-        var error = message is null ? "" : $"<p class=\"error\" role=\"alert\">{Html.Text(message)}</p>";
-        var passwordAutocomplete = action == LoginPath ? "current-password" : "new-password";
-        return Html.Page(title, $"""
-            <h1>{Html.Text(title)}</h1>
-            {error}
-            <form method="post" action="{Html.Text(action)}">
-            {Html.AntiforgeryField(context, antiforgery)}
-            {Html.Hidden("returnUrl", returnUrl)}
-            <label for="email">E-mail</label>
-            <input id="email" name="email" type="email" autocomplete="email" required value="{Html.Text(email)}">
-            <label for="password">Password</label>
-            <input id="password" name="password" type="password" autocomplete="{passwordAutocomplete}" required>
-            <button type="submit">{Html.Text(title)}</button>
-            </form>
-            {other}
-            """, statusCode);
     }
 
     private static readonly User DummyUser = CreateDummyUser();

@@ -47,6 +47,16 @@ public sealed class AccountOptions
 
     /// <summary>How long a sign-in lasts without activity.</summary>
     public TimeSpan SessionLifetime { get; set; } = TimeSpan.FromHours(8);
+
+    /// <summary>How long a password-reset link works (once).</summary>
+    public TimeSpan PasswordResetLifetime { get; set; } = TimeSpan.FromMinutes(30);
+
+    /// <summary>Reset requests per typed e-mail address, and per caller address, per <see cref="PasswordResetWindow"/>.</summary>
+    public int PasswordResetsPerAccount { get; set; } = 3;
+
+    public int PasswordResetsPerAddress { get; set; } = 10;
+
+    public TimeSpan PasswordResetWindow { get; set; } = TimeSpan.FromHours(1);
 }
 
 /// <summary>Checks every option section at start, so a bad setting stops the broker instead of a request.</summary>
@@ -82,9 +92,23 @@ internal sealed class BrokerOptionsValidation :
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 
-    public ValidateOptionsResult Validate(string? name, AccountOptions options) =>
-        options.FailedLoginsPerAccount >= 1 && options.FailedLoginsPerAddress >= 1
-        && options.FailedLoginWindow > TimeSpan.Zero && options.SessionLifetime > TimeSpan.Zero
-            ? ValidateOptionsResult.Success
-            : ValidateOptionsResult.Fail("Accounts: failed-login limits, window and session lifetime must be positive.");
+    public ValidateOptionsResult Validate(string? name, AccountOptions options)
+    {
+        var failures = new List<string>();
+        if (options.FailedLoginsPerAccount < 1 || options.FailedLoginsPerAddress < 1
+            || options.FailedLoginWindow <= TimeSpan.Zero || options.SessionLifetime <= TimeSpan.Zero)
+        {
+            failures.Add("Accounts: failed-login limits, window and session lifetime must be positive.");
+        }
+        // A reset link is a password in a mailbox: it must not live long.
+        if (options.PasswordResetLifetime <= TimeSpan.Zero || options.PasswordResetLifetime > TimeSpan.FromDays(1))
+        {
+            failures.Add("Accounts:PasswordResetLifetime must be more than zero and at most one day.");
+        }
+        if (options.PasswordResetsPerAccount < 1 || options.PasswordResetsPerAddress < 1 || options.PasswordResetWindow <= TimeSpan.Zero)
+        {
+            failures.Add("Accounts: password-reset limits and window must be positive.");
+        }
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
 }

@@ -59,6 +59,7 @@ public static class StorageSetup
         services.AddSingleton<IUserStore, UserStore>();
         services.AddSingleton<IGrantStore, GrantStore>();
         services.AddSingleton<ITenantSettingsStore, TenantSettingsStore>();
+        services.AddSingleton<IPasswordResetStore, PasswordResetStore>();
         // The platform team's interfaces are served by the same store instances.
         services.AddSingleton<IPlatformClientStore>(provider => (ClientStore)provider.GetRequiredService<IClientStore>());
         services.AddSingleton<IPlatformUserStore>(provider => (UserStore)provider.GetRequiredService<IUserStore>());

@@ -16,8 +16,10 @@ public static class WebSecurity
     /// <summary>The largest request body any endpoint accepts.</summary>
     public const long MaxRequestBodyBytes = 64 * 1024;
 
+    // img-src allows https: the brand's logo and verified parents' logo_uri live on other hosts (an
+    // image runs no script; no-referrer keeps the page's URL from them).
     private const string ContentSecurityPolicy =
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'";
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' https:; base-uri 'none'; frame-ancestors 'none'";
 
     public static WebApplicationBuilder AddWebSecurity(this WebApplicationBuilder builder)
     {

@@ -1,7 +1,6 @@
 using System.Text;
 using System.Text.Encodings.Web;
 using Microsoft.AspNetCore.Antiforgery;
-using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Broker.Http;
 
@@ -30,31 +29,12 @@ public static class Html
         return $"<bdi>{Text(value)}</bdi>";
     }
 
-    /// <summary>A whole page with the given status code.</summary>
-    public static ContentHttpResult Page(string title, string body, int statusCode = StatusCodes.Status200OK) =>
-        TypedResults.Content(
-            $"""
-            <!doctype html>
-            <html lang="en">
-            <head>
-            <meta charset="utf-8">
-            <meta name="viewport" content="width=device-width, initial-scale=1">
-            <title>{Text(title)} · Broker</title>
-            <link rel="stylesheet" href="{StylesheetPath}">
-            </head>
-            <body>
-            <main>
-            {body}
-            </main>
-            </body>
-            </html>
-            """,
-            "text/html; charset=utf-8",
-            Encoding.UTF8,
-            statusCode);
+    /// <summary>A whole page with the given status code, in the deployment's branding; <paramref name="wide"/> for tables.</summary>
+    public static HtmlPage Page(string title, string body, int statusCode = StatusCodes.Status200OK, bool wide = false) =>
+        new(title, body, statusCode, wide);
 
     /// <summary>An error page: what went wrong, in words, and never a redirect.</summary>
-    public static ContentHttpResult Error(string title, string message, int statusCode = StatusCodes.Status400BadRequest) =>
+    public static HtmlPage Error(string title, string message, int statusCode = StatusCodes.Status400BadRequest) =>
         Page(title, $"<h1>{Text(title)}</h1>\n<p class=\"error\">{Text(message)}</p>", statusCode);
 
     /// <summary>The hidden antiforgery field for a form on this request.</summary>
@@ -83,8 +63,12 @@ public static class Html
     }
 
     /// <summary>The page for a form that is malformed or lacks a valid antiforgery token.</summary>
-    public static ContentHttpResult FormRefused() =>
+    public static HtmlPage FormRefused() =>
         Error("Form expired", "This form was malformed or has expired. Go back, reload the page and try again.");
+
+    /// <summary>A lifetime in words: "30 minutes", "2 hours".</summary>
+    public static string Lifetime(TimeSpan lifetime) =>
+        lifetime.TotalMinutes < 120 ? $"{Math.Ceiling(lifetime.TotalMinutes):0} minutes" : $"{Math.Round(lifetime.TotalHours):0} hours";
 
     /// <summary>A hidden form field.</summary>
     public static string Hidden(string name, string? value) =>
@@ -93,25 +77,60 @@ public static class Html
     /// <summary>The stylesheet: served from here so that the CSP can stay at <c>style-src 'self'</c>.</summary>
     public static IEndpointRouteBuilder MapStylesheet(this IEndpointRouteBuilder routes)
     {
-        routes.MapGet(StylesheetPath, () => TypedResults.Text(Stylesheet, "text/css; charset=utf-8"))
+        routes.MapGet(StylesheetPath, (PageBranding branding) => TypedResults.Text(branding.Stylesheet, "text/css; charset=utf-8"))
             .ExcludeFromDescription();
         return routes;
     }
 
-    private const string Stylesheet = """
-        body { font-family: system-ui, sans-serif; background: #f6f6f6; color: #111; margin: 0; }
-        main { max-width: 34rem; margin: 3rem auto; background: #fff; padding: 2rem; border-radius: 8px; box-shadow: 0 1px 4px rgba(0,0,0,.1); }
-        h1 { font-size: 1.4rem; margin-top: 0; }
+    /// <summary>
+    /// The rules after the brand's custom properties. Colours meet WCAG AA (4.5:1) for their text; the
+    /// card is fluid below 36rem, so nothing scrolls sideways at 360 px; focus is always visible.
+    /// </summary>
+    internal const string StylesheetRules = """
+        :root { --text: #111827; --muted: #4b5563; --card: #fff; --line: #e5e7eb; --danger: #a40000; }
+        * { box-sizing: border-box; }
+        body { font-family: system-ui, sans-serif; background: var(--page); color: var(--text); margin: 0; line-height: 1.5; overflow-wrap: break-word; }
+        .brand { display: flex; align-items: center; gap: .6rem; max-width: 36rem; margin: 0 auto; padding: 1.25rem 1rem .5rem; font-weight: 700; font-size: 1.1rem; }
+        .brand img { width: 2rem; height: 2rem; object-fit: contain; }
+        main { max-width: 36rem; margin: 0 auto 3rem; background: var(--card); padding: 1.5rem; border-radius: 8px; box-shadow: 0 1px 4px rgba(0,0,0,.12); }
+        main.wide, .brand.wide { max-width: 60rem; }
+        @media (max-width: 36rem) { main { border-radius: 0; padding: 1.25rem 1rem; } }
+        h1 { font-size: 1.4rem; line-height: 1.3; margin-top: 0; }
+        h2 { font-size: 1.1rem; }
+        a { color: var(--accent); }
+        a:focus-visible, button:focus-visible, input:focus-visible { outline: 3px solid var(--accent); outline-offset: 2px; }
         label { display: block; margin: 1rem 0 .25rem; font-weight: 600; }
-        input[type=email], input[type=password], input[type=text] { width: 100%; padding: .5rem; box-sizing: border-box; }
-        button { margin-top: 1.25rem; padding: .55rem 1.2rem; border: 0; border-radius: 4px; background: #111; color: #fff; cursor: pointer; }
-        button.secondary { background: #ddd; color: #111; }
-        .error { color: #a40000; }
-        .host { font-size: 1.3rem; font-weight: 700; background: #fff6d5; padding: .5rem; border-radius: 4px; word-break: break-all; }
-        .badge { background: #a40000; color: #fff; padding: .1rem .4rem; border-radius: 3px; font-size: .8rem; }
-        code { word-break: break-all; }
+        input[type=email], input[type=password], input[type=text] { width: 100%; padding: .55rem; font: inherit; border: 1px solid #6b7280; border-radius: 4px; }
+        .actions { display: flex; flex-wrap: wrap; gap: .75rem; margin-top: 1.25rem; }
+        button { padding: .6rem 1.2rem; font: inherit; border: 0; border-radius: 4px; background: var(--accent); color: #fff; cursor: pointer; white-space: nowrap; }
+        form > button { margin-top: 1.25rem; }
+        button.secondary { background: #e5e7eb; color: var(--text); }
+        button.link { background: none; color: var(--accent); padding: 0; margin: 0; text-decoration: underline; }
+        .error { color: var(--danger); }
+        .notice { background: #ecfdf5; border-left: 4px solid #047857; padding: .5rem .75rem; }
+        .host { font-size: 1.3rem; font-weight: 700; background: #fff6d5; padding: .5rem .75rem; border-radius: 4px; }
+        .badge { background: var(--danger); color: #fff; padding: .1rem .4rem; border-radius: 3px; font-size: .8rem; }
+        .muted, .fine { color: var(--muted); }
+        .fine { font-size: .85rem; }
+        .app { display: flex; gap: .75rem; align-items: center; border: 1px solid var(--line); border-radius: 6px; padding: .75rem; margin: 1rem 0; }
+        .app img { width: 3rem; height: 3rem; object-fit: contain; flex: none; }
+        .app p { margin: 0; }
+        .app .name { font-weight: 700; }
+        .signed-in { margin: 1rem 0; }
+        .signed-in form { display: inline; }
+        code, pre { font-family: ui-monospace, monospace; font-size: .9rem; }
+        code, td, .host { overflow-wrap: anywhere; }
+        pre { background: #f3f4f6; padding: .75rem; border-radius: 4px; white-space: pre-wrap; overflow-wrap: anywhere; }
         table { width: 100%; border-collapse: collapse; }
-        td, th { text-align: left; padding: .4rem; border-bottom: 1px solid #eee; vertical-align: top; }
+        td, th { text-align: left; padding: .5rem; border-bottom: 1px solid var(--line); vertical-align: top; }
         form.inline { display: inline; }
+        form.inline button { margin: 0; }
+        @media (max-width: 48rem) {
+          table, tbody, tr, td { display: block; }
+          thead { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
+          tr { border-bottom: 1px solid var(--line); padding: .5rem 0; }
+          td { border: 0; padding: .2rem 0; }
+          td[data-label]::before { content: attr(data-label) ": "; font-weight: 600; }
+        }
         """;
 }

@@ -3,6 +3,7 @@ using Broker.Core.Clients;
 using Broker.Core.Security;
 using Broker.Core.Stores;
 using Broker.Hosting;
+using Broker.Core.Accounts;
 using Broker.Http;
 using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -30,8 +31,8 @@ public static class AuthorizeEndpoints
         return routes;
     }
 
-    private static async Task<Results<ContentHttpResult, RedirectHttpResult>> Authorize(
-        HttpContext context, IClientStore clients, IUserStore users, IAntiforgery antiforgery, IOptions<BrokerOptions> broker)
+    private static async Task<Results<HtmlPage, RedirectHttpResult>> Authorize(
+        HttpContext context, IClientStore clients, IUserStore users, IAntiforgery antiforgery, IOptions<BrokerOptions> broker, PageBranding branding)
     {
         var validation = await ValidateAsync(context.Request.Query, clients, context.RequestAborted);
         if (ErrorResult(validation, broker.Value.Issuer) is { } error)
@@ -39,14 +40,15 @@ public static class AuthorizeEndpoints
             return error;
         }
         // Not signed in: login or join first, then back here with the same request.
-        if (await UserSession.SignedInUserAsync(context, users) is null)
+        var user = await UserSession.SignedInUserAsync(context, users);
+        if (user is null)
         {
             return TypedResults.Redirect(UserSession.LoginUrl(Path + context.Request.QueryString));
         }
-        return ConsentPage(context, antiforgery, validation.Request!);
+        return ConsentPage(context, antiforgery, validation.Request!, user, branding.ProductName);
     }
 
-    private static async Task<Results<ContentHttpResult, RedirectHttpResult>> Decide(
+    private static async Task<Results<HtmlPage, RedirectHttpResult>> Decide(
         HttpContext context, IClientStore clients, IUserStore users, IGrantStore grants, IAntiforgery antiforgery,
         IOptions<BrokerOptions> broker, IOptions<InstallationOptions> installation, TimeProvider time)
     {
@@ -88,7 +90,7 @@ public static class AuthorizeEndpoints
         return RedirectWith(request.RedirectUri, broker.Value.Issuer, request.State, ("code", code));
     }
 
-    private static async Task<AuthorizationValidation> ValidateAsync(
+    internal static async Task<AuthorizationValidation> ValidateAsync(
         IEnumerable<KeyValuePair<string, StringValues>> parameters, IClientStore clients, CancellationToken cancellationToken)
     {
         var values = parameters.ToDictionary(pair => pair.Key, pair => pair.Value, StringComparer.Ordinal);
@@ -104,7 +106,7 @@ public static class AuthorizeEndpoints
     }
 
     // Errors about the client or redirect URI: a page. Others: back to the validated redirect URI.
-    private static Results<ContentHttpResult, RedirectHttpResult>? ErrorResult(AuthorizationValidation validation, string issuer)
+    private static Results<HtmlPage, RedirectHttpResult>? ErrorResult(AuthorizationValidation validation, string issuer)
     {
         if (validation.PageError is { } pageError)
         {
@@ -135,23 +137,15 @@ public static class AuthorizeEndpoints
             .Where(pair => SingleValued.Contains(pair.Key, StringComparer.Ordinal))
             .Select(pair => new KeyValuePair<string, string?>(pair.Key, pair.Value.ToString()))).ToString();
 
-    private static ContentHttpResult ConsentPage(HttpContext context, IAntiforgery antiforgery, AuthorizationRequest request)
+    private static HtmlPage ConsentPage(HttpContext context, IAntiforgery antiforgery, AuthorizationRequest request, User user, string productName)
     {
         var client = request.Client;
         var host = RedirectUris.DisplayHost(request.RedirectUri);
-        var headline = client.Role is ParentRole
-            ? $"""
-               <h1>Install {Html.Untrusted(client.Name)}?</h1>
-               <p>An installation of this plugin is asking for its own API key. It runs at:</p>
-               <p class="host">{Html.Text(host)}</p>
-               <p>Approve only if you are setting up this plugin on <strong>{Html.Text(host)}</strong> yourself.
-               The new key will belong to your account; you can revoke it any time under <a href="{UserSession.AppsPath}">your installations</a>.</p>
-               """
-            : $"""
-               <h1>Authorize {Html.Untrusted(client.Name)}?</h1>
-               {(client.Source == RegistrationSource.Open ? "<p><span class=\"badge\">Unverified</span> This application registered itself; the platform has not reviewed it.</p>" : "")}
-               <p>After you approve, you will be sent to <strong>{Html.Text(host)}</strong>.</p>
-               """;
+        var abilities = string.Concat(AccessDescription.Describe(ApplicationCard.GrantedEndpoints(client))
+            .Select(ability => $"<li>{Html.Text(ability)}</li>"));
+        var (title, headline, keyHolder) = client.Role is ParentRole
+            ? ("Install plugin", $"Install {Html.Untrusted(client.Name)} on this site?", "This installation gets its own key. With it, the plugin on this site can:")
+            : ("Authorize application", $"Give {Html.Untrusted(client.Name)} access?", "With this access, the application can:");
         var fields = string.Concat(
             Html.Hidden("client_id", client.ClientId),
             Html.Hidden("redirect_uri", request.RedirectUri),
@@ -160,15 +154,41 @@ public static class AuthorizeEndpoints
             Html.Hidden("state", request.State),
             Html.Hidden("code_challenge", request.CodeChallenge),
             Html.Hidden("code_challenge_method", request.CodeChallenge is null ? null : Pkce.S256));
-        return Html.Page("Authorize", $"""
-            {headline}
-            <p>Application: {Html.Untrusted(client.Name)}<br>Client ID: <code>{Html.Text(client.ClientId)}</code><br>Access: {Html.Text(request.Scope)}</p>
+        var thisRequest = Path + context.Request.QueryString;
+        return Html.Page(title, $"""
+            <h1>{headline}</h1>
+            <p class="host">{Html.Text(host)}</p>
+            {ApplicationCard.Render(client, productName)}
+            <p>Approve only if you are setting this up on <strong>{Html.Text(host)}</strong> yourself. After you decide, you go back to that site.</p>
+            <h2>What it can do</h2>
+            <p>{keyHolder}</p>
+            <ul>{abilities}</ul>
+            <p>It belongs to your account. You can undo this approval at any time under <a href="{UserSession.AppsPath}">Your installations</a> ({Html.Text(UserSession.AppsPath)}).</p>
+            <div class="signed-in">Signed in as <strong>{Html.Text(user.Email)}</strong>. {UserSession.SignOutForm(context, antiforgery, "Not you? Sign out", thisRequest, "link")}</div>
             <form method="post" action="{Path}">
             {Html.AntiforgeryField(context, antiforgery)}
             {fields}
+            <div class="actions">
             <button type="submit" name="decision" value="approve">Approve</button>
             <button class="secondary" type="submit" name="decision" value="deny">Deny</button>
+            </div>
             </form>
+            <p class="fine">Client ID <code>{Html.Text(client.ClientId)}</code></p>
             """);
+    }
+}
+
+/// <summary>The pending authorize request behind a sign-in's return URL, for the login and join pages.</summary>
+internal sealed class PendingAuthorizations(IClientStore clients) : ISignInPurposes
+{
+    public async Task<SignInPurpose?> DescribeAsync(string returnUrl, CancellationToken cancellationToken)
+    {
+        var query = returnUrl.IndexOf('?', StringComparison.Ordinal);
+        if (query < 0 || !string.Equals(returnUrl[..query], AuthorizeEndpoints.Path, StringComparison.Ordinal))
+        {
+            return null;
+        }
+        var validation = await AuthorizeEndpoints.ValidateAsync(QueryHelpers.ParseQuery(returnUrl[query..]), clients, cancellationToken);
+        return validation.Request is { } request ? new SignInPurpose(request.Client, RedirectUris.DisplayHost(request.RedirectUri)) : null;
     }
 }

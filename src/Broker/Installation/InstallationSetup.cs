@@ -1,4 +1,5 @@
 using Broker.Hosting;
+using Broker.Http;
 
 namespace Broker.Installation;
 
@@ -11,6 +12,7 @@ public static class InstallationSetup
     public static IServiceCollection AddInstallation(this IServiceCollection services)
     {
         services.AddSingleton<IInFlightSpends, InProcessInFlightSpends>();
+        services.AddSingleton<ISignInPurposes, PendingAuthorizations>();
         services.AddSingleton<ExpiredGrantCleanup>();
         services.AddHostedService(provider => provider.GetRequiredService<ExpiredGrantCleanup>());
         return services;
