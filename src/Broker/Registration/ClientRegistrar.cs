@@ -17,6 +17,9 @@ public sealed record IssuedClient(Client Client, string? ClientSecret, string? R
 /// </summary>
 public sealed class ClientRegistrar(IClientStore clients, TimeProvider time)
 {
+    // A write that keeps losing to other changes gives up after this many tries.
+    private const int SaveAttempts = 3;
+
     // The metadata's properties under their RFC 7591 names, in declaration order.
     private static readonly JsonSerializerOptions MetadataNames = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
@@ -51,38 +54,64 @@ public sealed class ClientRegistrar(IClientStore clients, TimeProvider time)
         Client current, ClientMetadata metadata, AuditActor actor, CancellationToken cancellationToken)
     {
         string? secret = null;
-        var replaced = current.WithMetadata(metadata);
-        if (!metadata.UsesSecret)
+        var (saved, outcome) = await SaveLatestAsync(current, stored =>
         {
-            replaced = replaced with { SecretHash = null, SecretFingerprint = null };
-        }
-        else if (current.SecretHash is null)
-        {
-            secret = Secret.NewToken();
-            replaced = replaced with { SecretHash = Secret.Hash(secret), SecretFingerprint = Secret.Fingerprint(secret) };
-        }
-        var outcome = await SaveAsync(current, replaced, actor, AuditActions.ClientChanged, "metadata replaced", cancellationToken);
-        return outcome == WriteOutcome.Done ? (new IssuedClient(replaced, secret, null), outcome) : (null, outcome);
+            secret = null;
+            var replaced = stored.WithMetadata(metadata);
+            if (!metadata.UsesSecret)
+            {
+                return replaced with { SecretHash = null, SecretFingerprint = null };
+            }
+            if (stored.SecretHash is null)
+            {
+                secret = Secret.NewToken();
+                return replaced with { SecretHash = Secret.Hash(secret), SecretFingerprint = Secret.Fingerprint(secret) };
+            }
+            return replaced;
+        }, actor, AuditActions.ClientChanged, _ => "metadata replaced", cancellationToken);
+        return saved is not null ? (new IssuedClient(saved, secret, null), outcome) : (null, outcome);
     }
 
     /// <summary>A new secret for a client that uses one (Okta lifecycle/newSecret).</summary>
     public async Task<IssuedClient?> NewSecretAsync(Client current, AuditActor actor, CancellationToken cancellationToken)
     {
         var secret = Secret.NewToken();
-        var replaced = current with { SecretHash = Secret.Hash(secret), SecretFingerprint = Secret.Fingerprint(secret) };
-        var outcome = await SaveAsync(current, replaced, actor, AuditActions.SecretRotated, $"new secret ending {replaced.SecretFingerprint}", cancellationToken);
-        return outcome == WriteOutcome.Done ? new IssuedClient(replaced, secret, null) : null;
+        var (saved, _) = await SaveLatestAsync(current,
+            stored => stored with { SecretHash = Secret.Hash(secret), SecretFingerprint = Secret.Fingerprint(secret) },
+            actor, AuditActions.SecretRotated, changed => $"new secret ending {changed.SecretFingerprint}", cancellationToken);
+        return saved is not null ? new IssuedClient(saved, secret, null) : null;
     }
 
     /// <summary>Soft-deletes a client; false when it was already gone.</summary>
     public async Task<bool> DeleteAsync(Client current, AuditActor actor, CancellationToken cancellationToken) =>
-        await SaveAsync(current, current.Deleted(time.GetUtcNow()), actor, AuditActions.ClientDeleted, null, cancellationToken) == WriteOutcome.Done;
+        (await SaveLatestAsync(current, stored => stored.Deleted(time.GetUtcNow()), actor, AuditActions.ClientDeleted, _ => null, cancellationToken))
+            .Outcome == WriteOutcome.Done;
 
-    // The change and its audit entry in one write, if the client is still the version the caller read.
-    private Task<WriteOutcome> SaveAsync(
-        Client current, Client changed, AuditActor actor, string action, string? details, CancellationToken cancellationToken) =>
-        clients.SaveAsync(changed, current.Version,
-            actor.Entry(action, AuditActions.Client(current.ClientId), time.GetUtcNow(), details), cancellationToken);
+    // The change and its audit entry in one write, if the client is still the version it was read at.
+    // These APIs take no If-Match: a change that lost the race to another one (a disable, a revocation,
+    // a second PUT) is applied again to what is stored now, as a whole replacement always was, rather
+    // than answered as if the client did not exist. A client deleted meanwhile is not found.
+    private async Task<(Client? Saved, WriteOutcome Outcome)> SaveLatestAsync(
+        Client current, Func<Client, Client> change, AuditActor actor, string action, Func<Client, string?> details,
+        CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var changed = change(current);
+            var outcome = await clients.SaveAsync(changed, current.Version,
+                actor.Entry(action, AuditActions.Client(current.ClientId), time.GetUtcNow(), details(changed)), cancellationToken);
+            if (outcome != WriteOutcome.NotFound || attempt == SaveAttempts)
+            {
+                return (outcome == WriteOutcome.Done ? changed with { Version = current.Version + 1 } : null, outcome);
+            }
+            var latest = await clients.FindAsync(current.ClientId, cancellationToken);
+            if (latest is null || latest.DeletedAt is not null)
+            {
+                return (null, WriteOutcome.NotFound);
+            }
+            current = latest;
+        }
+    }
 
     /// <summary>
     /// The RFC 7591 / Okta representation of a client. The secret appears only when just minted
