@@ -118,6 +118,13 @@ internal sealed class GroupCommit : IAsyncDisposable
             {
                 var outcomes = await database.RunAsync(async token =>
                 {
+                    // A retried batch leaves out the writes whose callers were already told 503 at the
+                    // budget: committing them now would make that answer a lie.
+                    batch.RemoveAll(pending => pending.Done.Task.IsCompleted);
+                    if (batch.Count == 0)
+                    {
+                        return [];
+                    }
                     var writer = await WriterConnectionAsync(token);
                     try
                     {
