@@ -31,6 +31,7 @@ public sealed class DatabaseUnavailableException(string message, Exception? inne
 public sealed class Database : IAsyncDisposable
 {
     private readonly string connectionString;
+    private readonly Lazy<string> unpooledConnectionString;
     private readonly ResiliencePipeline pipeline;
     private readonly ResiliencePipeline once;
 
@@ -47,6 +48,7 @@ public sealed class Database : IAsyncDisposable
         // The provider's own waits (connect, command, SQLite's busy handler) end with the budget too, so
         // that work the caller stopped waiting for does not linger on a connection or a lock.
         this.connectionString = dialect.Bounded(connectionString, Budget);
+        unpooledConnectionString = new Lazy<string>(() => Unpooled(this.connectionString));
         // One caller waiting out the budget after another fails once per budget: an outage ends only
         // after twice that without a failure.
         outage = new OutageLog(logger ?? (ILogger)NullLogger<Database>.Instance, 2 * Budget);
@@ -138,12 +140,11 @@ public sealed class Database : IAsyncDisposable
     /// </summary>
     public async Task ProbeWriteAsync(TimeSpan bound, CancellationToken cancellationToken = default)
     {
-        var probe = new DbConnectionStringBuilder { ConnectionString = Dialect.Bounded(connectionString, bound) };
         // Its own native connection, so the short bound (SQLite's busy_timeout) reaches no pooled one.
-        probe["Pooling"] = false;
+        var probe = Unpooled(Dialect.Bounded(connectionString, bound));
         using var withinBound = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         withinBound.CancelAfter(bound);
-        var running = ProbeWriteOnceAsync(probe.ConnectionString, withinBound.Token);
+        var running = ProbeWriteOnceAsync(probe, withinBound.Token);
         try
         {
             await running.WaitAsync(bound, cancellationToken);
@@ -162,7 +163,7 @@ public sealed class Database : IAsyncDisposable
     private async Task ProbeWriteOnceAsync(string probeConnectionString, CancellationToken cancellationToken)
     {
         await using var connection = Dialect.CreateConnection(probeConnectionString);
-        await connection.OpenAsync(cancellationToken);
+        await Dialect.OpenAsync(connection, cancellationToken);
         await Dialect.OnOpenedAsync(connection, cancellationToken);
         // Queued with this process's writers (SQLite): left to SQLite's busy handler, a probe beside a
         // writer that never pauses could miss every gap between its commits and call a busy database down.
@@ -281,12 +282,25 @@ public sealed class Database : IAsyncDisposable
             }, cancellationToken);
     }
 
-    internal async Task<DbConnection> OpenOnceAsync(CancellationToken cancellationToken)
+    internal async Task<DbConnection> OpenOnceAsync(CancellationToken cancellationToken) =>
+        await OpenOnceAsync(connectionString, cancellationToken);
+
+    /// <summary>
+    /// A connection of its own, outside the provider's pool: closing it closes the native connection, so
+    /// one that broke (or that changed its settings, like the batch writer's) is never handed to anyone.
+    /// </summary>
+    internal Task<DbConnection> OpenUnpooledAsync(CancellationToken cancellationToken) =>
+        OpenOnceAsync(unpooledConnectionString.Value, cancellationToken);
+
+    private static string Unpooled(string connectionString) =>
+        new DbConnectionStringBuilder { ConnectionString = connectionString, ["Pooling"] = false }.ConnectionString;
+
+    private async Task<DbConnection> OpenOnceAsync(string connectionString, CancellationToken cancellationToken)
     {
         var connection = Dialect.CreateConnection(connectionString);
         try
         {
-            await connection.OpenAsync(cancellationToken);
+            await Dialect.OpenAsync(connection, cancellationToken);
             await Dialect.OnOpenedAsync(connection, cancellationToken);
             return connection;
         }

@@ -1,7 +1,6 @@
 using System.Data.Common;
 using System.Threading.Channels;
 using Dapper;
-using Microsoft.Data.Sqlite;
 
 namespace Broker.Storage;
 
@@ -237,19 +236,21 @@ internal sealed class GroupCommit : IAsyncDisposable
         return command.ExecuteNonQueryAsync(token);
     }
 
-    // The writer's connection checkpoints nothing in its commits: WalCheckpointer does that beside it.
+    // The writer's connection is its own, outside the pool (it changes its checkpoint setting, and one
+    // that broke must reach no one else), and checkpoints nothing in its commits: WalCheckpointer does
+    // that beside it.
     private async Task<DbConnection> WriterConnectionAsync(CancellationToken token)
     {
         if (connection is null)
         {
-            var opened = await database.OpenOnceAsync(token);
+            var opened = await database.OpenUnpooledAsync(token);
             try
             {
                 await opened.ExecuteAsync(new CommandDefinition(WalCheckpointer.TakeOverSql, cancellationToken: token));
             }
             catch
             {
-                await DiscardAsync(opened);
+                await opened.DisposeAsync();
                 throw;
             }
             connection = opened;
@@ -266,26 +267,7 @@ internal sealed class GroupCommit : IAsyncDisposable
         }
         var dropped = connection;
         connection = null;
-        try
-        {
-            // The native connection goes back to the pool: with SQLite's own checkpoint again.
-            await dropped.ExecuteAsync(WalCheckpointer.GiveBackSql);
-            await dropped.DisposeAsync();
-        }
-        catch (Exception exception) when (exception is DbException or InvalidOperationException)
-        {
-            await DiscardAsync(dropped);
-        }
-    }
-
-    // Closes a connection without handing its native connection to anyone again (the pool would).
-    private static async Task DiscardAsync(DbConnection discarded)
-    {
-        if (discarded is SqliteConnection sqlite)
-        {
-            SqliteConnection.ClearPool(sqlite);
-        }
-        await discarded.DisposeAsync();
+        await dropped.DisposeAsync();
     }
 
     private void ClearCommands()

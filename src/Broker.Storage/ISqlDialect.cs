@@ -11,6 +11,9 @@ public interface ISqlDialect
 
     DbConnection CreateConnection(string connectionString);
 
+    /// <summary>Opens a connection made by <see cref="CreateConnection"/> (from the provider's pool where it has one).</summary>
+    Task OpenAsync(DbConnection connection, CancellationToken cancellationToken) => connection.OpenAsync(cancellationToken);
+
     /// <summary>
     /// <paramref name="connectionString"/> with the provider's own waits (connecting, a command, a lock)
     /// ending within <paramref name="budget"/>, rounded up to whole seconds where the provider counts so.

@@ -15,6 +15,37 @@ public sealed class SqliteDialect : ISqlDialect
 
     public DbConnection CreateConnection(string connectionString) => new SqliteConnection(connectionString);
 
+    // Microsoft.Data.Sqlite's pool can lend one native connection to two owners: a connection it hands
+    // out is marked active a moment before it is given its owner, outside the pool's lock, and an open
+    // that finds the pool empty (or a clear of the pool) meanwhile takes it for leaked and reclaims it
+    // (dotnet/efcore#39008, open on 10.0.12 and 11.0.0). Two requests then shared one connection: a
+    // transaction inside another's, or a handle disposed under a read (an ObjectDisposedException, a
+    // 500). Opening one connection at a time, and clearing pools only between opens, closes the gap;
+    // a pooled open takes microseconds, and SQLite opens synchronously anyway.
+    private static readonly Lock Opening = new();
+
+    public Task OpenAsync(DbConnection connection, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        lock (Opening)
+        {
+            connection.Open();
+        }
+        return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// Closes the idle native connections of every SQLite file in the process (before a file is deleted
+    /// or replaced), safely beside opens on other threads: use it, never <c>SqliteConnection.ClearAllPools</c>.
+    /// </summary>
+    public static void ClearAllPools()
+    {
+        lock (Opening)
+        {
+            SqliteConnection.ClearAllPools();
+        }
+    }
+
     // Two waits for a lock held elsewhere: SQLite's busy handler (busy_timeout, set from the connection's
     // DefaultTimeout in OnOpenedAsync) and then Microsoft.Data.Sqlite's own retry of a busy statement
     // every 150 ms until the command timeout, whose default is 30 s. Left at 10 s and 30 s they held a

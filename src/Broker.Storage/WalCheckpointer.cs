@@ -28,9 +28,6 @@ internal sealed class WalCheckpointer : IDisposable
     /// <summary>Turns the automatic checkpoint off, for the writer's connection.</summary>
     public const string TakeOverSql = "PRAGMA wal_autocheckpoint = 0";
 
-    /// <summary>Turns it back on (SQLite's default) before the connection returns to the pool.</summary>
-    public const string GiveBackSql = "PRAGMA wal_autocheckpoint = 1000";
-
     // Copies what it can without waiting for readers or writers; answers busy, log and checkpointed frames.
     private const string CheckpointSql = "PRAGMA wal_checkpoint(PASSIVE)";
 
@@ -107,7 +104,7 @@ internal sealed class WalCheckpointer : IDisposable
             try
             {
                 // SQLite connections open synchronously; this thread has nothing else to do meanwhile.
-                connection ??= database.OpenOnceAsync(CancellationToken.None).GetAwaiter().GetResult();
+                connection ??= database.OpenUnpooledAsync(CancellationToken.None).GetAwaiter().GetResult();
                 if (connection.QuerySingle<Progress>(CheckpointSql).Log >= RestartFrames)
                 {
                     catchUpDue = true;

@@ -50,7 +50,7 @@ public class GateDecisionBenchmark
     [GlobalCleanup]
     public void Cleanup()
     {
-        SqliteConnection.ClearAllPools();
+        SqliteDialect.ClearAllPools();
         File.Delete(databasePath);
     }
 

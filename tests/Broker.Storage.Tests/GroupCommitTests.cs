@@ -23,7 +23,7 @@ public sealed class GroupCommitTests : IAsyncLifetime
     public async Task DisposeAsync()
     {
         await database.DisposeAsync();
-        SqliteConnection.ClearAllPools();
+        SqliteDialect.ClearAllPools();
         foreach (var file in new[] { path, path + "-wal", path + "-shm" })
         {
             File.Delete(file);

@@ -16,7 +16,7 @@ public sealed class SqliteStoreTests : StoreContract
 
     protected override Task DropDatabasesAsync()
     {
-        SqliteConnection.ClearAllPools();
+        SqliteDialect.ClearAllPools();
         foreach (var path in paths)
         {
             foreach (var file in new[] { path, path + "-wal", path + "-shm" })

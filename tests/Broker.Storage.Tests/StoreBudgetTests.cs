@@ -74,7 +74,7 @@ public sealed class StoreBudgetTests
         }
         finally
         {
-            SqliteConnection.ClearAllPools();
+            SqliteDialect.ClearAllPools();
             File.Delete(path);
         }
     }
@@ -93,7 +93,7 @@ public sealed class StoreBudgetTests
         }
         finally
         {
-            SqliteConnection.ClearAllPools();
+            SqliteDialect.ClearAllPools();
             File.Delete(path);
         }
     }

@@ -61,7 +61,7 @@ public sealed class TransientFaultTests
         }
         finally
         {
-            SqliteConnection.ClearAllPools();
+            SqliteDialect.ClearAllPools();
             File.Delete(path);
         }
     }

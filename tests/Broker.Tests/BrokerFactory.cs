@@ -88,7 +88,7 @@ public sealed class BrokerFactory : WebApplicationFactory<Program>
         base.Dispose(disposing);
         if (disposing)
         {
-            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            Broker.Storage.SqliteDialect.ClearAllPools();
             try
             {
                 Directory.Delete(directory, recursive: true);

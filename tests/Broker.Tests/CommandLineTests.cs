@@ -1,3 +1,4 @@
+using Broker.Storage;
 using System.Diagnostics;
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
@@ -11,7 +12,7 @@ public sealed class CommandLineTests : IDisposable
 
     public void Dispose()
     {
-        SqliteConnection.ClearAllPools();
+        SqliteDialect.ClearAllPools();
         foreach (var suffix in new[] { "", "-wal", "-shm" })
         {
             File.Delete(databasePath + suffix);
@@ -222,7 +223,7 @@ public sealed class CommandLineTests : IDisposable
 
         // The secret is stored only as a hash: it appears nowhere in the database file.
         var secret = app.GetProperty("client_secret").GetString()!;
-        SqliteConnection.ClearAllPools();
+        SqliteDialect.ClearAllPools();
         (await File.ReadAllTextAsync(databasePath)).Should().NotContain(secret);
     }
 

@@ -1,3 +1,4 @@
+using Broker.Storage;
 using System.Diagnostics;
 using System.Net;
 using Broker.Hosting;
@@ -14,7 +15,7 @@ public sealed class KeyRingProtectionTests : IDisposable
 
     public void Dispose()
     {
-        SqliteConnection.ClearAllPools();
+        SqliteDialect.ClearAllPools();
         foreach (var suffix in new[] { "", "-wal", "-shm" })
         {
             File.Delete(databasePath + suffix);
@@ -92,7 +93,7 @@ public sealed class KeyRingProtectionTests : IDisposable
             session = await SignInAsync(before);
             (await AppsPageAsync(before, session)).Should().Be(HttpStatusCode.OK);
         }
-        SqliteConnection.ClearAllPools();
+        SqliteDialect.ClearAllPools();
 
         using var after = Start(KeyEncryptionKey);
         (await AppsPageAsync(after, session)).Should().Be(HttpStatusCode.OK);
@@ -106,14 +107,14 @@ public sealed class KeyRingProtectionTests : IDisposable
         {
             session = await SignInAsync(before);
         }
-        SqliteConnection.ClearAllPools();
+        SqliteDialect.ClearAllPools();
         var newKey = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
 
         using (var rotated = Start(newKey, KeyEncryptionKey))
         {
             (await AppsPageAsync(rotated, session)).Should().Be(HttpStatusCode.OK);
         }
-        SqliteConnection.ClearAllPools();
+        SqliteDialect.ClearAllPools();
 
         // Without the previous key the old ring cannot be read: the session no longer signs in.
         using var forgotten = Start(newKey);

@@ -1,3 +1,4 @@
+using Broker.Storage;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
@@ -111,7 +112,7 @@ public sealed class LogRedactionTests : SignedInOwnerTest
         {
             process.Kill(entireProcessTree: true);
             await process.WaitForExitAsync();
-            SqliteConnection.ClearAllPools();
+            SqliteDialect.ClearAllPools();
         }
         var log = string.Join('\n', output);
         log.Should().Contain("/healthz?code=", "the request line is logged at Trace");

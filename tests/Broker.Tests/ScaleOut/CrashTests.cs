@@ -151,7 +151,7 @@ public sealed class CrashTests : IDisposable
 
     public void Dispose()
     {
-        SqliteConnection.ClearAllPools();
+        SqliteDialect.ClearAllPools();
         try
         {
             Directory.Delete(directory, recursive: true);
