@@ -65,7 +65,16 @@ internal sealed class GroupCommit : IAsyncDisposable
         await DropWriterConnectionAsync();
     }
 
-    private sealed record Pending(IReadOnlyList<Statement> Statements, TaskCompletionSource<bool> Done);
+    private sealed record Pending(IReadOnlyList<Statement> Statements, TaskCompletionSource<bool> Done)
+    {
+        // Guarded by the GroupCommit's claims lock: a write is either given up by its caller (never to
+        // be committed) or claimed by the writer for the commit about to run, never both.
+        public bool GivenUp { get; set; }
+
+        public bool Claimed { get; set; }
+    }
+
+    private readonly Lock claims = new();
 
     /// <summary>
     /// Runs <paramref name="statements"/> in the next group transaction; the outcome once that has
@@ -77,21 +86,54 @@ internal sealed class GroupCommit : IAsyncDisposable
         ObjectDisposedException.ThrowIf(!queue.Writer.TryWrite(pending), database);
         try
         {
-            // A caller that gives up stops waiting; its write may still commit, like any write whose answer is lost.
+            // A caller that goes away (the request aborted) stops waiting; its write may still commit.
             return await pending.Done.Task.WaitAsync(database.Budget, cancellationToken);
         }
         catch (TimeoutException exception)
         {
             // Queued behind a writer that is stuck (a lock held elsewhere, a slow disk): the caller gets
-            // its 503 within the budget, and a write not yet taken into a batch is never run (the writer
-            // skips answered ones). A write already in the running batch may still commit: an unknown
-            // outcome, which is a 503 too.
-            var unavailable = new DatabaseUnavailableException("the write was not committed within the time budget", exception);
-            if (pending.Done.TrySetException(unavailable))
+            // its 503 within the budget, and the write is given up: no batch commits it afterwards (the
+            // writer claims every write of a batch just before its commit, and undoes and reruns the
+            // batch without the ones given up). One already claimed is being committed this moment: its
+            // outcome is the answer; only a commit that itself hangs leaves it unknown (a 503 too).
+            lock (claims)
             {
+                if (!pending.Claimed)
+                {
+                    pending.GivenUp = true;
+                }
+            }
+            if (pending.GivenUp)
+            {
+                var unavailable = new DatabaseUnavailableException("the write was not committed within the time budget", exception);
+                pending.Done.TrySetException(unavailable);
                 throw unavailable;
             }
-            return await pending.Done.Task;
+            try
+            {
+                return await pending.Done.Task.WaitAsync(database.Budget, cancellationToken);
+            }
+            catch (TimeoutException hung)
+            {
+                throw new DatabaseUnavailableException("the commit holding the write did not end within the time budget; its outcome is unknown", hung);
+            }
+        }
+    }
+
+    // Claims every write of the batch for the commit about to run, or none when one was given up meanwhile.
+    private bool TryClaim(List<Pending> batch)
+    {
+        lock (claims)
+        {
+            if (batch.Exists(pending => pending.GivenUp))
+            {
+                return false;
+            }
+            foreach (var pending in batch)
+            {
+                pending.Claimed = true;
+            }
+            return true;
         }
     }
 
@@ -103,8 +145,8 @@ internal sealed class GroupCommit : IAsyncDisposable
             batch.Clear();
             while (batch.Count < MaxBatch && queue.Reader.TryRead(out var pending))
             {
-                // Answered already: its caller stopped waiting at the budget and was told nothing was written.
-                if (!pending.Done.Task.IsCompleted)
+                // Given up: its caller stopped waiting at the budget and was told nothing was written.
+                if (!pending.GivenUp)
                 {
                     batch.Add(pending);
                 }
@@ -117,21 +159,28 @@ internal sealed class GroupCommit : IAsyncDisposable
             {
                 var outcomes = await database.RunAsync(async token =>
                 {
-                    // A retried batch leaves out the writes whose callers were already told 503 at the
-                    // budget: committing them now would make that answer a lie.
-                    batch.RemoveAll(pending => pending.Done.Task.IsCompleted);
-                    if (batch.Count == 0)
-                    {
-                        return [];
-                    }
                     var writer = await WriterConnectionAsync(token);
                     try
                     {
                         await checkpointer.CatchUpAsync(writer);
-                        var outcomes = await database.InTransactionOnAsync(writer, (_, transaction, attemptToken) => RunPlainlyAsync(batch, transaction, attemptToken), CancellationToken.None, token)
-                            ?? await database.InTransactionOnAsync(writer, async (_, transaction, attemptToken) => (await RunIsolatedAsync(batch, transaction, attemptToken), true), CancellationToken.None, token);
-                        checkpointer.Committed();
-                        return outcomes;
+                        while (true)
+                        {
+                            // A batch run again (after a fault, or because a caller gave up while it ran)
+                            // leaves out the writes whose callers were told 503: committing them now would
+                            // make that answer a lie.
+                            batch.RemoveAll(pending => pending.GivenUp);
+                            if (batch.Count == 0)
+                            {
+                                return [];
+                            }
+                            var outcomes = await database.InTransactionOnAsync(writer, (_, transaction, attemptToken) => RunPlainlyAsync(batch, transaction, attemptToken), CancellationToken.None, token)
+                                ?? await database.InTransactionOnAsync(writer, (_, transaction, attemptToken) => RunIsolatedAsync(batch, transaction, attemptToken), CancellationToken.None, token);
+                            if (outcomes is not null)
+                            {
+                                checkpointer.Committed();
+                                return outcomes;
+                            }
+                        }
                     }
                     catch
                     {
@@ -162,7 +211,8 @@ internal sealed class GroupCommit : IAsyncDisposable
         }
     }
 
-    // Every write straight into the transaction; null (and a rollback) as soon as one of them fails.
+    // Every write straight into the transaction; null (and a rollback) as soon as one of them fails, or
+    // when a caller gave up meanwhile.
     private async Task<((bool Result, Exception? Error)[]? Outcomes, bool Commit)> RunPlainlyAsync(
         List<Pending> batch, DbTransaction transaction, CancellationToken token)
     {
@@ -180,11 +230,12 @@ internal sealed class GroupCommit : IAsyncDisposable
                 return (null, false);
             }
         }
-        return ([.. batch.Select(_ => (true, (Exception?)null))], true);
+        return TryClaim(batch) ? ([.. batch.Select(_ => (true, (Exception?)null))], true) : (null, false);
     }
 
-    // Each write in its own savepoint, so that one that fails is undone alone.
-    private async Task<(bool Result, Exception? Error)[]> RunIsolatedAsync(
+    // Each write in its own savepoint, so that one that fails is undone alone; null (and a rollback) when
+    // a caller gave up meanwhile.
+    private async Task<((bool Result, Exception? Error)[]? Outcomes, bool Commit)> RunIsolatedAsync(
         List<Pending> batch, DbTransaction transaction, CancellationToken token)
     {
         var results = new (bool Result, Exception? Error)[batch.Count];
@@ -207,7 +258,7 @@ internal sealed class GroupCommit : IAsyncDisposable
             }
             await ExecuteAsync(ReleaseSavepoint, transaction, token);
         }
-        return results;
+        return TryClaim(batch) ? (results, true) : (null, false);
     }
 
     // A unique key, a bad value, a statement the provider refuses: this write's own fault. A fault of

@@ -119,6 +119,28 @@ public sealed class GroupCommitTests : IAsyncLifetime
         return System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(header.AsSpan(12));
     }
 
+    [Fact]
+    public async Task A_write_whose_caller_was_told_503_is_not_committed_when_the_lock_lifts_later()
+    {
+        await using var impatient = new Database(new SqliteDialect(), $"Data Source={path}", new DatabaseResilience { Timeout = TimeSpan.FromSeconds(1) });
+        await using var blocker = new SqliteConnection($"Data Source={path};Pooling=False");
+        await blocker.OpenAsync();
+        await blocker.ExecuteAsync("BEGIN IMMEDIATE");
+        // The first write's batch waits for the lock; the second queues behind it, so its batch starts
+        // later than its caller's budget did and is still waiting for the lock when the caller gives up.
+        var first = impatient.WriteAsync([Insert("first")]);
+        await Task.Delay(500);
+        var second = impatient.WriteAsync([Insert("second")]);
+        await FluentActions.Awaiting(() => first).Should().ThrowAsync<DatabaseUnavailableException>();
+        await FluentActions.Awaiting(() => second).Should().ThrowAsync<DatabaseUnavailableException>();
+        await blocker.ExecuteAsync("COMMIT");
+
+        // Whatever batch the writer was running when the lock lifted holds only writes answered 503.
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        (await impatient.WriteAsync([Insert("after")])).Should().BeTrue();
+        (await NamesAsync()).Should().Equal(["after"], "a caller told 503 was told nothing was written");
+    }
+
     private static Statement Insert(string name) =>
         new Statement("INSERT INTO tenant_settings (name, value) VALUES (@Name, 'x')").With("Name", name);
 
@@ -126,7 +148,7 @@ public sealed class GroupCommitTests : IAsyncLifetime
     // the first one (the holder) and waits for the lock; the rest arrive meanwhile and share the next batch.
     private async Task<(bool? Result, Exception? Error)[]> RunTogetherAsync(params IReadOnlyList<Statement>[] writes)
     {
-        await using var blocker = new SqliteConnection($"Data Source={path}");
+        await using var blocker = new SqliteConnection($"Data Source={path};Pooling=False");
         await blocker.OpenAsync();
         await blocker.ExecuteAsync("BEGIN IMMEDIATE");
         var holder = database.WriteAsync([Insert("holder")]);
