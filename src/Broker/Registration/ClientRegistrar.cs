@@ -47,6 +47,14 @@ public sealed class ClientRegistrar(IClientStore clients, TimeProvider time)
     }
 
     /// <summary>
+    /// Whether another client than <paramref name="exceptClientId"/> holds <paramref name="name"/>: the
+    /// unique index a write would meet, asked ahead by a dry-run (a write racing it can still take it).
+    /// </summary>
+    public async Task<bool> NameInUseAsync(string name, string? exceptClientId, CancellationToken cancellationToken) =>
+        (await clients.ListManagedAsync(name, 1, null, cancellationToken)) is [var first]
+            && string.Equals(first.Name, name, StringComparison.Ordinal) && first.ClientId != exceptClientId;
+
+    /// <summary>
     /// Replaces a client's metadata. A secret is minted when the new auth method needs one and the
     /// client had none, and dropped when the new method needs none.
     /// </summary>
@@ -114,6 +122,29 @@ public sealed class ClientRegistrar(IClientStore clients, TimeProvider time)
     }
 
     /// <summary>
+    /// What a dry-run answers: the metadata as it would be stored, defaults filled in, under the
+    /// client's id when it exists already; nothing is minted, so no secret or token appears.
+    /// </summary>
+    public static JsonObject Preview(ClientMetadata metadata, string? clientId = null)
+    {
+        var document = new JsonObject();
+        if (clientId is not null)
+        {
+            document["client_id"] = clientId;
+        }
+        AddMetadata(document, metadata);
+        return document;
+    }
+
+    private static void AddMetadata(JsonObject document, ClientMetadata metadata)
+    {
+        foreach (var (name, value) in JsonSerializer.SerializeToNode(metadata, MetadataNames)!.AsObject().ToList())
+        {
+            document[name] = value?.DeepClone();
+        }
+    }
+
+    /// <summary>
     /// The RFC 7591 / Okta representation of a client. The secret appears only when just minted
     /// (and so only for auth methods that use one).
     /// </summary>
@@ -130,10 +161,7 @@ public sealed class ClientRegistrar(IClientStore clients, TimeProvider time)
         {
             document["client_secret_expires_at"] = 0;
         }
-        foreach (var (name, value) in JsonSerializer.SerializeToNode(client.Metadata, MetadataNames)!.AsObject().ToList())
-        {
-            document[name] = value?.DeepClone();
-        }
+        AddMetadata(document, client.Metadata);
         if (issued.RegistrationAccessToken is not null)
         {
             document["registration_access_token"] = issued.RegistrationAccessToken;
