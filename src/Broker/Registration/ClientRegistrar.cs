@@ -23,9 +23,9 @@ public sealed class ClientRegistrar(IClientStore clients, TimeProvider time)
     // The metadata's properties under their RFC 7591 names, in declaration order.
     private static readonly JsonSerializerOptions MetadataNames = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
-    /// <summary>Creates a client; null when its name is taken.</summary>
+    /// <summary>Creates a client, as <paramref name="vouchedBy"/>'s when a software statement verified; null when its name is taken.</summary>
     public async Task<IssuedClient?> CreateAsync(
-        ClientMetadata metadata, RegistrationSource source, AuditActor actor, CancellationToken cancellationToken)
+        ClientMetadata metadata, RegistrationSource source, AuditActor actor, CancellationToken cancellationToken, TrustedIssuer? vouchedBy = null)
     {
         var secret = metadata.UsesSecret ? Secret.NewToken() : null;
         var registrationToken = source == RegistrationSource.Open ? Secret.NewToken() : null;
@@ -39,10 +39,13 @@ public sealed class ClientRegistrar(IClientStore clients, TimeProvider time)
             Source = source,
             RegistrationTokenHash = registrationToken is null ? null : Secret.Hash(registrationToken),
             CreatedAt = now,
+            SoftwareStatementIssuer = vouchedBy?.Issuer,
+            SoftwareVendor = vouchedBy?.VendorName,
         };
         // The client and its audit entry commit together: one write, and never one without the other.
         var entry = actor.Entry(AuditActions.ClientCreated, AuditActions.Client(client.ClientId), client.CreatedAt,
-            $"{source.ToString().ToLowerInvariant()} {metadata.ApplicationType} client");
+            $"{source.ToString().ToLowerInvariant()} {metadata.ApplicationType} client"
+                + (vouchedBy is null ? "" : $", software statement of {vouchedBy.Issuer}"));
         return await clients.CreateAsync(client, entry, cancellationToken) ? new IssuedClient(client, secret, registrationToken) : null;
     }
 

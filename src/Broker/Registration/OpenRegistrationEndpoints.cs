@@ -21,6 +21,7 @@ public static class OpenRegistrationEndpoints
     public static IServiceCollection AddRegistration(this IServiceCollection services)
     {
         services.AddSingleton<ClientRegistrar>();
+        services.AddSingleton<SoftwareStatements>();
         services.AddSingleton<IOpenRegistrationCap, OpenRegistrationCap>();
         services.AddSingleton<UnusedClientCleanup>();
         services.AddHostedService(provider => provider.GetRequiredService<UnusedClientCleanup>());
@@ -41,7 +42,7 @@ public static class OpenRegistrationEndpoints
 
     private static async Task<Results<Created<JsonObject>, Ok<JsonObject>, JsonHttpResult<OAuthErrorBody>>> Register(
         HttpContext context, TenantSettings settings, ClientRegistrar registrar, IOpenRegistrationCap cap,
-        OpenRegistrationLimit limit, IOptions<BrokerOptions> broker)
+        OpenRegistrationLimit limit, SoftwareStatements statements, IOptions<BrokerOptions> broker)
     {
         // Reject while the tenant has not turned open registration on.
         if (!await settings.IsEnabledAsync(TenantSettings.DynamicClientRegistrationFlag, context.RequestAborted))
@@ -60,7 +61,7 @@ public static class OpenRegistrationEndpoints
         {
             return OAuthResults.TooManyRequests(context, retryAfter, OAuthErrors.InvalidRequest, "too many registrations from this address; retry later");
         }
-        var (check, unreadable) = await ReadMetadataAsync(context.Request);
+        var (check, statement, unreadable) = await ReadMetadataAsync(context.Request, statements);
         if (unreadable is not null)
         {
             return unreadable;
@@ -83,7 +84,7 @@ public static class OpenRegistrationEndpoints
                 : TypedResults.Ok(ClientRegistrar.Preview(metadata));
         }
         var issued = await registrar.CreateAsync(metadata, RegistrationSource.Open,
-            AdminAuthentication.Actor(context, "open-registration"), context.RequestAborted);
+            AdminAuthentication.Actor(context, "open-registration"), context.RequestAborted, statement?.Issuer);
         // Reject a client_name already in use (names are unique, as in the Okta seed).
         if (issued is null)
         {
@@ -163,17 +164,29 @@ public static class OpenRegistrationEndpoints
         return TypedResults.NoContent();
     }
 
-    /// <summary>Every rule's verdict on a registration request, or the RFC 7591 error for a body that cannot be read.</summary>
-    private static async Task<(MetadataCheck? Check, JsonHttpResult<OAuthErrorBody>? Unreadable)> ReadMetadataAsync(HttpRequest request)
+    /// <summary>
+    /// Every rule's verdict on a registration request, the software statement's first: with a verified
+    /// statement the rules judge the request's metadata under the statement's signed fields. Or the
+    /// RFC 7591 error for a body that cannot be read.
+    /// </summary>
+    private static async Task<(MetadataCheck? Check, VerifiedStatement? Statement, JsonHttpResult<OAuthErrorBody>? Unreadable)> ReadMetadataAsync(
+        HttpRequest request, SoftwareStatements statements)
     {
         var (document, problem) = await RequestJson.TryReadAsync(request, request.HttpContext.RequestAborted);
         if (document is null)
         {
-            return (null, OAuthResults.BadRequest(OAuthErrors.InvalidClientMetadata, problem!));
+            return (null, null, OAuthResults.BadRequest(OAuthErrors.InvalidClientMetadata, problem!));
         }
         using (document)
         {
-            return (ClientMetadataRules.Check(document.RootElement, MetadataContract.OpenRegistration), null);
+            var (statement, refused) = await statements.VerifyAsync(document.RootElement, request.HttpContext.RequestAborted);
+            if (statement is null)
+            {
+                var check = ClientMetadataRules.Check(document.RootElement, MetadataContract.OpenRegistration);
+                return (refused is null ? check : new MetadataCheck(null, [refused, .. check.Refusals]), null, null);
+            }
+            using var merged = SoftwareStatements.Merge(document.RootElement, statement);
+            return (ClientMetadataRules.Check(merged.RootElement, MetadataContract.OpenRegistration), statement, null);
         }
     }
 
