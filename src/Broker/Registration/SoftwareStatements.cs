@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Broker.Core.Clients;
 using Broker.Core.Stores;
+using Broker.Hosting;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 
@@ -99,7 +100,7 @@ public sealed class SoftwareStatements(ITrustedIssuerStore issuers, TimeProvider
             ValidateLifetime = false,
             RequireSignedTokens = true,
             ValidAlgorithms = Algorithms,
-            IssuerSigningKeys = SigningKeys(issuer),
+            IssuerSigningKeys = TrustedIssuerKeys.SigningKeys(issuer.Jwks),
             TryAllIssuerSigningKeys = true,
         });
         if (!result.IsValid)
@@ -129,30 +130,6 @@ public sealed class SoftwareStatements(ITrustedIssuerStore issuers, TimeProvider
         }
         return JsonDocument.Parse(merged.ToJsonString());
     }
-
-    /// <summary>Why <paramref name="jwks"/> cannot be an issuer's keys (a JWK Set with at least one public signing key), or null.</summary>
-    public static string? JwksProblem(string? jwks)
-    {
-        if (string.IsNullOrWhiteSpace(jwks))
-        {
-            return "jwks must be a JWK Set (RFC 7517 §5) with at least one public key";
-        }
-        try
-        {
-            var set = new JsonWebKeySet(jwks);
-            if (set.Keys.Count == 0 || set.Keys.Any(key => key.HasPrivateKey || key.Kty is not ("RSA" or "EC")))
-            {
-                return "jwks must hold public RSA or EC keys only (never a private or symmetric key)";
-            }
-            return set.GetSigningKeys().Count == 0 ? "jwks holds no key usable for signatures" : null;
-        }
-        catch (Exception exception) when (exception is ArgumentException or JsonException or InvalidOperationException)
-        {
-            return "jwks must be a JWK Set (RFC 7517 §5) with at least one public key";
-        }
-    }
-
-    private static IList<SecurityKey> SigningKeys(TrustedIssuer issuer) => new JsonWebKeySet(issuer.Jwks).GetSigningKeys();
 
     private static (VerifiedStatement?, Refusal?) Refuse(string description) => (null, Rule.Refuse(Core.Clients.Refusal.FieldPath(Field), description));
 }
