@@ -23,7 +23,7 @@ public static class TrustedIssuerKeys
         {
             var set = new JsonWebKeySet(jwks);
             // Reject private and symmetric keys: a key that can sign here would let the broker, or its database, forge statements.
-            if (set.Keys.Count == 0 || set.Keys.Any(key => key.HasPrivateKey || key.Kty is not ("RSA" or "EC")))
+            if (set.Keys.Count == 0 || set.Keys.Any(key => HasPrivatePart(key) || key.Kty is not ("RSA" or "EC")))
             {
                 return "jwks must hold public RSA or EC keys only (no private or symmetric key)";
             }
@@ -34,6 +34,10 @@ public static class TrustedIssuerKeys
             return NotASet;
         }
     }
+
+    // Any private member at all, not only a complete private key (HasPrivateKey wants every RSA member).
+    private static bool HasPrivatePart(JsonWebKey key) =>
+        new[] { key.D, key.P, key.Q, key.DP, key.DQ, key.QI, key.K }.Any(part => !string.IsNullOrEmpty(part));
 
     public static IList<SecurityKey> SigningKeys(string jwks) => new JsonWebKeySet(jwks).GetSigningKeys();
 }
