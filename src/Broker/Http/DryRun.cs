@@ -23,6 +23,23 @@ public static class DryRun
         };
     }
 
+    /// <summary>Lists <c>dry_run</c> among the operation's parameters in the OpenAPI document (the handler reads it itself, strictly).</summary>
+    public static TBuilder DocumentsDryRun<TBuilder>(this TBuilder builder) where TBuilder : IEndpointConventionBuilder =>
+        builder.AddOpenApiOperationTransformer((operation, _, _) =>
+        {
+            operation.Parameters ??= [];
+            operation.Parameters.Add(new Microsoft.OpenApi.OpenApiParameter
+            {
+                Name = Parameter,
+                In = Microsoft.OpenApi.ParameterLocation.Query,
+                Required = false,
+                Description = "true: run every rule, write and spend nothing; 200 with the client as it would be stored, " +
+                    "or 400 with every refusal in 'refusals' (field, rule, reference, hint).",
+                Schema = new Microsoft.OpenApi.OpenApiSchema { Type = Microsoft.OpenApi.JsonSchemaType.Boolean },
+            });
+            return Task.CompletedTask;
+        });
+
     /// <summary>The refusals as a dry-run lists them: field, rule, error, description, reference and hint.</summary>
     public static IReadOnlyList<RefusalBody> Bodies(IEnumerable<Refusal> refusals) =>
         [.. refusals.Select(refusal => new RefusalBody(refusal.Field, refusal.Rule.Id, refusal.Error.Error,

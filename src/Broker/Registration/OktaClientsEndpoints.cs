@@ -23,10 +23,10 @@ public static class OktaClientsEndpoints
     public static IEndpointRouteBuilder MapOktaClients(this IEndpointRouteBuilder routes)
     {
         var clients = routes.MapGroup(Path).WithTags("Okta client management").WithErrorFormat(ErrorFormat.Problem);
-        clients.MapPost("", Create).RequireAdmin(AdminScopes.ClientsWrite);
+        clients.MapPost("", Create).RequireAdmin(AdminScopes.ClientsWrite).DocumentsDryRun();
         clients.MapGet("", List).RequireAdmin(AdminScopes.ClientsRead);
         clients.MapGet("/{clientId}", Read).RequireAdmin(AdminScopes.ClientsRead);
-        clients.MapPut("/{clientId}", Replace).RequireAdmin(AdminScopes.ClientsWrite);
+        clients.MapPut("/{clientId}", Replace).RequireAdmin(AdminScopes.ClientsWrite).DocumentsDryRun();
         clients.MapPost("/{clientId}/lifecycle/newSecret", NewSecret).RequireAdmin(AdminScopes.ClientsWrite);
         clients.MapPut("/{clientId}/lifecycle/newSecret", NewSecret).RequireAdmin(AdminScopes.ClientsWrite);
         clients.MapDelete("/{clientId}", Delete).RequireAdmin(AdminScopes.ClientsWrite);
