@@ -107,10 +107,21 @@ public sealed class SoftwareStatements(ITrustedIssuerStore issuers, TimeProvider
         {
             return Refuse($"{Field} signature does not verify with the keys of issuer '{issuer.Issuer}'");
         }
-        var claims = JsonNode.Parse(Base64UrlEncoder.Decode(token.EncodedPayload)) as JsonObject;
+        // Reject claims that are not one JSON object with each name once (the issuer signed it, but a
+        // duplicate would leave which value wins to the parser).
+        JsonObject? claims;
+        try
+        {
+            claims = JsonNode.Parse(Base64UrlEncoder.Decode(token.EncodedPayload)) as JsonObject;
+            _ = claims?.Count;
+        }
+        catch (Exception exception) when (exception is JsonException or ArgumentException or InvalidOperationException or FormatException)
+        {
+            claims = null;
+        }
         if (claims is null)
         {
-            return Refuse($"{Field} claims must be a JSON object");
+            return Refuse($"{Field} claims must be one JSON object naming each claim once");
         }
         foreach (var claim in TokenClaims)
         {

@@ -125,6 +125,9 @@ public sealed class SoftwareStatementTests : IAsyncLifetime
             ("unknown issuer", Sign(vendorKey, VendorClaims(issuer: "https://stranger.example")), "not a trusted issuer"),
             ("no exp", Sign(vendorKey, new { iss = IssuerName, client_name = "No expiry" }), "must carry exp"),
             ("not a JWT", "hello", "JWT"),
+            ("a claim twice", new JsonWebTokenHandler { SetDefaultTimesOnTokenCreation = false }.CreateToken(
+                $$"""{"iss":"{{IssuerName}}","exp":{{InAnHour}},"client_name":"One","client_name":"Two","redirect_uris":["{{Redirect}}"]}""",
+                new SigningCredentials(new RsaSecurityKey(vendorKey) { KeyId = "vendor-1" }, SecurityAlgorithms.RsaSha256)), "once"),
         };
 
         foreach (var (name, statement, reason) in cases)
