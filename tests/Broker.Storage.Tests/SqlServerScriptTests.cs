@@ -248,6 +248,10 @@ public sealed class SqlServerScriptTests
                 Scopes = AdminScopes.All,
                 CreatedAt = Now,
             },
+            _ when type == typeof(TrustedIssuer) => new TrustedIssuer
+            {
+                Issuer = "https://vendor.example", VendorName = "Vendor", Jwks = """{"keys":[]}""", CreatedAt = Now,
+            },
             _ when type == typeof(PasswordReset) => new PasswordReset
             {
                 TokenHash = Secret.Hash("reset"),

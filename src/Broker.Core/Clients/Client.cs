@@ -75,6 +75,12 @@ public sealed record Client
     /// <summary>Incremented by every change of the client; the ETag of optimistic concurrency.</summary>
     public long Version { get; init; } = 1;
 
+    /// <summary>The trusted issuer whose software statement this client was registered with (RFC 7591 §2.3), or null.</summary>
+    public string? SoftwareStatementIssuer { get; init; }
+
+    /// <summary>That issuer's vendor name when the statement was verified: shown on the consent page instead of "Unverified".</summary>
+    public string? SoftwareVendor { get; init; }
+
     /// <summary>The client's name (RFC 7591 <c>client_name</c>).</summary>
     public string Name => Metadata.ClientName;
 
@@ -92,6 +98,9 @@ public sealed record Client
     public Client WithMetadata(ClientMetadata metadata) => this with
     {
         Metadata = Role is ParentRole ? metadata with { GrantTypes = Metadata.GrantTypes } : metadata,
+        // A vendor vouched for the metadata it signed, not for what replaces it.
+        SoftwareStatementIssuer = null,
+        SoftwareVendor = null,
     };
 
     /// <summary>

@@ -6,6 +6,26 @@ public static class ClientText
     public const int MaxNameLength = 200;
     public const int MaxDescriptionLength = 2000;
 
+    public static readonly ValidationRule NameRule = new("name", "Unsplash API: POST /clients (name)",
+        $"a non-blank name of at most {MaxNameLength} characters without control characters");
+    public static readonly ValidationRule DescriptionRule = new("description", "Unsplash API: POST /clients (description)",
+        $"at most {MaxDescriptionLength} characters; line breaks and tabs are fine, other control characters are not");
+
+    /// <summary>Every refusal of an installation's name and description (POST /clients), name first.</summary>
+    public static IReadOnlyList<Refusal> ChildRefusals(string? name, string? description)
+    {
+        var refusals = new List<Refusal>();
+        if (NameProblem(name) is { } nameProblem)
+        {
+            refusals.Add(NameRule.Refuse(Refusal.FieldPath("name"), nameProblem));
+        }
+        if (DescriptionProblem(description) is { } descriptionProblem)
+        {
+            refusals.Add(DescriptionRule.Refuse(Refusal.FieldPath("description"), descriptionProblem));
+        }
+        return refusals;
+    }
+
     /// <summary>Why <paramref name="name"/> is not an acceptable client name, or null when it is.</summary>
     public static string? NameProblem(string? name, string field = "name")
     {

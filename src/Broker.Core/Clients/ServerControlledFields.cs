@@ -13,55 +13,63 @@ namespace Broker.Core.Clients;
 /// </summary>
 public static class ServerControlledFields
 {
+    public static readonly ValidationRule ServerSetField = new("server_set_field", "RFC 7592 §2.2",
+        "leave the field out, or send back exactly what GET returned", OAuthErrors.InvalidRequest);
+
     /// <summary>
     /// Why <paramref name="document"/> may not replace <paramref name="stored"/>, or null. The
     /// expected <paramref name="registrationClientUri"/> is null for a client managed without one;
     /// <paramref name="clientIdRequired"/> is RFC 7592's rule that the body names its client.
     /// </summary>
-    public static OAuthError? Problem(JsonElement document, Client stored, string? registrationClientUri, bool clientIdRequired)
+    public static OAuthError? Problem(JsonElement document, Client stored, string? registrationClientUri, bool clientIdRequired) =>
+        Refusals(document, stored, registrationClientUri, clientIdRequired) is [var first, ..] ? first.Error : null;
+
+    /// <summary>Every server-set field <paramref name="document"/> would change, in the order <see cref="Problem"/> meets them.</summary>
+    public static IReadOnlyList<Refusal> Refusals(JsonElement document, Client stored, string? registrationClientUri, bool clientIdRequired)
     {
         if (document.ValueKind != JsonValueKind.Object)
         {
             // The metadata rules refuse a body that is not an object, naming the problem.
-            return null;
+            return [];
         }
+        var refusals = new List<Refusal>();
         // Reject a body naming another client (RFC 7592 §2.2): it would overwrite the one in the path.
         var clientId = Field(document, "client_id", out var clientIdBad);
         if (clientIdBad || (clientId is null ? clientIdRequired : !string.Equals(clientId, stored.ClientId, StringComparison.Ordinal)))
         {
-            return Refuse("client_id in the body must match the client being updated");
+            refusals.Add(Refuse("client_id", "client_id in the body must match the client being updated"));
         }
         // Reject a secret other than the current one: a caller never chooses its own (RFC 7592 §2.2).
         var secret = Field(document, "client_secret", out var secretBad);
         if (secretBad || (secret is not null && !Secret.Matches(secret, stored.SecretHash)))
         {
-            return Refuse("client_secret, when sent, must be the current secret");
+            refusals.Add(Refuse("client_secret", "client_secret, when sent, must be the current secret"));
         }
         // Reject a registration token other than the client's own.
         var registrationToken = Field(document, "registration_access_token", out var tokenBad);
         if (tokenBad || (registrationToken is not null && !Secret.Matches(registrationToken, stored.RegistrationTokenHash)))
         {
-            return Refuse("registration_access_token, when sent, must be the client's current one");
+            refusals.Add(Refuse("registration_access_token", "registration_access_token, when sent, must be the client's current one"));
         }
         var registrationUri = Field(document, "registration_client_uri", out var uriBad);
         if (uriBad || (registrationUri is not null && !string.Equals(registrationUri, registrationClientUri, StringComparison.Ordinal)))
         {
-            return Refuse("registration_client_uri, when sent, must be the client's own");
+            refusals.Add(Refuse("registration_client_uri", "registration_client_uri, when sent, must be the client's own"));
         }
         // Reject changed times: the server set them and they describe what happened.
         if (!TimeMatches(document, "client_id_issued_at", stored.CreatedAt.ToUnixTimeSeconds()))
         {
-            return Refuse("client_id_issued_at, when sent, must be the time the client was issued");
+            refusals.Add(Refuse("client_id_issued_at", "client_id_issued_at, when sent, must be the time the client was issued"));
         }
         // Secrets never expire here (0, as every document shows it).
         if (!TimeMatches(document, "client_secret_expires_at", 0))
         {
-            return Refuse("client_secret_expires_at, when sent, must be 0: client secrets do not expire");
+            refusals.Add(Refuse("client_secret_expires_at", "client_secret_expires_at, when sent, must be 0: client secrets do not expire"));
         }
-        return null;
+        return refusals;
     }
 
-    private static OAuthError Refuse(string description) => new(OAuthErrors.InvalidRequest, description);
+    private static Refusal Refuse(string field, string description) => ServerSetField.Refuse(Refusal.FieldPath(field), description);
 
     // A string field: absent or null → null; another kind or invalid Unicode → bad.
     private static string? Field(JsonElement document, string name, out bool bad)

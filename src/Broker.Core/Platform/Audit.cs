@@ -76,12 +76,16 @@ public static class AuditActions
     public const string ClientCreated = "client.created";
     public const string ClientChanged = "client.changed";
     public const string ClientDeleted = "client.deleted";
+    public const string TrustedIssuerAdded = "trusted_issuer.added";
+    public const string TrustedIssuerRemoved = "trusted_issuer.removed";
 
     public static string Client(string clientId) => $"client:{clientId}";
 
     public static string User(string userId) => $"user:{userId}";
 
     public static string AdminToken(string tokenId) => $"admin-token:{tokenId}";
+
+    public static string TrustedIssuer(string issuer) => $"trusted-issuer:{issuer}";
 }
 
 /// <summary>A page of a listing; <see cref="Next"/> is the opaque cursor of the following page, or null at the end.</summary>

@@ -67,3 +67,18 @@ public interface IAuditStore
     /// <summary>Matching entries, newest first; <see cref="Page{T}.Next"/> is the id to pass as <see cref="AuditQuery.Before"/>.</summary>
     Task<Page<AuditEntry>> QueryAsync(AuditQuery query, CancellationToken cancellationToken = default);
 }
+
+/// <summary>The issuers of software statements the platform team trusts; each change with its audit entry.</summary>
+public interface ITrustedIssuerStore
+{
+    /// <summary>False when an issuer of that name is already trusted.</summary>
+    Task<bool> CreateAsync(Clients.TrustedIssuer issuer, AuditEntry audit, CancellationToken cancellationToken = default);
+
+    Task<Clients.TrustedIssuer?> FindAsync(string issuer, CancellationToken cancellationToken = default);
+
+    /// <summary>Every trusted issuer, by name.</summary>
+    Task<IReadOnlyList<Clients.TrustedIssuer>> ListAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>False when no issuer of that name was trusted.</summary>
+    Task<bool> DeleteAsync(string issuer, AuditEntry audit, CancellationToken cancellationToken = default);
+}

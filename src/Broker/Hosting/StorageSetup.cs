@@ -64,6 +64,7 @@ public static class StorageSetup
         services.AddSingleton<IPlatformClientStore>(provider => (ClientStore)provider.GetRequiredService<IClientStore>());
         services.AddSingleton<IPlatformUserStore>(provider => (UserStore)provider.GetRequiredService<IUserStore>());
         services.AddSingleton<IAdminTokenStore, AdminTokenStore>();
+        services.AddSingleton<ITrustedIssuerStore, TrustedIssuerStore>();
         services.AddSingleton<IAuditStore, AuditStore>();
         services.AddSingleton<DataProtectionKeyStore>();
         return services;

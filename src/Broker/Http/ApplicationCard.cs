@@ -4,13 +4,14 @@ namespace Broker.Http;
 
 /// <summary>
 /// How the pages present an application asking for access: its name always, its vendor's site, and
-/// its logo only when the platform created it (a self-registered client could pose as anyone with a
-/// borrowed logo, so it gets the "unverified" label instead).
+/// its logo only when the platform created it or a trusted vendor signed its metadata (a
+/// self-registered client could pose as anyone with a borrowed logo, so it gets the "unverified"
+/// label instead).
 /// </summary>
 public static class ApplicationCard
 {
-    /// <summary>Created by the platform team, not through open registration.</summary>
-    public static bool IsVerified(Client client) => client.Source == RegistrationSource.Admin;
+    /// <summary>Created by the platform team, or registered with a software statement a trusted issuer signed.</summary>
+    public static bool IsVerified(Client client) => client.Source == RegistrationSource.Admin || client.SoftwareVendor is not null;
 
     /// <summary>The card: logo (verified only), name, verification and a link to the vendor.</summary>
     public static string Render(Client client, string productName)
@@ -18,9 +19,11 @@ public static class ApplicationCard
         var logo = IsVerified(client) && ShowableUri(client.Metadata.LogoUri) is { } logoUri
             ? $"<img src=\"{Html.Text(logoUri)}\" alt=\"\">"
             : "";
-        var standing = IsVerified(client)
-            ? $"Verified by {Html.Text(productName)}"
-            : "<span class=\"badge\">Unverified</span> registered itself; not reviewed";
+        var standing = client.SoftwareVendor is { } signedBy
+            ? $"By {Html.Untrusted(signedBy)} (signed statement checked by {Html.Text(productName)})"
+            : IsVerified(client)
+                ? $"Verified by {Html.Text(productName)}"
+                : "<span class=\"badge\">Unverified</span> registered itself; not reviewed";
         var vendor = ShowableUri(client.Metadata.ClientUri) is { } vendorUri
             ? $" · <a href=\"{Html.Text(vendorUri)}\" rel=\"noopener noreferrer nofollow\">{Html.Text(new Uri(vendorUri).IdnHost)}</a>"
             : "";

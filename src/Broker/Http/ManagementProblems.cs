@@ -1,3 +1,4 @@
+using Broker.Core.Clients;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Broker.Http;
@@ -17,4 +18,16 @@ public static class ManagementProblems
 
     public static ProblemHttpResult Invalid(string error, string detail) =>
         Problem(StatusCodes.Status400BadRequest, "Invalid client metadata", detail, error);
+
+    /// <summary>A refused write: the first refusal, as the real write answers it; a dry-run also lists every refusal.</summary>
+    public static ProblemHttpResult Refused(IReadOnlyList<Refusal> refusals, bool dryRun)
+    {
+        var first = refusals[0].Error;
+        var extensions = new Dictionary<string, object?> { ["error"] = first.Error, ["error_description"] = first.Description };
+        if (dryRun)
+        {
+            extensions["refusals"] = DryRun.Bodies(refusals);
+        }
+        return TypedResults.Problem(first.Description, statusCode: StatusCodes.Status400BadRequest, title: "Invalid client metadata", extensions: extensions);
+    }
 }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Broker.Core.Authorization;
+using Broker.Core.Clients;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Broker.Http;
@@ -7,7 +8,13 @@ namespace Broker.Http;
 /// <summary>The RFC 6749 / 6750 / 7591 JSON error, the one error shape of the OAuth endpoints.</summary>
 public sealed record OAuthErrorBody(
     [property: System.Text.Json.Serialization.JsonPropertyName("error")] string Error,
-    [property: System.Text.Json.Serialization.JsonPropertyName("error_description")] string ErrorDescription);
+    [property: System.Text.Json.Serialization.JsonPropertyName("error_description")] string ErrorDescription)
+{
+    /// <summary>A dry-run's every refusal (the first is <see cref="Error"/>); absent on other errors.</summary>
+    [System.Text.Json.Serialization.JsonPropertyName("refusals")]
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<RefusalBody>? Refusals { get; init; }
+}
 
 public static class OAuthResults
 {
@@ -17,6 +24,13 @@ public static class OAuthResults
 
     public static JsonHttpResult<OAuthErrorBody> BadRequest(string error, string description) =>
         Error(StatusCodes.Status400BadRequest, error, description);
+
+    /// <summary>A refused write: the first refusal's error, as the real write answers it; a dry-run also lists every refusal.</summary>
+    public static JsonHttpResult<OAuthErrorBody> Refused(IReadOnlyList<Refusal> refusals, bool dryRun) =>
+        TypedResults.Json(new OAuthErrorBody(refusals[0].Error.Error, refusals[0].Error.Description)
+        {
+            Refusals = dryRun ? DryRun.Bodies(refusals) : null,
+        }, statusCode: StatusCodes.Status400BadRequest);
 
     /// <summary>401 invalid_client, with the WWW-Authenticate challenge RFC 6749 §5.2 asks for.</summary>
     public static JsonHttpResult<OAuthErrorBody> InvalidClient(HttpContext context, string description)

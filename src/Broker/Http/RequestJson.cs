@@ -27,10 +27,19 @@ public static class RequestJson
         {
             return (null, "the body must be application/json");
         }
+        return await TryParseAsync(request.Body, cancellationToken);
+    }
+
+    /// <summary>
+    /// A JSON document from any stream (a request body, a file the command line validates), or a problem
+    /// in words: the same checks for every reader, so a file and a request are judged alike.
+    /// </summary>
+    public static async Task<(JsonDocument? Document, string? Problem)> TryParseAsync(Stream json, CancellationToken cancellationToken)
+    {
         JsonDocument document;
         try
         {
-            document = await JsonDocument.ParseAsync(request.Body, new JsonDocumentOptions { MaxDepth = 16 }, cancellationToken);
+            document = await JsonDocument.ParseAsync(json, new JsonDocumentOptions { MaxDepth = 16 }, cancellationToken);
         }
         catch (Exception exception) when (exception is JsonException or BadHttpRequestException or IOException or DecoderFallbackException)
         {

@@ -18,6 +18,13 @@ public sealed record ChildCreated(
     [property: JsonPropertyName("description")] string Description,
     [property: JsonPropertyName("client_id")] string ClientId);
 
+/// <summary>What <c>POST /clients?dry_run=true</c> answers: the installation as it would be created (no id is minted).</summary>
+public sealed record ChildPreview(
+    [property: JsonPropertyName("name")] string Name,
+    [property: JsonPropertyName("description")] string Description,
+    [property: JsonPropertyName("parent_client_id")] string ParentClientId,
+    [property: JsonPropertyName("origin")] string? Origin);
+
 /// <summary>
 /// <c>POST /clients</c>: spends a parent's one-time installation token and mints the installation's
 /// own child application. Retries carrying the same <c>Idempotency-Key</c> get the first answer back.
@@ -37,7 +44,7 @@ public static class ClientsEndpoint
         public string Fingerprint => IdempotencyRules.Fingerprint(Name, Description);
     }
 
-    private static async Task<Results<Created<ChildCreated>, JsonHttpResult<OAuthErrorBody>>> CreateChild(
+    private static async Task<Results<Created<ChildCreated>, Ok<ChildPreview>, JsonHttpResult<OAuthErrorBody>>> CreateChild(
         HttpContext context, IClientStore clients, IGrantStore grants, IInFlightSpends inFlight, TimeProvider time)
     {
         var presented = BearerTokens.FromHeader(context.Request);
@@ -72,15 +79,32 @@ public static class ClientsEndpoint
         {
             return OAuthResults.BadRequest(OAuthErrors.InvalidRequest, keyProblem);
         }
+        var (dryRun, dryRunProblem) = DryRun.Read(context.Request);
+        if (dryRunProblem is not null)
+        {
+            return OAuthResults.BadRequest(OAuthErrors.InvalidRequest, dryRunProblem);
+        }
         var body = await ReadBodyAsync(context.Request, context.RequestAborted);
         if (token.SpentAt is not null)
         {
-            return await ReplayAsync(context, token, idempotencyKey, body, clients);
+            // A dry-run has nothing to replay: a spent token creates nothing more.
+            return dryRun ? InvalidToken(context, "the token was already used") : await ReplayAsync(context, token, idempotencyKey, body, clients);
         }
-        // Reject an invalid body; the token stays unspent.
+        // Reject an unreadable body; the token stays unspent.
         if (body.Problem is not null)
         {
             return OAuthResults.BadRequest(OAuthErrors.InvalidClientMetadata, body.Problem);
+        }
+        // Reject an invalid name or description; the token stays unspent.
+        if (body.Refusals.Count > 0)
+        {
+            return OAuthResults.Refused(body.Refusals, dryRun);
+        }
+        // A dry-run stops here: the token is neither spent nor held, and no child is made.
+        if (dryRun)
+        {
+            var preview = InstallationRules.Child("", body.Request!.Name, body.Request.Description, parent!, token, now);
+            return TypedResults.Ok(new ChildPreview(preview.Name, preview.Description, parent!.ClientId, token.Origin));
         }
         // Reject a retry while the first call with this token is still running (IETF idempotency draft).
         if (!await inFlight.TryBeginAsync(tokenHash, context.RequestAborted))
@@ -114,7 +138,7 @@ public static class ClientsEndpoint
     }
 
     // A spent token: the first response again for the same key and body, else a refusal.
-    private static async Task<Results<Created<ChildCreated>, JsonHttpResult<OAuthErrorBody>>> ReplayAsync(
+    private static async Task<Results<Created<ChildCreated>, Ok<ChildPreview>, JsonHttpResult<OAuthErrorBody>>> ReplayAsync(
         HttpContext context, AccessToken token, string? idempotencyKey, ParsedBody body, IClientStore clients)
     {
         switch (IdempotencyRules.Decide(idempotencyKey, body.Request?.Fingerprint, token.IdempotencyKey, token.RequestFingerprint))
@@ -136,7 +160,11 @@ public static class ClientsEndpoint
     private static JsonHttpResult<OAuthErrorBody> InvalidToken(HttpContext context, string description) =>
         OAuthResults.BearerError(context, StatusCodes.Status401Unauthorized, OAuthErrors.InvalidToken, description);
 
-    private sealed record ParsedBody(ChildRequest? Request, string? Problem);
+    // An unreadable body has a Problem; a readable one has its name and description, or their refusals.
+    private sealed record ParsedBody(ChildRequest? Request, string? Problem, IReadOnlyList<Refusal> Refusals)
+    {
+        public ParsedBody(string problem) : this(null, problem, []) { }
+    }
 
     private static async Task<ParsedBody> ReadBodyAsync(HttpRequest request, CancellationToken cancellationToken)
     {
@@ -147,11 +175,11 @@ public static class ClientsEndpoint
             var form = await RequestForms.TryReadFormAsync(request, cancellationToken);
             if (form is null)
             {
-                return new ParsedBody(null, "the body is not a well-formed form");
+                return new ParsedBody("the body is not a well-formed form");
             }
             if (form["name"].Count > 1 || form["description"].Count > 1)
             {
-                return new ParsedBody(null, "name and description must each appear once");
+                return new ParsedBody("name and description must each appear once");
             }
             name = RequestForms.SingleValue(form["name"]);
             description = RequestForms.SingleValue(form["description"]);
@@ -161,18 +189,18 @@ public static class ClientsEndpoint
             var parsed = await ReadJsonAsync(request, cancellationToken);
             if (parsed.Problem is not null)
             {
-                return new ParsedBody(null, parsed.Problem);
+                return new ParsedBody(parsed.Problem);
             }
             (name, description) = (parsed.Name, parsed.Description);
         }
         else
         {
-            return new ParsedBody(null, "the body must be application/json or application/x-www-form-urlencoded");
+            return new ParsedBody("the body must be application/json or application/x-www-form-urlencoded");
         }
-        var problem = ClientText.NameProblem(name) ?? ClientText.DescriptionProblem(description);
-        return problem is null
-            ? new ParsedBody(new ChildRequest(name!.Trim(), description ?? ""), null)
-            : new ParsedBody(null, problem);
+        var refusals = ClientText.ChildRefusals(name, description);
+        return refusals.Count == 0
+            ? new ParsedBody(new ChildRequest(name!.Trim(), description ?? ""), null, [])
+            : new ParsedBody(null, null, refusals);
     }
 
     private static async Task<(string? Name, string? Description, string? Problem)> ReadJsonAsync(HttpRequest request, CancellationToken cancellationToken)

@@ -27,7 +27,7 @@ public enum ChildStateChange
 /// </summary>
 public sealed class PlatformAdministration(
     IClientStore clients, IPlatformClientStore platformClients, IUserStore users, IPlatformUserStore platformUsers,
-    IAdminTokenStore adminTokens, ClientAdministration administration,
+    IAdminTokenStore adminTokens, ITrustedIssuerStore trustedIssuers, ClientAdministration administration,
     IOptions<PlatformOptions> options, IOptions<InstallationOptions> installation, TimeProvider time)
 {
     /// <summary>
@@ -233,6 +233,34 @@ public sealed class PlatformAdministration(
         return await adminTokens.RevokeAsync(tokenId, now, actor.Entry(AuditActions.AdminTokenRevoked, AuditActions.AdminToken(tokenId), now), cancellationToken)
             ? AdminResult<bool>.Ok(true)
             : AdminResult<bool>.Fail($"no active admin token with id '{tokenId}'", AdminFailure.NotFound);
+    }
+
+    /// <summary>Trusts software statements signed by <paramref name="issuer"/> with one of <paramref name="jwks"/>' keys.</summary>
+    public async Task<AdminResult<TrustedIssuer>> AddTrustedIssuerAsync(
+        string? issuer, string? vendorName, string? jwks, AuditActor actor, CancellationToken cancellationToken = default)
+    {
+        // Reject a bad issuer name, vendor name (shown on the consent page: the name rules) or key set.
+        var problem = TrustedIssuer.IssuerProblem(issuer) ?? ClientText.NameProblem(vendorName, "vendor_name") ?? TrustedIssuerKeys.Problem(jwks);
+        if (problem is not null)
+        {
+            return AdminResult<TrustedIssuer>.Fail(problem);
+        }
+        var now = time.GetUtcNow();
+        var trusted = new TrustedIssuer { Issuer = issuer!, VendorName = vendorName!.Trim(), Jwks = jwks!, CreatedAt = now };
+        var audit = actor.Entry(AuditActions.TrustedIssuerAdded, AuditActions.TrustedIssuer(trusted.Issuer), now, $"vendor {trusted.VendorName}");
+        // Reject an issuer already trusted: remove it first to change its keys, so each change is its own audit entry.
+        return await trustedIssuers.CreateAsync(trusted, audit, cancellationToken)
+            ? AdminResult<TrustedIssuer>.Ok(trusted)
+            : AdminResult<TrustedIssuer>.Fail($"issuer '{trusted.Issuer}' is already trusted", AdminFailure.Conflict);
+    }
+
+    /// <summary>Stops trusting an issuer's statements; clients registered with them keep their vendor label.</summary>
+    public async Task<AdminResult<bool>> RemoveTrustedIssuerAsync(string issuer, AuditActor actor, CancellationToken cancellationToken = default)
+    {
+        var now = time.GetUtcNow();
+        return await trustedIssuers.DeleteAsync(issuer, actor.Entry(AuditActions.TrustedIssuerRemoved, AuditActions.TrustedIssuer(issuer), now), cancellationToken)
+            ? AdminResult<bool>.Ok(true)
+            : AdminResult<bool>.Fail($"no trusted issuer '{issuer}'", AdminFailure.NotFound);
     }
 
     /// <summary>A client in the role <typeparamref name="TRole"/> whose version matches <paramref name="ifMatch"/> when given.</summary>

@@ -62,6 +62,10 @@ public static class PlatformApi
         admin.MapPost("/users/{userId}/disable", DisableUser).RequireAdmin(ClientsWrite);
         admin.MapGet("/admin-tokens", ListAdminTokens).RequireAdmin(TenantWrite);
         admin.MapDelete("/admin-tokens/{tokenId}", RevokeAdminToken).RequireAdmin(TenantWrite);
+        admin.MapGet("/trusted-issuers", ListTrustedIssuers).RequireAdmin(TenantWrite);
+        admin.MapPost("/trusted-issuers", AddTrustedIssuer).RequireAdmin(TenantWrite).Accepts<TrustedIssuerRequest>("application/json")
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status409Conflict);
+        admin.MapDelete("/trusted-issuers", RemoveTrustedIssuer).RequireAdmin(TenantWrite).ProducesProblem(StatusCodes.Status404NotFound);
         admin.MapGet("/audit", QueryAudit).RequireAdmin(AuditRead);
         return routes;
     }
@@ -327,6 +331,46 @@ public static class PlatformApi
         HttpContext context, PlatformAdministration platform, string tokenId)
     {
         var result = await platform.RevokeAdminTokenAsync(tokenId, AdminAuthentication.Actor(context), context.RequestAborted);
+        return result.Problem is not null ? Problem(result.Problem, result.Failure) : TypedResults.NoContent();
+    }
+
+    // ---- Trusted issuers of software statements ----
+
+    private static async Task<Ok<PageView<TrustedIssuerView>>> ListTrustedIssuers(HttpContext context, ITrustedIssuerStore issuers)
+    {
+        var list = await issuers.ListAsync(context.RequestAborted);
+        return TypedResults.Ok(new PageView<TrustedIssuerView>(list.Select(TrustedIssuerView.From).ToList(), null));
+    }
+
+    private static async Task<Results<Created<TrustedIssuerView>, ProblemHttpResult>> AddTrustedIssuer(
+        HttpContext context, PlatformAdministration platform)
+    {
+        var (body, problem) = await RequestJson.TryReadAsync<TrustedIssuerRequest>(context.Request, StrictJson, context.RequestAborted);
+        if (body is null)
+        {
+            return BadRequest(problem!);
+        }
+        // Reject keys that are not a JSON object (the JWK Set); its contents are checked with the rest.
+        if (body.Jwks is not { ValueKind: JsonValueKind.Object } jwks)
+        {
+            return BadRequest("jwks must be a JWK Set object (RFC 7517 §5)");
+        }
+        var result = await platform.AddTrustedIssuerAsync(body.Issuer, body.VendorName, jwks.GetRawText(),
+            AdminAuthentication.Actor(context), context.RequestAborted);
+        return result.Problem is not null
+            ? Problem(result.Problem, result.Failure)
+            : TypedResults.Created($"{Prefix}/trusted-issuers?issuer={Uri.EscapeDataString(result.Value!.Issuer)}", TrustedIssuerView.From(result.Value));
+    }
+
+    // The issuer is a URL, so it travels in the query rather than as a path segment.
+    private static async Task<Results<NoContent, ProblemHttpResult>> RemoveTrustedIssuer(
+        HttpContext context, PlatformAdministration platform, string? issuer)
+    {
+        if (TrustedIssuer.IssuerProblem(issuer) is { } problem)
+        {
+            return BadRequest(problem);
+        }
+        var result = await platform.RemoveTrustedIssuerAsync(issuer!, AdminAuthentication.Actor(context), context.RequestAborted);
         return result.Problem is not null ? Problem(result.Problem, result.Failure) : TypedResults.NoContent();
     }
 

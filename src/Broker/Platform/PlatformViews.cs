@@ -120,3 +120,19 @@ public sealed record ParentSettingsRequest(
 public sealed record ChildLimitsRequest(
     [property: JsonPropertyName("rate_limit")] int? RateLimit,
     [property: JsonPropertyName("endpoints")] IReadOnlyList<string>? Endpoints);
+
+/// <summary>A trusted issuer of software statements; its keys as the JWK Set it was given.</summary>
+public sealed record TrustedIssuerView(
+    [property: JsonPropertyName("issuer")] string Issuer,
+    [property: JsonPropertyName("vendor_name")] string VendorName,
+    [property: JsonPropertyName("jwks")] System.Text.Json.JsonElement Jwks,
+    [property: JsonPropertyName("created_at")] DateTimeOffset CreatedAt)
+{
+    public static TrustedIssuerView From(Core.Clients.TrustedIssuer issuer) =>
+        new(issuer.Issuer, issuer.VendorName, System.Text.Json.JsonDocument.Parse(issuer.Jwks).RootElement.Clone(), issuer.CreatedAt);
+}
+
+public sealed record TrustedIssuerRequest(
+    [property: JsonPropertyName("issuer")] string? Issuer,
+    [property: JsonPropertyName("vendor_name")] string? VendorName,
+    [property: JsonPropertyName("jwks")] System.Text.Json.JsonElement? Jwks);

@@ -23,9 +23,9 @@ public sealed class ClientRegistrar(IClientStore clients, TimeProvider time)
     // The metadata's properties under their RFC 7591 names, in declaration order.
     private static readonly JsonSerializerOptions MetadataNames = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
-    /// <summary>Creates a client; null when its name is taken.</summary>
+    /// <summary>Creates a client, as <paramref name="vouchedBy"/>'s when a software statement verified; null when its name is taken.</summary>
     public async Task<IssuedClient?> CreateAsync(
-        ClientMetadata metadata, RegistrationSource source, AuditActor actor, CancellationToken cancellationToken)
+        ClientMetadata metadata, RegistrationSource source, AuditActor actor, CancellationToken cancellationToken, TrustedIssuer? vouchedBy = null)
     {
         var secret = metadata.UsesSecret ? Secret.NewToken() : null;
         var registrationToken = source == RegistrationSource.Open ? Secret.NewToken() : null;
@@ -39,12 +39,23 @@ public sealed class ClientRegistrar(IClientStore clients, TimeProvider time)
             Source = source,
             RegistrationTokenHash = registrationToken is null ? null : Secret.Hash(registrationToken),
             CreatedAt = now,
+            SoftwareStatementIssuer = vouchedBy?.Issuer,
+            SoftwareVendor = vouchedBy?.VendorName,
         };
         // The client and its audit entry commit together: one write, and never one without the other.
         var entry = actor.Entry(AuditActions.ClientCreated, AuditActions.Client(client.ClientId), client.CreatedAt,
-            $"{source.ToString().ToLowerInvariant()} {metadata.ApplicationType} client");
+            $"{source.ToString().ToLowerInvariant()} {metadata.ApplicationType} client"
+                + (vouchedBy is null ? "" : $", software statement of {vouchedBy.Issuer}"));
         return await clients.CreateAsync(client, entry, cancellationToken) ? new IssuedClient(client, secret, registrationToken) : null;
     }
+
+    /// <summary>
+    /// Whether another client than <paramref name="exceptClientId"/> holds <paramref name="name"/>: the
+    /// unique index a write would meet, asked ahead by a dry-run (a write racing it can still take it).
+    /// </summary>
+    public async Task<bool> NameInUseAsync(string name, string? exceptClientId, CancellationToken cancellationToken) =>
+        (await clients.ListManagedAsync(name, 1, null, cancellationToken)) is [var first]
+            && string.Equals(first.Name, name, StringComparison.Ordinal) && first.ClientId != exceptClientId;
 
     /// <summary>
     /// Replaces a client's metadata. A secret is minted when the new auth method needs one and the
@@ -114,6 +125,29 @@ public sealed class ClientRegistrar(IClientStore clients, TimeProvider time)
     }
 
     /// <summary>
+    /// What a dry-run answers: the metadata as it would be stored, defaults filled in, under the
+    /// client's id when it exists already; nothing is minted, so no secret or token appears.
+    /// </summary>
+    public static JsonObject Preview(ClientMetadata metadata, string? clientId = null)
+    {
+        var document = new JsonObject();
+        if (clientId is not null)
+        {
+            document["client_id"] = clientId;
+        }
+        AddMetadata(document, metadata);
+        return document;
+    }
+
+    private static void AddMetadata(JsonObject document, ClientMetadata metadata)
+    {
+        foreach (var (name, value) in JsonSerializer.SerializeToNode(metadata, MetadataNames)!.AsObject().ToList())
+        {
+            document[name] = value?.DeepClone();
+        }
+    }
+
+    /// <summary>
     /// The RFC 7591 / Okta representation of a client. The secret appears only when just minted
     /// (and so only for auth methods that use one).
     /// </summary>
@@ -130,10 +164,7 @@ public sealed class ClientRegistrar(IClientStore clients, TimeProvider time)
         {
             document["client_secret_expires_at"] = 0;
         }
-        foreach (var (name, value) in JsonSerializer.SerializeToNode(client.Metadata, MetadataNames)!.AsObject().ToList())
-        {
-            document[name] = value?.DeepClone();
-        }
+        AddMetadata(document, client.Metadata);
         if (issued.RegistrationAccessToken is not null)
         {
             document["registration_access_token"] = issued.RegistrationAccessToken;

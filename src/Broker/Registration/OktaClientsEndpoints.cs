@@ -23,29 +23,39 @@ public static class OktaClientsEndpoints
     public static IEndpointRouteBuilder MapOktaClients(this IEndpointRouteBuilder routes)
     {
         var clients = routes.MapGroup(Path).WithTags("Okta client management").WithErrorFormat(ErrorFormat.Problem);
-        clients.MapPost("", Create).RequireAdmin(AdminScopes.ClientsWrite);
+        clients.MapPost("", Create).RequireAdmin(AdminScopes.ClientsWrite).DocumentsDryRun();
         clients.MapGet("", List).RequireAdmin(AdminScopes.ClientsRead);
         clients.MapGet("/{clientId}", Read).RequireAdmin(AdminScopes.ClientsRead);
-        clients.MapPut("/{clientId}", Replace).RequireAdmin(AdminScopes.ClientsWrite);
+        clients.MapPut("/{clientId}", Replace).RequireAdmin(AdminScopes.ClientsWrite).DocumentsDryRun();
         clients.MapPost("/{clientId}/lifecycle/newSecret", NewSecret).RequireAdmin(AdminScopes.ClientsWrite);
         clients.MapPut("/{clientId}/lifecycle/newSecret", NewSecret).RequireAdmin(AdminScopes.ClientsWrite);
         clients.MapDelete("/{clientId}", Delete).RequireAdmin(AdminScopes.ClientsWrite);
         return routes;
     }
 
-    private static async Task<Results<Created<JsonObject>, ProblemHttpResult>> Create(HttpContext context, ClientRegistrar registrar)
+    private static async Task<Results<Created<JsonObject>, Ok<JsonObject>, ProblemHttpResult>> Create(HttpContext context, ClientRegistrar registrar)
     {
-        var (metadata, problem) = await ReadMetadataAsync(context.Request, MetadataContract.OktaCreate);
+        var (dryRun, dryRunProblem) = DryRun.Read(context.Request);
+        if (dryRunProblem is not null)
+        {
+            return ManagementProblems.Problem(StatusCodes.Status400BadRequest, "Invalid dry_run", dryRunProblem, OAuthErrors.InvalidRequest);
+        }
+        var (metadata, problem) = await ReadMetadataAsync(context.Request, MetadataContract.OktaCreate, dryRun);
         if (problem is not null)
         {
             return problem;
+        }
+        if (dryRun)
+        {
+            return await registrar.NameInUseAsync(metadata!.ClientName, null, context.RequestAborted)
+                ? ManagementProblems.Refused([ClientMetadataRules.NameInUse(metadata.ClientName)], dryRun)
+                : TypedResults.Ok(ClientRegistrar.Preview(metadata));
         }
         var issued = await registrar.CreateAsync(metadata!, RegistrationSource.Admin, AdminAuthentication.Actor(context), context.RequestAborted);
         // Reject a client_name in use: the Okta table marks it unique.
         if (issued is null)
         {
-            return ManagementProblems.Problem(StatusCodes.Status400BadRequest, "Invalid client metadata",
-                $"client_name '{metadata!.ClientName}' is already in use", OAuthErrors.InvalidClientMetadata);
+            return ManagementProblems.Refused([ClientMetadataRules.NameInUse(metadata!.ClientName)], dryRun);
         }
         return TypedResults.Created($"{Path}/{issued.Client.ClientId}", ClientRegistrar.Document(issued));
     }
@@ -110,18 +120,28 @@ public static class OktaClientsEndpoints
         var registrationClientUri = client.Source == RegistrationSource.Open
             ? OpenRegistrationEndpoints.RegistrationClientUri(broker.Value, clientId)
             : null;
-        var (metadata, problem) = await ReadMetadataAsync(context.Request, MetadataContract.OktaReplace,
-            document => ServerControlledFields.Problem(document, client, registrationClientUri, clientIdRequired: false));
+        var (dryRun, dryRunProblem) = DryRun.Read(context.Request);
+        if (dryRunProblem is not null)
+        {
+            return ManagementProblems.Problem(StatusCodes.Status400BadRequest, "Invalid dry_run", dryRunProblem, OAuthErrors.InvalidRequest);
+        }
+        var (metadata, problem) = await ReadMetadataAsync(context.Request, MetadataContract.OktaReplace, dryRun,
+            document => ServerControlledFields.Refusals(document, client, registrationClientUri, clientIdRequired: false));
         if (problem is not null)
         {
             return problem;
+        }
+        if (dryRun)
+        {
+            return await registrar.NameInUseAsync(metadata!.ClientName, clientId, context.RequestAborted)
+                ? ManagementProblems.Refused([ClientMetadataRules.NameInUse(metadata.ClientName)], dryRun)
+                : TypedResults.Ok(ClientRegistrar.Preview(metadata, clientId));
         }
         var (issued, outcome) = await registrar.ReplaceAsync(client, metadata!, AdminAuthentication.Actor(context), context.RequestAborted);
         return outcome switch
         {
             WriteOutcome.Done => TypedResults.Ok(ClientRegistrar.Document(issued!)),
-            WriteOutcome.Conflict => ManagementProblems.Problem(StatusCodes.Status400BadRequest, "Invalid client metadata",
-                $"client_name '{metadata!.ClientName}' is already in use", OAuthErrors.InvalidClientMetadata),
+            WriteOutcome.Conflict => ManagementProblems.Refused([ClientMetadataRules.NameInUse(metadata!.ClientName)], dryRun),
             _ => ManagementProblems.NotFound(clientId),
         };
     }
@@ -166,8 +186,10 @@ public static class OktaClientsEndpoints
         return client is { DeletedAt: null } and not { Role: InstallationRole } ? client : null;
     }
 
+    // The metadata, or the refusal: the first for a real write, every one for a dry-run. The server-set
+    // fields of a replace are judged before the metadata, so their refusals come first.
     private static async Task<(ClientMetadata? Metadata, ProblemHttpResult? Problem)> ReadMetadataAsync(
-        HttpRequest request, MetadataContract contract, Func<JsonElement, OAuthError?>? firstRule = null)
+        HttpRequest request, MetadataContract contract, bool dryRun, Func<JsonElement, IReadOnlyList<Refusal>>? firstRules = null)
     {
         var (document, problem) = await RequestJson.TryReadAsync(request, request.HttpContext.RequestAborted);
         if (document is null)
@@ -176,15 +198,11 @@ public static class OktaClientsEndpoints
         }
         using (document)
         {
-            var refused = firstRule?.Invoke(document.RootElement);
-            if (refused is not null)
-            {
-                return (null, ManagementProblems.Invalid(refused.Error, refused.Description));
-            }
-            var validation = ClientMetadataRules.Validate(document.RootElement, contract);
-            return validation.Error is null
-                ? (validation.Metadata, null)
-                : (null, ManagementProblems.Invalid(validation.Error.Error, validation.Error.Description));
+            var check = ClientMetadataRules.Check(document.RootElement, contract);
+            IReadOnlyList<Refusal> refusals = [.. firstRules?.Invoke(document.RootElement) ?? [], .. check.Refusals];
+            return refusals.Count == 0
+                ? (check.Metadata, null)
+                : (null, ManagementProblems.Refused(refusals, dryRun));
         }
     }
 }

@@ -21,6 +21,7 @@ public static class OpenRegistrationEndpoints
     public static IServiceCollection AddRegistration(this IServiceCollection services)
     {
         services.AddSingleton<ClientRegistrar>();
+        services.AddSingleton<SoftwareStatements>();
         services.AddSingleton<IOpenRegistrationCap, OpenRegistrationCap>();
         services.AddSingleton<UnusedClientCleanup>();
         services.AddHostedService(provider => provider.GetRequiredService<UnusedClientCleanup>());
@@ -39,9 +40,9 @@ public static class OpenRegistrationEndpoints
         return routes;
     }
 
-    private static async Task<Results<Created<JsonObject>, JsonHttpResult<OAuthErrorBody>>> Register(
+    private static async Task<Results<Created<JsonObject>, Ok<JsonObject>, JsonHttpResult<OAuthErrorBody>>> Register(
         HttpContext context, TenantSettings settings, ClientRegistrar registrar, IOpenRegistrationCap cap,
-        OpenRegistrationLimit limit, IOptions<BrokerOptions> broker)
+        OpenRegistrationLimit limit, SoftwareStatements statements, IOptions<BrokerOptions> broker)
     {
         // Reject while the tenant has not turned open registration on.
         if (!await settings.IsEnabledAsync(TenantSettings.DynamicClientRegistrationFlag, context.RequestAborted))
@@ -49,29 +50,45 @@ public static class OpenRegistrationEndpoints
             return OAuthResults.Error(StatusCodes.Status403Forbidden, OAuthErrors.AccessDenied,
                 "open dynamic client registration is disabled for this tenant");
         }
-        // Reject an address that registers too often.
+        var (dryRun, dryRunProblem) = DryRun.Read(context.Request);
+        if (dryRunProblem is not null)
+        {
+            return OAuthResults.BadRequest(OAuthErrors.InvalidRequest, dryRunProblem);
+        }
+        // Reject an address that registers too often (a dry-run takes its one permit too: it is a request).
         var address = context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
         if (await limit.Throttle.TryTakePermitAsync(address, context.RequestAborted) is { } retryAfter)
         {
             return OAuthResults.TooManyRequests(context, retryAfter, OAuthErrors.InvalidRequest, "too many registrations from this address; retry later");
         }
-        var (metadata, error) = await ReadMetadataAsync(context.Request);
-        if (error is not null)
+        var (check, statement, unreadable) = await ReadMetadataAsync(context.Request, statements);
+        if (unreadable is not null)
         {
-            return error;
+            return unreadable;
         }
+        if (check!.Refusals.Count > 0)
+        {
+            return OAuthResults.Refused(check.Refusals, dryRun);
+        }
+        var metadata = check.Metadata!;
         // Reject once the tenant holds its cap of open-registered clients.
         if (!await cap.HasRoomAsync(context.RequestAborted))
         {
             return OAuthResults.Error(StatusCodes.Status403Forbidden, OAuthErrors.AccessDenied,
                 "this tenant has reached its limit of open-registered clients");
         }
-        var issued = await registrar.CreateAsync(metadata!, RegistrationSource.Open,
-            AdminAuthentication.Actor(context, "open-registration"), context.RequestAborted);
+        if (dryRun)
+        {
+            return await registrar.NameInUseAsync(metadata.ClientName, null, context.RequestAborted)
+                ? OAuthResults.Refused([ClientMetadataRules.NameInUse(metadata.ClientName)], dryRun)
+                : TypedResults.Ok(ClientRegistrar.Preview(metadata));
+        }
+        var issued = await registrar.CreateAsync(metadata, RegistrationSource.Open,
+            AdminAuthentication.Actor(context, "open-registration"), context.RequestAborted, statement?.Issuer);
         // Reject a client_name already in use (names are unique, as in the Okta seed).
         if (issued is null)
         {
-            return OAuthResults.BadRequest(OAuthErrors.InvalidClientMetadata, $"client_name '{metadata!.ClientName}' is already in use");
+            return OAuthResults.Refused([ClientMetadataRules.NameInUse(metadata.ClientName)], dryRun);
         }
         cap.Registered();
         var location = RegistrationClientUri(broker.Value, issued.Client.ClientId);
@@ -97,6 +114,11 @@ public static class OpenRegistrationEndpoints
         {
             return InvalidRegistrationToken(context);
         }
+        var (dryRun, dryRunProblem) = DryRun.Read(context.Request);
+        if (dryRunProblem is not null)
+        {
+            return OAuthResults.BadRequest(OAuthErrors.InvalidRequest, dryRunProblem);
+        }
         var (document, problem) = await RequestJson.TryReadAsync(context.Request, context.RequestAborted);
         if (document is null)
         {
@@ -104,25 +126,28 @@ public static class OpenRegistrationEndpoints
         }
         using (document)
         {
-            // Reject a body naming another client, or changing any other field only the server sets.
-            var serverFieldsProblem = ServerControlledFields.Problem(document.RootElement, client,
-                RegistrationClientUri(broker.Value, clientId), clientIdRequired: true);
-            if (serverFieldsProblem is not null)
+            // Reject a body naming another client, or changing any other field only the server sets; then
+            // every validation rule runs again, as at registration.
+            var check = ClientMetadataRules.Check(document.RootElement, MetadataContract.OpenRegistration);
+            IReadOnlyList<Refusal> refusals = [.. ServerControlledFields.Refusals(document.RootElement, client,
+                RegistrationClientUri(broker.Value, clientId), clientIdRequired: true), .. check.Refusals];
+            if (refusals.Count > 0)
             {
-                return OAuthResults.BadRequest(serverFieldsProblem.Error, serverFieldsProblem.Description);
+                return OAuthResults.Refused(refusals, dryRun);
             }
-            // Every validation rule runs again, as at registration.
-            var validation = ClientMetadataRules.Validate(document.RootElement, MetadataContract.OpenRegistration);
-            if (validation.Error is not null)
+            var metadata = check.Metadata!;
+            if (dryRun)
             {
-                return OAuthResults.BadRequest(validation.Error.Error, validation.Error.Description);
+                return await registrar.NameInUseAsync(metadata.ClientName, clientId, context.RequestAborted)
+                    ? OAuthResults.Refused([ClientMetadataRules.NameInUse(metadata.ClientName)], dryRun)
+                    : TypedResults.Ok(ClientRegistrar.Preview(metadata, clientId));
             }
-            var (issued, outcome) = await registrar.ReplaceAsync(client, validation.Metadata!,
+            var (issued, outcome) = await registrar.ReplaceAsync(client, metadata,
                 AdminAuthentication.Actor(context, $"registration:{clientId}"), context.RequestAborted);
             return outcome switch
             {
                 WriteOutcome.Done => TypedResults.Ok(ClientRegistrar.Document(issued!, RegistrationClientUri(broker.Value, clientId))),
-                WriteOutcome.Conflict => OAuthResults.BadRequest(OAuthErrors.InvalidClientMetadata, $"client_name '{validation.Metadata!.ClientName}' is already in use"),
+                WriteOutcome.Conflict => OAuthResults.Refused([ClientMetadataRules.NameInUse(metadata.ClientName)], dryRun),
                 _ => InvalidRegistrationToken(context),
             };
         }
@@ -139,20 +164,29 @@ public static class OpenRegistrationEndpoints
         return TypedResults.NoContent();
     }
 
-    /// <summary>The metadata of a registration request, or the RFC 7591 error response.</summary>
-    private static async Task<(ClientMetadata? Metadata, JsonHttpResult<OAuthErrorBody>? Error)> ReadMetadataAsync(HttpRequest request)
+    /// <summary>
+    /// Every rule's verdict on a registration request, the software statement's first: with a verified
+    /// statement the rules judge the request's metadata under the statement's signed fields. Or the
+    /// RFC 7591 error for a body that cannot be read.
+    /// </summary>
+    private static async Task<(MetadataCheck? Check, VerifiedStatement? Statement, JsonHttpResult<OAuthErrorBody>? Unreadable)> ReadMetadataAsync(
+        HttpRequest request, SoftwareStatements statements)
     {
         var (document, problem) = await RequestJson.TryReadAsync(request, request.HttpContext.RequestAborted);
         if (document is null)
         {
-            return (null, OAuthResults.BadRequest(OAuthErrors.InvalidClientMetadata, problem!));
+            return (null, null, OAuthResults.BadRequest(OAuthErrors.InvalidClientMetadata, problem!));
         }
         using (document)
         {
-            var validation = ClientMetadataRules.Validate(document.RootElement, MetadataContract.OpenRegistration);
-            return validation.Error is null
-                ? (validation.Metadata, null)
-                : (null, OAuthResults.BadRequest(validation.Error.Error, validation.Error.Description));
+            var (statement, refused) = await statements.VerifyAsync(document.RootElement, request.HttpContext.RequestAborted);
+            if (statement is null)
+            {
+                var check = ClientMetadataRules.Check(document.RootElement, MetadataContract.OpenRegistration);
+                return (refused is null ? check : new MetadataCheck(null, [refused, .. check.Refusals]), null, null);
+            }
+            using var merged = SoftwareStatements.Merge(document.RootElement, statement);
+            return (ClientMetadataRules.Check(merged.RootElement, MetadataContract.OpenRegistration), statement, null);
         }
     }
 

@@ -39,6 +39,20 @@ public sealed class ApiDocumentTests(PlatformHarness harness) : IClassFixture<Pl
     }
 
     [Fact]
+    public async Task The_openapi_document_offers_dry_run_on_the_okta_create_and_replace()
+    {
+        var document = await harness.Api.GetFromJsonAsync<JsonElement>("/openapi/v1.json");
+
+        var paths = document.GetProperty("paths");
+        foreach (var (path, method) in new[] { ("/oauth2/v1/clients", "post"), ("/oauth2/v1/clients/{clientId}", "put") })
+        {
+            paths.GetProperty(path).GetProperty(method).GetProperty("parameters").EnumerateArray()
+                .Should().Contain(parameter => parameter.GetProperty("name").GetString() == "dry_run"
+                    && parameter.GetProperty("in").GetString() == "query", $"{method} {path}");
+        }
+    }
+
+    [Fact]
     public async Task The_reference_page_is_served_with_a_policy_that_lets_it_run_and_still_forbids_framing()
     {
         var response = await harness.Api.GetAsync("/scalar/");
