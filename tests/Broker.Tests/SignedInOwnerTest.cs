@@ -1,3 +1,5 @@
+using Broker.Hosting;
+
 namespace Broker.Tests;
 
 /// <summary>

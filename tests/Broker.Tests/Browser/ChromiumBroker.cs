@@ -1,3 +1,4 @@
+using Broker.Hosting;
 using System.Globalization;
 using Broker.Platform;
 using Broker.Tests.Pages;

@@ -1,3 +1,4 @@
+using Broker.Hosting;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;

@@ -2,10 +2,9 @@ using Broker.Core.Clients;
 using Broker.Core.Platform;
 using Broker.Core.Security;
 using Broker.Core.Stores;
-using Broker.Hosting;
 using Microsoft.Extensions.Options;
 
-namespace Broker.Platform;
+namespace Broker.Hosting;
 
 /// <summary>A rotated secret: shown once, never stored.</summary>
 public sealed record RotatedSecret(Client Client, string ClientSecret);
