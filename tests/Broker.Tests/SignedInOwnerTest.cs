@@ -12,7 +12,7 @@ public abstract class SignedInOwnerTest : IAsyncLifetime
 
     protected Installation Flow { get; private set; } = null!;
 
-    protected Platform.CreatedApplication Parent { get; private set; } = null!;
+    protected Hosting.CreatedApplication Parent { get; private set; } = null!;
 
     protected HttpClient Api { get; private set; } = null!;
 

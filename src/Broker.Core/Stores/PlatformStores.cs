@@ -17,6 +17,9 @@ public interface IPlatformClientStore
     /// <summary>Parents matching <paramref name="search"/>, newest first.</summary>
     Task<Page<Client>> SearchParentsAsync(ParentSearch search, string? after, int limit, CancellationToken cancellationToken = default);
 
+    /// <summary>How many of a parent's children are active (neither disabled nor revoked): what the kill switch would stop.</summary>
+    Task<int> CountActiveChildrenAsync(string parentClientId, CancellationToken cancellationToken = default);
+
     /// <summary>A parent's children, newest first, optionally only those of one owner or one origin.</summary>
     Task<Page<Client>> ListChildrenAsync(
         string parentClientId, string? ownerUserId, string? origin, string? after, int limit, CancellationToken cancellationToken = default);

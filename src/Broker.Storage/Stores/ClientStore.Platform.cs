@@ -26,6 +26,11 @@ public sealed partial class ClientStore : IPlatformClientStore
         }), after, limit, cancellationToken);
     }
 
+    public Task<int> CountActiveChildrenAsync(string parentClientId, CancellationToken cancellationToken = default) =>
+        database.ReadAsync((connection, token) => connection.ExecuteScalarAsync<int>(new CommandDefinition(
+            "SELECT COUNT(*) FROM clients WHERE parent_client_id = @parentClientId AND kind = @Kind AND disabled_at IS NULL AND revoked_at IS NULL",
+            new { parentClientId, Kind = ClientTable.KindName(ClientKind.Child) }, cancellationToken: token)), cancellationToken);
+
     public Task<Page<Client>> ListChildrenAsync(
         string parentClientId, string? ownerUserId, string? origin, string? after, int limit, CancellationToken cancellationToken = default)
     {
