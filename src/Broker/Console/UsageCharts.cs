@@ -95,7 +95,7 @@ internal static class UsageCharts
         var share = Math.Min(1, used / (double)Math.Max(1, limit));
         return $"""
             <p>This hour: <strong>{used.ToString("N0", CultureInfo.InvariantCulture)}</strong> of {limit.ToString("N0", CultureInfo.InvariantCulture)} calls ({share:P0}).</p>
-            <svg class="meter" viewBox="0 0 100 6" role="img" aria-label="{share:P0} of this hour's quota used"><rect class="track" width="100" height="6"/><rect class="{(share >= 1 ? "refused" : "admitted")}" width="{share * 100:0.##}" height="6"/></svg>
+            <svg class="meter" viewBox="0 0 100 6" preserveAspectRatio="none" role="img" aria-label="{share:P0} of this hour's quota used"><rect class="track" width="100" height="6"/><rect class="{(share >= 1 ? "refused" : "admitted")}" width="{share * 100:0.##}" height="6"/></svg>
             """;
     }
 

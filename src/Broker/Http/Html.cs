@@ -135,6 +135,7 @@ public static class Html
         nav.console { display: flex; flex-wrap: wrap; gap: 1rem; align-items: baseline; border-bottom: 1px solid var(--line); padding-bottom: .75rem; margin-bottom: 1rem; }
         nav.console .who { margin-left: auto; color: var(--muted); }
         button.danger, a.button.danger { background: var(--danger); color: #fff; }
+        .actions button { white-space: normal; }
         a.button { display: inline-block; padding: .6rem 1.2rem; border-radius: 4px; text-decoration: none; }
         form.search { display: flex; flex-wrap: wrap; gap: .5rem; align-items: end; margin-bottom: 1rem; }
         form.search label { margin: 0; flex-basis: 100%; }
