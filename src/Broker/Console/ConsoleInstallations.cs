@@ -113,8 +113,7 @@ public static partial class ConsoleEndpoints
     }
 
     private static async Task<Results<RedirectHttpResult, HtmlPage>> ChangeInstallation(
-        HttpContext context, IAntiforgery antiforgery, ConsoleAccess access, IClientStore clients, PlatformAdministration platform,
-        string clientId, string change)
+        HttpContext context, IAntiforgery antiforgery, ConsoleAccess access, PlatformAdministration platform, string clientId, string change)
     {
         var (user, form, refusal) = await WriteRequestAsync(context, antiforgery, access, ClientsWrite);
         if (refusal is not null)
