@@ -1,5 +1,6 @@
 using Broker.Accounts;
 using Broker.Cli;
+using Broker.Console;
 using Broker.Gateway;
 using Broker.Hosting;
 using Broker.Http;
@@ -25,6 +26,7 @@ builder.Services.AddInstallation();
 builder.Services.AddAccounts(builder.Configuration);
 builder.Services.AddRegistration();
 builder.Services.AddPlatform();
+builder.Services.AddConsole(builder.Configuration);
 builder.Services.AddApiDocuments();
 builder.Services.AddHostedService<DevelopmentSeed>();
 builder.Services.AddGateway(builder.Configuration);
@@ -55,6 +57,7 @@ try
     app.MapTenantSettings();
     app.MapGateway();
     app.MapPlatform();
+    app.MapConsole();
     app.MapApiDocuments();
     await app.RunAsync();
     return ExitCodes.Ok;

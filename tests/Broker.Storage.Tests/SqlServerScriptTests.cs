@@ -1,3 +1,4 @@
+using Broker.Core.Stores;
 using Broker.Core.Platform;
 using System.Reflection;
 using Broker.Core.Accounts;
@@ -265,6 +266,13 @@ public sealed class SqlServerScriptTests
             _ when type == typeof(AuditQuery) => new AuditQuery
             {
                 From = Now.AddDays(-1), To = Now, Actor = "cli", Action = "client.created", Target = "x", Limit = 10, Before = 5,
+            },
+            // Every filter set, so that every optional condition of the search is sent and parsed.
+            _ when type == typeof(ParentSearch) => new ParentSearch("Ghost", Guid.NewGuid().ToString("N")),
+            _ when type == typeof(UsageScope) => UsageScope.OfParent(Secret.NewClientId()),
+            _ when type == typeof(IReadOnlyList<UsageHour>) => new List<UsageHour>
+            {
+                new() { ClientId = Secret.NewClientId(), ParentClientId = Secret.NewClientId(), Hour = UsageHour.HourOf(Now), Admitted = 1 },
             },
             _ => throw new InvalidOperationException(
                 $"No sample for parameter {parameter.Name} ({parameter.ParameterType}) of {store.Name}: add one to {nameof(Sample)}"),

@@ -23,6 +23,7 @@ public sealed partial class ArchitectureTests
         ["Http"] = Http,
         ["Hosting"] = Hosting,
         ["Accounts"] = Feature,
+        ["Console"] = Feature,
         ["Gateway"] = Feature,
         ["Installation"] = Feature,
         ["Operations"] = Feature,

@@ -1,3 +1,4 @@
+using Broker.Hosting;
 using Broker.Core.Accounts;
 using Broker.Core.Clients;
 using Broker.Platform;

@@ -1,3 +1,5 @@
+using Broker.Hosting;
+
 namespace Broker.Tests;
 
 /// <summary>
@@ -10,7 +12,7 @@ public abstract class SignedInOwnerTest : IAsyncLifetime
 
     protected Installation Flow { get; private set; } = null!;
 
-    protected Platform.CreatedApplication Parent { get; private set; } = null!;
+    protected Hosting.CreatedApplication Parent { get; private set; } = null!;
 
     protected HttpClient Api { get; private set; } = null!;
 

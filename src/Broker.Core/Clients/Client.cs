@@ -156,6 +156,13 @@ public sealed record ParentRole : ClientRole
 
     /// <summary>The endpoints each child may call, as <c>METHOD /path</c> patterns (null: the defaults).</summary>
     public IReadOnlyList<string>? ChildEndpoints { get; init; }
+
+    /// <summary>
+    /// The vendor: the user named owner of this parent, who sees its installations and usage in the
+    /// console and may rotate its secret (null: the platform team alone). Stored in the column a
+    /// child's owner uses; the row's kind tells them apart.
+    /// </summary>
+    public string? OwnerUserId { get; init; }
 }
 
 /// <summary>An installation's own application (a child), minted by <c>POST /clients</c>.</summary>

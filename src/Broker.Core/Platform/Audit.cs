@@ -62,6 +62,7 @@ public static class AuditActions
     public const string ParentEnabled = "parent.enabled";
     public const string ParentChanged = "parent.changed";
     public const string ParentDisabled = "parent.disabled";
+    public const string ParentOwnerChanged = "parent.owner_changed";
     public const string SecretRotated = "client.secret_rotated";
     public const string ChildCreated = "child.created";
     public const string ChildRevoked = "child.revoked";

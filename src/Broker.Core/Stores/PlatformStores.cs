@@ -14,6 +14,12 @@ public interface IPlatformClientStore
     /// <summary>Parents, newest first.</summary>
     Task<Page<Client>> ListParentsAsync(string? after, int limit, CancellationToken cancellationToken = default);
 
+    /// <summary>Parents matching <paramref name="search"/>, newest first.</summary>
+    Task<Page<Client>> SearchParentsAsync(ParentSearch search, string? after, int limit, CancellationToken cancellationToken = default);
+
+    /// <summary>How many of a parent's children are active (neither disabled nor revoked): what the kill switch would stop.</summary>
+    Task<int> CountActiveChildrenAsync(string parentClientId, CancellationToken cancellationToken = default);
+
     /// <summary>A parent's children, newest first, optionally only those of one owner or one origin.</summary>
     Task<Page<Client>> ListChildrenAsync(
         string parentClientId, string? ownerUserId, string? origin, string? after, int limit, CancellationToken cancellationToken = default);
@@ -82,3 +88,15 @@ public interface ITrustedIssuerStore
     /// <summary>False when no issuer of that name was trusted.</summary>
     Task<bool> DeleteAsync(string issuer, AuditEntry audit, CancellationToken cancellationToken = default);
 }
+/// <summary>The hourly usage counts the gateway keeps (one row per installation and hour).</summary>
+public interface IUsageStore
+{
+    /// <summary>Adds the counts to their rows, creating rows that do not exist yet; all or none.</summary>
+    Task AddAsync(IReadOnlyList<UsageHour> counts, CancellationToken cancellationToken = default);
+
+    /// <summary>The scope's counts per hour in [<paramref name="from"/>, <paramref name="to"/>), summed over its installations, oldest first; hours without calls are left out.</summary>
+    Task<IReadOnlyList<UsageHour>> HoursAsync(UsageScope scope, DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken = default);
+}
+
+/// <summary>A search among parents: a name prefix or exact client id, and only one vendor's when <see cref="OwnerUserId"/> is set.</summary>
+public sealed record ParentSearch(string? Query = null, string? OwnerUserId = null);

@@ -11,6 +11,26 @@ public sealed partial class ClientStore : IPlatformClientStore
     public Task<Page<Client>> ListParentsAsync(string? after, int limit, CancellationToken cancellationToken = default) =>
         PageAsync("kind = @Kind", new DynamicParameters(new { Kind = ClientTable.KindName(ClientKind.Parent) }), after, limit, cancellationToken);
 
+    public Task<Page<Client>> SearchParentsAsync(ParentSearch search, string? after, int limit, CancellationToken cancellationToken = default)
+    {
+        // Fixed fragments only: what a caller types is always a parameter.
+        var condition = "kind = @Kind"
+            + (search.Query is null ? "" : " AND (name LIKE @Prefix ESCAPE '\\' OR client_id = @Query)")
+            + (search.OwnerUserId is null ? "" : " AND owner_user_id = @OwnerUserId");
+        return PageAsync(condition, new DynamicParameters(new
+        {
+            Kind = ClientTable.KindName(ClientKind.Parent),
+            search.Query,
+            Prefix = EscapeLike(search.Query ?? "") + "%",
+            search.OwnerUserId,
+        }), after, limit, cancellationToken);
+    }
+
+    public Task<int> CountActiveChildrenAsync(string parentClientId, CancellationToken cancellationToken = default) =>
+        database.ReadAsync((connection, token) => connection.ExecuteScalarAsync<int>(new CommandDefinition(
+            "SELECT COUNT(*) FROM clients WHERE parent_client_id = @parentClientId AND kind = @Kind AND disabled_at IS NULL AND revoked_at IS NULL",
+            new { parentClientId, Kind = ClientTable.KindName(ClientKind.Child) }, cancellationToken: token)), cancellationToken);
+
     public Task<Page<Client>> ListChildrenAsync(
         string parentClientId, string? ownerUserId, string? origin, string? after, int limit, CancellationToken cancellationToken = default)
     {

@@ -93,7 +93,7 @@ public static class AccountEndpoints
         pages.RenderAsync(context, antiforgery, CredentialsPages.Join, SafeReturnUrl(returnUrl), null, null);
 
     private static async Task<Results<RedirectHttpResult, HtmlPage>> Login(
-        HttpContext context, IAntiforgery antiforgery, IUserStore users, IPasswordHasher<User> hasher, Throttles throttles, CredentialsPages pages)
+        HttpContext context, IAntiforgery antiforgery, PasswordSignIn signIn, CredentialsPages pages)
     {
         var form = await Html.ValidFormAsync(context, antiforgery);
         if (form is null)
@@ -103,28 +103,15 @@ public static class AccountEndpoints
         var returnUrl = SafeReturnUrl(RequestForms.SingleValue(form["returnUrl"]));
         var email = RequestForms.SingleValue(form["email"]) ?? "";
         var password = RequestForms.SingleValue(form["password"]) ?? "";
-        var accountKey = AccountRules.Normalize(email);
-        var addressKey = CallerAddress(context);
-
-        // Reject while the account or the address has failed too often.
-        if ((await throttles.LoginsPerAccount.BlockedForAsync(accountKey, context.RequestAborted)
-            ?? await throttles.LoginsPerAddress.BlockedForAsync(addressKey, context.RequestAborted)) is { } retryAfter)
+        var check = await signIn.CheckAsync(email, password, CallerAddress(context), context.RequestAborted);
+        if (check.RetryAfter is { } retryAfter)
         {
             context.Response.Headers.RetryAfter = OAuthResults.RetryAfterSeconds(retryAfter);
             return await pages.RenderAsync(context, antiforgery, CredentialsPages.Login, returnUrl, email,
                 "Too many failed sign-ins. Try again later.", StatusCodes.Status429TooManyRequests);
         }
-        var user = accountKey.Length is > 0 and <= AccountRules.MaxEmailLength
-            ? await users.FindByEmailAsync(accountKey, context.RequestAborted)
-            : null;
-        // Verify against a dummy hash when there is no such user, so timing does not reveal accounts.
-        var verified = hasher.VerifyHashedPassword(user ?? DummyUser, user?.PasswordHash ?? DummyUser.PasswordHash,
-            password.Length <= AccountRules.MaxPasswordLength ? password : "");
-        // Reject a wrong e-mail or password (without saying which), and disabled accounts.
-        if (user is null || verified == PasswordVerificationResult.Failed || user.DisabledAt is not null)
+        if (check.User is not { } user)
         {
-            await throttles.LoginsPerAccount.RecordFailureAsync(accountKey, context.RequestAborted);
-            await throttles.LoginsPerAddress.RecordFailureAsync(addressKey, context.RequestAborted);
             return await pages.RenderAsync(context, antiforgery, CredentialsPages.Login, returnUrl, email,
                 "Wrong e-mail or password.", StatusCodes.Status401Unauthorized);
         }
@@ -254,13 +241,5 @@ public static class AccountEndpoints
             [new Claim(ClaimTypes.NameIdentifier, user.UserId), new Claim(ClaimTypes.Name, user.Email), new Claim(PasswordStampClaim, PasswordStamp(user))],
             CookieAuthenticationDefaults.AuthenticationScheme);
         return context.SignInAsync(CookieAuthenticationDefaults.AuthenticationScheme, new ClaimsPrincipal(identity));
-    }
-
-    private static readonly User DummyUser = CreateDummyUser();
-
-    private static User CreateDummyUser()
-    {
-        var user = new User { UserId = "", Email = "", NormalizedEmail = "", PasswordHash = "", CreatedAt = DateTimeOffset.UnixEpoch };
-        return user with { PasswordHash = new PasswordHasher<User>().HashPassword(user, Core.Security.Secret.NewToken()) };
     }
 }

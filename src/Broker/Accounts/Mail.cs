@@ -99,7 +99,7 @@ internal sealed class ConsoleMailSender(ILogger<ConsoleMailSender> logger) : IMa
     public Task SendAsync(Mail mail, CancellationToken cancellationToken)
     {
         logger.LogInformation("No Mail:SmtpHost in Development: the mail to {To} is printed to the console", mail.To);
-        Console.WriteLine($"""
+        System.Console.WriteLine($"""
 
             ==== Mail (Development only: Mail:SmtpHost is not set) ====
             To:      {mail.To}

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using Broker.Core.Platform;
 using Broker.Core.Stores;
-using Broker.Platform;
+using Broker.Hosting;
 
 namespace Broker.Cli;
 

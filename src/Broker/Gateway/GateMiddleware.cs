@@ -1,4 +1,5 @@
 using System.Globalization;
+using Broker.Core.Platform;
 using Broker.Hosting;
 using Broker.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -21,7 +22,7 @@ public sealed record GatedCall(string ClientId, string? OwnerUserId, string? Par
 /// rate-limit headers; admitted calls go straight to their endpoint (the demo API or the forwarder).
 /// </summary>
 internal sealed class GateMiddleware(
-    RequestDelegate next, Gate gate, UsageRecorder usage, Storage.Database database,
+    RequestDelegate next, Gate gate, UsageRecorder usage, UsageCounter usageCounts, Storage.Database database,
     Microsoft.Extensions.Options.IOptions<StorageOptions> storage)
 {
     public const string Scheme = "Client-ID";
@@ -64,6 +65,7 @@ internal sealed class GateMiddleware(
         {
             WriteQuotaHeaders(context.Response.Headers, lease);
         }
+        CountUsage(decision);
         var refusal = Refusal(context, decision);
         if (refusal is not null)
         {
@@ -86,6 +88,24 @@ internal sealed class GateMiddleware(
         // The endpoint runs at once: what the pipeline holds after the gate (authentication, authorization,
         // the endpoint middleware's checks) is for the broker's own pages and APIs, and costs every call.
         await endpoint.RequestDelegate!(context);
+    }
+
+    // An installation's calls, for the console's charts: admitted and refused by reason. Calls with an
+    // unknown key or a parent's have no installation to count against.
+    private void CountUsage(GateDecision decision)
+    {
+        if (decision.Key is not { ParentClientId: { } parentClientId } key || decision.Lease is null)
+        {
+            return;
+        }
+        var outcome = decision.Outcome switch
+        {
+            GateOutcome.Admitted => UsageOutcome.Admitted,
+            GateOutcome.NotWhitelisted => UsageOutcome.NotWhitelisted,
+            GateOutcome.QuotaSpent => UsageOutcome.QuotaSpent,
+            _ => UsageOutcome.Unavailable,
+        };
+        usageCounts.Count(key.ClientId, parentClientId, outcome);
     }
 
     /// <summary>The caller's key, or null with the error to answer.</summary>

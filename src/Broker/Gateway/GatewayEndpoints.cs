@@ -1,3 +1,4 @@
+using Broker.Hosting;
 using Microsoft.Extensions.Options;
 using Yarp.ReverseProxy.Configuration;
 
@@ -14,6 +15,8 @@ public static class GatewayEndpoints
         services.AddOptions<GatewayOptions>().Bind(configuration.GetSection(GatewayOptions.Section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<GatewayOptions>, GatewayOptionsValidation>();
         services.AddSingleton<ClientCache>();
+        // What a whitelist may offer, for the pages that edit one.
+        services.AddSingleton(provider => new GatewayRoutes(provider.GetRequiredService<IOptions<GatewayOptions>>().Value.EffectiveRoutes));
         services.AddSingleton<Gate>();
         services.AddSingleton<QuotaLimiter>(provider => provider.GetRequiredService<IOptions<GatewayOptions>>().Value.UsesRedis
             ? ActivatorUtilities.CreateInstance<RedisQuotaLimiter>(provider)

@@ -12,6 +12,9 @@ public sealed class PlatformOptions
 
     /// <summary>Last use (of clients and admin tokens) is written at most this often per key.</summary>
     public TimeSpan LastUseResolution { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>How often the gateway's hourly usage counts are added to the database.</summary>
+    public TimeSpan UsageFlushInterval { get; set; } = TimeSpan.FromSeconds(10);
 }
 
 internal sealed class PlatformOptionsValidation : IValidateOptions<PlatformOptions>
@@ -27,6 +30,11 @@ internal sealed class PlatformOptionsValidation : IValidateOptions<PlatformOptio
         if (options.LastUseResolution < TimeSpan.FromSeconds(1) || options.LastUseResolution > TimeSpan.FromHours(1))
         {
             failures.Add("Platform:LastUseResolution must be between 00:00:01 and 01:00:00.");
+        }
+        // Under a second is a write per second per instance for nothing; over five minutes leaves the charts behind.
+        if (options.UsageFlushInterval < TimeSpan.FromSeconds(1) || options.UsageFlushInterval > TimeSpan.FromMinutes(5))
+        {
+            failures.Add("Platform:UsageFlushInterval must be between 00:00:01 and 00:05:00.");
         }
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }

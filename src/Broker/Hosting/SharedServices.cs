@@ -25,12 +25,15 @@ public static class SharedServices
         return services;
     }
 
-    /// <summary>Admin authentication, last-use recording, the tenant's flags and the sign-in and client-authentication throttles.</summary>
+    /// <summary>Admin authentication, last-use recording and usage counts, the tenant's flags and the sign-in and client-authentication throttles.</summary>
     public static IServiceCollection AddSharedServices(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddAdminAuthentication(configuration);
         services.AddSingleton<UsageRecorder>();
         services.AddHostedService(provider => provider.GetRequiredService<UsageRecorder>());
+        services.AddSingleton<PasswordSignIn>();
+        services.AddSingleton<UsageCounter>();
+        services.AddHostedService(provider => provider.GetRequiredService<UsageCounter>());
         services.AddMemoryCache();
         services.AddSingleton<TenantSettings>();
         services.AddSingleton(provider =>

@@ -66,6 +66,7 @@ public static class StorageSetup
         services.AddSingleton<IAdminTokenStore, AdminTokenStore>();
         services.AddSingleton<ITrustedIssuerStore, TrustedIssuerStore>();
         services.AddSingleton<IAuditStore, AuditStore>();
+        services.AddSingleton<IUsageStore, UsageStore>();
         services.AddSingleton<DataProtectionKeyStore>();
         return services;
     }

@@ -27,6 +27,7 @@ public static class ErrorFormatExtensions
         ("/oauth2/v1", ErrorFormat.Problem),
         ("/api/v2", ErrorFormat.Problem),
         ("/account", ErrorFormat.Page),
+        ("/console", ErrorFormat.Page),
         ("/oauth/authorize", ErrorFormat.Page),
     ];
 

@@ -132,5 +132,28 @@ public static class Html
           td { border: 0; padding: .2rem 0; }
           td[data-label]::before { content: attr(data-label) ": "; font-weight: 600; }
         }
+        nav.console { display: flex; flex-wrap: wrap; gap: 1rem; align-items: baseline; border-bottom: 1px solid var(--line); padding-bottom: .75rem; margin-bottom: 1rem; }
+        nav.console .who { margin-left: auto; color: var(--muted); }
+        button.danger, a.button.danger { background: var(--danger); color: #fff; }
+        .actions button { white-space: normal; }
+        a.button { display: inline-block; padding: .6rem 1.2rem; border-radius: 4px; text-decoration: none; }
+        form.search { display: flex; flex-wrap: wrap; gap: .5rem; align-items: end; margin-bottom: 1rem; }
+        form.search label { margin: 0; flex-basis: 100%; }
+        form.search input { flex: 1 1 12rem; width: auto; }
+        form.search button { margin: 0; }
+        input[type=number] { padding: .55rem; font: inherit; border: 1px solid #6b7280; border-radius: 4px; width: 10rem; }
+        fieldset { border: 1px solid var(--line); border-radius: 6px; margin: 1rem 0; }
+        ul.checks { list-style: none; padding: 0; margin: 0; }
+        ul.checks li { display: flex; gap: .5rem; align-items: center; padding: .2rem 0; }
+        label.check { display: inline; margin: 0; font-weight: 400; }
+        svg.chart { width: 100%; height: auto; display: block; background: #f9fafb; border: 1px solid var(--line); border-radius: 4px; }
+        svg.chart .admitted, svg.meter .admitted { fill: var(--accent); }
+        svg.chart .refused, svg.meter .refused { fill: var(--danger); }
+        svg.chart .day { stroke: var(--line); }
+        svg.chart .limit { stroke: var(--danger); stroke-dasharray: 4 3; }
+        svg.chart .axis { font-size: 9px; fill: var(--muted); }
+        svg.meter { width: 100%; max-width: 24rem; height: .8rem; display: block; }
+        svg.meter .track { fill: var(--line); }
+        table.totals { max-width: 28rem; margin-top: .75rem; }
         """;
 }

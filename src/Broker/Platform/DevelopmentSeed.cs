@@ -46,7 +46,7 @@ internal sealed class DevelopmentSeed(
         var authorizeUrl = $"{issuer}/oauth/authorize?client_id={app.Value.Client.ClientId}" +
             $"&redirect_uri={Uri.EscapeDataString(issuer + DemoCallbackPath)}&response_type=code&scope=public&state=demo";
         // Printed on purpose, once: this is a local demo, and the secrets are not stored anywhere else.
-        Console.WriteLine($"""
+        System.Console.WriteLine($"""
 
             ==== Broker demo (Development only, printed once) ====
             Demo user:      {DemoEmail} / {password}

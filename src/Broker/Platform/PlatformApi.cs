@@ -34,9 +34,7 @@ public static class PlatformApi
     /// <summary>The platform's operations, for its API and the command line alike.</summary>
     public static IServiceCollection AddPlatform(this IServiceCollection services)
     {
-        services.AddSingleton<ClientAdministration>();
-        services.AddSingleton<PlatformAdministration>();
-        return services;
+        return services.AddAdministration();
     }
 
     public static IEndpointRouteBuilder MapPlatform(this IEndpointRouteBuilder routes)

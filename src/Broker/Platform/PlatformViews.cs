@@ -1,3 +1,4 @@
+using Broker.Hosting;
 using System.Text.Json.Serialization;
 using Broker.Core.Accounts;
 using Broker.Core.Clients;

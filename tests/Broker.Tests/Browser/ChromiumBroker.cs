@@ -1,3 +1,4 @@
+using Broker.Hosting;
 using System.Globalization;
 using Broker.Platform;
 using Broker.Tests.Pages;
@@ -26,9 +27,13 @@ public sealed class ChromiumBroker : IAsyncDisposable
 
     private IPlaywright? playwright;
 
-    private ChromiumBroker(string chromium)
+    private ChromiumBroker(string chromium, IReadOnlyDictionary<string, string?>? settings)
     {
         ChromiumPath = chromium;
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            Broker.Settings[key] = value;
+        }
         var port = Gateway.GatewayCalls.FreePort();
         Address = $"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}";
         foreach (var (key, value) in Smtp.BrokerSettings)
@@ -64,10 +69,11 @@ public sealed class ChromiumBroker : IAsyncDisposable
             ? folder
             : Path.Combine(AppContext.BaseDirectory, "screenshots");
 
-    public static async Task<ChromiumBroker> StartAsync()
+    /// <summary>Starts the broker (with <paramref name="settings"/> on top of the defaults), the mail server and Chromium.</summary>
+    public static async Task<ChromiumBroker> StartAsync(IReadOnlyDictionary<string, string?>? settings = null)
     {
         Skip.If(SkipReason is not null, SkipReason);
-        var broker = new ChromiumBroker(Environment.GetEnvironmentVariable(Variable)!);
+        var broker = new ChromiumBroker(Environment.GetEnvironmentVariable(Variable)!, settings);
         broker.playwright = await Playwright.CreateAsync();
         broker.Chromium = await broker.playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {

@@ -1,3 +1,4 @@
+using Broker.Hosting;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
@@ -132,7 +133,7 @@ public sealed class InstallationInChromiumTests : IAsyncLifetime
     }
 
     // The installation's side, after the approval: the code from the callback becomes a child with a long name.
-    private async Task InstallAsync(Platform.CreatedApplication parent, IPage callback)
+    private async Task InstallAsync(Hosting.CreatedApplication parent, IPage callback)
     {
         var code = await callback.Locator("pre code").First.InnerTextAsync();
         using var api = new HttpClient { BaseAddress = new Uri(session.Address) };

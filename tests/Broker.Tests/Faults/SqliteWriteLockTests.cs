@@ -1,3 +1,4 @@
+using Broker.Hosting;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
@@ -87,7 +88,7 @@ public sealed class SqliteWriteLockTests
     {
         using var broker = Broker(new CapturedLogs());
         var app = await broker.CreateApplicationAsync("Kept through the lock", "https://app.example/cb");
-        var created = await broker.Services.GetRequiredService<Broker.Platform.PlatformAdministration>()
+        var created = await broker.Services.GetRequiredService<Broker.Hosting.PlatformAdministration>()
             .CreateAdminTokenAsync("lock test", [.. Core.Platform.AdminScopes.All], Core.Platform.AuditActor.CommandLine);
         var admin = broker.CreateApiClient();
         admin.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("SSWS", created.Value!.Value);

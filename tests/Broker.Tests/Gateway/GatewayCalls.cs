@@ -1,3 +1,4 @@
+using Broker.Hosting;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
@@ -17,17 +18,18 @@ public static class GatewayCalls
 {
     /// <summary>A child of <paramref name="parent"/> owned by <paramref name="owner"/>, stored as POST /clients stores one (plus any override).</summary>
     public static async Task<Client> CreateChildAsync(
-        BrokerFactory broker, CreatedApplication parent, User owner, int? rateLimit = null, IReadOnlyList<string>? endpoints = null)
+        BrokerFactory broker, CreatedApplication parent, User owner, int? rateLimit = null, IReadOnlyList<string>? endpoints = null,
+        string name = "Blog installation", string origin = "https://blog.example")
     {
         var child = new Client
         {
             ClientId = Secret.NewClientId(),
-            Metadata = new ClientMetadata { ClientName = "Blog installation", GrantTypes = [], TokenEndpointAuthMethod = ClientAuthMethod.None },
+            Metadata = new ClientMetadata { ClientName = name, GrantTypes = [], TokenEndpointAuthMethod = ClientAuthMethod.None },
             Role = new InstallationRole
             {
                 ParentClientId = parent.Client.ClientId,
                 OwnerUserId = owner.UserId,
-                Origin = "https://blog.example",
+                Origin = origin,
                 RateLimit = rateLimit,
                 Endpoints = endpoints,
             },

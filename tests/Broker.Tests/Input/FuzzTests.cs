@@ -1,3 +1,4 @@
+using Broker.Hosting;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;

@@ -1,3 +1,4 @@
+using Broker.Hosting;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
@@ -100,7 +101,7 @@ public sealed class CrashTests : IDisposable
     }
 
     // A parent, its site owner, and open registration on, written through an in-process broker first.
-    private async Task<Platform.CreatedApplication> SeedAsync()
+    private async Task<Hosting.CreatedApplication> SeedAsync()
     {
         using var seeder = new BrokerFactory();
         seeder.Settings["Storage:ConnectionString"] = $"Data Source={DatabasePath}";
@@ -126,7 +127,7 @@ public sealed class CrashTests : IDisposable
         }
     }
 
-    private static async Task InstallAsync(Browser browser, HttpClient api, Platform.CreatedApplication parent, Action<string> created)
+    private static async Task InstallAsync(Browser browser, HttpClient api, Hosting.CreatedApplication parent, Action<string> created)
     {
         var consent = await browser.GetAsync(Installation.AuthorizeUrl(parent.Client.ClientId));
         var approved = await browser.SubmitAsync(await Browser.FormAsync(consent, "/oauth/authorize"), ("decision", "approve"));

@@ -3,11 +3,25 @@ using Broker.Core.Clients;
 using Broker.Core.Platform;
 using Broker.Core.Security;
 using Broker.Core.Stores;
-using Broker.Hosting;
 using Microsoft.AspNetCore.Identity;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
-namespace Broker.Platform;
+namespace Broker.Hosting;
+
+/// <summary>
+/// The platform's operations live here, below the features, because several surfaces drive them: the
+/// admin API, the console and the command line each apply the same rules and the same audited write.
+/// </summary>
+public static class Administration
+{
+    public static IServiceCollection AddAdministration(this IServiceCollection services)
+    {
+        services.TryAddSingleton<ClientAdministration>();
+        services.TryAddSingleton<PlatformAdministration>();
+        return services;
+    }
+}
 
 /// <summary>Why an administrative operation was refused; the admin API maps each onto its status code.</summary>
 public enum AdminFailure
@@ -190,6 +204,7 @@ public sealed class ClientAdministration(
             CallbackPath = callbackPath,
             ChildRateLimit = rateLimit,
             ChildEndpoints = normalised,
+            OwnerUserId = current?.OwnerUserId,
         })! with
         {
             // Enabling a disabled parent again is how it comes back (with children it did not disable); a merge keeps its state.

@@ -2,10 +2,9 @@ using Broker.Core.Clients;
 using Broker.Core.Platform;
 using Broker.Core.Security;
 using Broker.Core.Stores;
-using Broker.Hosting;
 using Microsoft.Extensions.Options;
 
-namespace Broker.Platform;
+namespace Broker.Hosting;
 
 /// <summary>A rotated secret: shown once, never stored.</summary>
 public sealed record RotatedSecret(Client Client, string ClientSecret);
@@ -78,6 +77,42 @@ public sealed class PlatformAdministration(
         return saved.Problem is not null
             ? AdminResult<RotatedSecret>.Fail(saved.Problem, saved.Failure)
             : AdminResult<RotatedSecret>.Ok(new RotatedSecret(saved.Value!, secret));
+    }
+
+    /// <summary>
+    /// Names the parent's vendor: the user with <paramref name="ownerEmail"/> (null or empty: no vendor),
+    /// who then sees the parent, its installations and usage in the console and may rotate its secret.
+    /// </summary>
+    public async Task<AdminResult<Client>> SetParentOwnerAsync(
+        string clientId, string? ownerEmail, AuditActor actor, long? ifMatch, CancellationToken cancellationToken = default)
+    {
+        var found = await FindAsync<ParentRole>(clientId, ifMatch, cancellationToken);
+        if (found.Problem is not null)
+        {
+            return found;
+        }
+        var parent = found.Value!;
+        string? ownerUserId = null;
+        if (!string.IsNullOrWhiteSpace(ownerEmail))
+        {
+            var normalized = Core.Accounts.AccountRules.Normalize(ownerEmail);
+            var owner = normalized.Length <= Core.Accounts.AccountRules.MaxEmailLength ? await users.FindByEmailAsync(normalized, cancellationToken) : null;
+            // Reject an address without an account: the vendor signs in with it, so it must exist first.
+            if (owner is null)
+            {
+                return AdminResult<Client>.Fail("no account has this e-mail; the vendor creates one first (join), then is named owner");
+            }
+            ownerUserId = owner.UserId;
+        }
+        var settings = (ParentRole)parent.Role;
+        // Reject a change that changes nothing: a second entry in the audit log would mislead.
+        if (settings.OwnerUserId == ownerUserId)
+        {
+            return AdminResult<Client>.Fail(ownerUserId is null ? "the parent has no owner" : "this user already owns the parent", AdminFailure.Conflict);
+        }
+        var audit = actor.Entry(AuditActions.ParentOwnerChanged, AuditActions.Client(clientId), time.GetUtcNow(),
+            ownerUserId is null ? "owner removed" : $"owner={AuditActions.User(ownerUserId)}");
+        return await administration.SaveAsync(parent, parent with { Role = settings with { OwnerUserId = ownerUserId } }, ifMatch, audit, cancellationToken);
     }
 
     /// <summary>Disables, enables or deletes (revokes for good) one child.</summary>

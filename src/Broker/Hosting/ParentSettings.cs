@@ -1,6 +1,6 @@
 using Broker.Core.Clients;
 
-namespace Broker.Platform;
+namespace Broker.Hosting;
 
 /// <summary>
 /// One setting in a change: left out (<see cref="IsNamed"/> false: it keeps its value), or named with
