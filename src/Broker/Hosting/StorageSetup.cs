@@ -66,6 +66,7 @@ public static class StorageSetup
         services.AddSingleton<IAdminTokenStore, AdminTokenStore>();
         services.AddSingleton<IAuditStore, AuditStore>();
         services.AddSingleton<DataProtectionKeyStore>();
+        services.AddSingleton<ISigningKeyStore, SigningKeyStore>();
         return services;
     }
 
