@@ -4,6 +4,7 @@ using Broker.Core.Accounts;
 using Broker.Core.Authorization;
 using Broker.Core.Clients;
 using Broker.Core.Security;
+using Broker.Core.Tokens;
 using Microsoft.SqlServer.TransactSql.ScriptDom;
 
 namespace Broker.Storage.Tests;
@@ -211,6 +212,7 @@ public sealed class SqlServerScriptTests
             _ when type == typeof(TimeSpan) => TimeSpan.FromMinutes(1),
             _ when type == typeof(CancellationToken) => CancellationToken.None,
             _ when type == typeof(IReadOnlyList<string>) => new[] { "GET /a" },
+            _ when type == typeof(IReadOnlyCollection<long>) => new[] { 1L, 2L },
             _ when type.IsEnum => Enum.GetValues(type).GetValue(0),
             _ when type == typeof(Client) => new Client { ClientId = Secret.NewClientId(), Metadata = new ClientMetadata { ClientName = "Sample" }, CreatedAt = Now },
             _ when type == typeof(User) => new User
@@ -247,6 +249,16 @@ public sealed class SqlServerScriptTests
                 Fingerprint = "abcd",
                 Scopes = AdminScopes.All,
                 CreatedAt = Now,
+            },
+            _ when type == typeof(SigningKey) => new SigningKey
+            {
+                KeyId = "kid",
+                Generation = 1,
+                Algorithm = "RS256",
+                PublicJwk = "{}",
+                ProtectedPrivateKey = "protected",
+                CreatedAt = Now,
+                SignsFrom = Now,
             },
             _ when type == typeof(PasswordReset) => new PasswordReset
             {
