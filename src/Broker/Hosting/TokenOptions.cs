@@ -2,23 +2,22 @@ using Microsoft.Extensions.Options;
 
 namespace Broker.Hosting;
 
-/// <summary>What registered clients' access tokens are.</summary>
-public enum AccessTokenFormat
-{
-    /// <summary>256 random bits, meaningful only to the broker (the default; always so for installation tokens).</summary>
-    Opaque,
-
-    /// <summary>RFC 9068 JWTs signed with the broker's keys, verifiable against <c>jwks_uri</c>.</summary>
-    Jwt,
-}
-
 /// <summary>The <c>Tokens</c> section: the format of registered clients' access tokens and the keys that sign JWTs.</summary>
 public sealed class TokenOptions
 {
     public const string Section = "Tokens";
 
-    /// <summary><c>Opaque</c> (default) or <c>Jwt</c>; case-insensitive. Installation tokens stay opaque either way.</summary>
-    public AccessTokenFormat Format { get; set; } = AccessTokenFormat.Opaque;
+    public const string Opaque = "Opaque";
+    public const string Jwt = "Jwt";
+
+    /// <summary>
+    /// What registered clients' access tokens are: <c>Opaque</c> (default: 256 random bits, meaningful only
+    /// to the broker) or <c>Jwt</c> (RFC 9068, verifiable against <c>jwks_uri</c>); case-insensitive.
+    /// Installation tokens stay opaque either way. (A string, so a typo is a start-up message, not a binder crash.)
+    /// </summary>
+    public string Format { get; set; } = Opaque;
+
+    public bool IssuesJwts => string.Equals(Format?.Trim(), Jwt, StringComparison.OrdinalIgnoreCase);
 
     /// <summary>The JWTs' <c>aud</c>: the resource they are for; unset means <c>Broker:Issuer</c> (the gateway's own address).</summary>
     public string? Audience { get; set; }
@@ -44,7 +43,7 @@ internal sealed class TokenOptionsValidation : IValidateOptions<TokenOptions>
     public ValidateOptionsResult Validate(string? name, TokenOptions options)
     {
         var failures = new List<string>();
-        if (!Enum.IsDefined(options.Format))
+        if (!options.IssuesJwts && !string.Equals(options.Format?.Trim(), TokenOptions.Opaque, StringComparison.OrdinalIgnoreCase))
         {
             failures.Add("Tokens:Format must be Opaque or Jwt.");
         }

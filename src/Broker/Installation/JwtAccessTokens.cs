@@ -19,7 +19,7 @@ public sealed class JwtAccessTokens(SigningKeys keys, IOptions<TokenOptions> tok
     // Times are the token endpoint's clock (faked in tests), never the handler's own.
     private static readonly JsonWebTokenHandler Handler = new() { SetDefaultTimesOnTokenCreation = false };
 
-    public bool IsEnabled => tokens.Value.Format == AccessTokenFormat.Jwt;
+    public bool IsEnabled => tokens.Value.IssuesJwts;
 
     public TimeSpan Lifetime => tokens.Value.Lifetime;
 
