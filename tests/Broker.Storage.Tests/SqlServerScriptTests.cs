@@ -212,7 +212,6 @@ public sealed class SqlServerScriptTests
             _ when type == typeof(TimeSpan) => TimeSpan.FromMinutes(1),
             _ when type == typeof(CancellationToken) => CancellationToken.None,
             _ when type == typeof(IReadOnlyList<string>) => new[] { "GET /a" },
-            _ when type == typeof(IReadOnlyCollection<long>) => new[] { 1L, 2L },
             _ when type.IsEnum => Enum.GetValues(type).GetValue(0),
             _ when type == typeof(Client) => new Client { ClientId = Secret.NewClientId(), Metadata = new ClientMetadata { ClientName = "Sample" }, CreatedAt = Now },
             _ when type == typeof(User) => new User

@@ -14,6 +14,9 @@ public interface ISigningKeyStore
     /// </summary>
     Task<bool> AddAsync(SigningKey key, CancellationToken cancellationToken = default);
 
-    /// <summary>Deletes the keys of these generations (retired: no token they signed is still valid); how many.</summary>
-    Task<int> DeleteAsync(IReadOnlyCollection<long> generations, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// Deletes the keys up to and including <paramref name="generation"/> (retired: no token they signed is
+    /// still valid; keys retire oldest first); how many.
+    /// </summary>
+    Task<int> DeleteThroughAsync(long generation, CancellationToken cancellationToken = default);
 }

@@ -39,12 +39,10 @@ public sealed class SigningKeyStore(Database database) : ISigningKeyStore
         }
     }
 
-    public Task<int> DeleteAsync(IReadOnlyCollection<long> generations, CancellationToken cancellationToken = default) =>
-        generations.Count == 0
-            ? Task.FromResult(0)
-            : database.WithConnectionAsync((connection, token) => connection.ExecuteAsync(new CommandDefinition(
-                "DELETE FROM signing_keys WHERE generation IN @generations", new { generations }, cancellationToken: token)),
-                cancellationToken);
+    public Task<int> DeleteThroughAsync(long generation, CancellationToken cancellationToken = default) =>
+        database.WithConnectionAsync((connection, token) => connection.ExecuteAsync(new CommandDefinition(
+            "DELETE FROM signing_keys WHERE generation <= @generation", new { generation }, cancellationToken: token)),
+            cancellationToken);
 
     private sealed class KeyRow
     {

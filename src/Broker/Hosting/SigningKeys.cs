@@ -98,7 +98,8 @@ public sealed class SigningKeys(
         var retired = keys.Where(key => SigningKeySchedule.IsRetired(key, keys, now, policy)).ToList();
         if (retired.Count > 0)
         {
-            await store.DeleteAsync(retired.Select(key => key.Generation).ToList(), cancellationToken);
+            // A key retires once a later one has signed long enough, so every older key has retired too.
+            await store.DeleteThroughAsync(retired.Max(key => key.Generation), cancellationToken);
             foreach (var key in retired)
             {
                 credentials.TryRemove(key.KeyId, out _);
