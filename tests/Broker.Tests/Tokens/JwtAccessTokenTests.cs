@@ -187,6 +187,25 @@ public sealed class JwtAccessTokenTests : SignedInOwnerTest
     }
 
     [Fact]
+    public async Task Racing_first_requests_on_two_new_instances_make_one_first_key_that_both_sign_with()
+    {
+        var client = await RegisterAsync();
+        using var b = new BrokerFactory();
+        b.Settings["Storage:ConnectionString"] = $"Data Source={Broker.DatabasePath}";
+        b.Settings["Tokens:Format"] = "Jwt";
+        b.Settings["DataProtection:KeyEncryptionKey"] = KeyEncryptionKey;
+        using var onB = b.CreateApiClient();
+
+        var keySets = await Task.WhenAll(Enumerable.Range(0, 20).Select(i => (i % 2 == 0 ? Api : onB).GetStringAsync("/.well-known/jwks.json")));
+
+        keySets.Distinct().Should().ContainSingle();
+        var key = (await Broker.Services.GetRequiredService<ISigningKeyStore>().ListAsync()).Should().ContainSingle().Subject;
+        // Whichever instance made the key, the other reads its private half through the shared key ring.
+        new JsonWebToken((await TokenAsync(Api, client)).AccessToken!).Kid.Should().Be(key.KeyId);
+        new JsonWebToken((await TokenAsync(onB, client)).AccessToken!).Kid.Should().Be(key.KeyId);
+    }
+
+    [Fact]
     public async Task The_key_set_is_rfc_7517_public_keys_only_and_cacheable_for_five_minutes()
     {
         var discovery = await Api.GetFromJsonAsync<JsonElement>("/.well-known/oauth-authorization-server");
