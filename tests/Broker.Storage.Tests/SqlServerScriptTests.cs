@@ -5,6 +5,7 @@ using Broker.Core.Accounts;
 using Broker.Core.Authorization;
 using Broker.Core.Clients;
 using Broker.Core.Security;
+using Broker.Core.Tokens;
 using Microsoft.SqlServer.TransactSql.ScriptDom;
 
 namespace Broker.Storage.Tests;
@@ -252,6 +253,16 @@ public sealed class SqlServerScriptTests
             _ when type == typeof(TrustedIssuer) => new TrustedIssuer
             {
                 Issuer = "https://vendor.example", VendorName = "Vendor", Jwks = """{"keys":[]}""", CreatedAt = Now,
+            },
+            _ when type == typeof(SigningKey) => new SigningKey
+            {
+                KeyId = "kid",
+                Generation = 1,
+                Algorithm = "RS256",
+                PublicJwk = "{}",
+                ProtectedPrivateKey = "protected",
+                CreatedAt = Now,
+                SignsFrom = Now,
             },
             _ when type == typeof(PasswordReset) => new PasswordReset
             {

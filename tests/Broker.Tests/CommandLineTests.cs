@@ -50,6 +50,17 @@ public sealed class CommandLineTests : IDisposable
         ShouldFailLikeATool(refused, 3, "Storage:Provider must be Sqlite, SqlServer or Postgres");
     }
 
+    [Theory]
+    [InlineData("Tokens__Format", "Paseto", "Tokens:Format must be Opaque or Jwt")]
+    [InlineData("Tokens__Lifetime", "1.00:00:00", "Tokens:Lifetime")]
+    [InlineData("Tokens__KeyPublicationLead", "00:05:00", "Tokens:KeyPublicationLead")]
+    public async Task The_server_refuses_to_start_on_a_bad_token_setting_and_names_it(string variable, string value, string message)
+    {
+        var refused = await RunAsync(new Dictionary<string, string> { [variable] = value }, "--urls", "http://127.0.0.1:0");
+
+        ShouldFailLikeATool(refused, 3, message);
+    }
+
     [Fact]
     public async Task The_server_refuses_to_start_on_a_bad_gateway_setting_and_names_it()
     {

@@ -21,11 +21,17 @@ public static class SharedServices
         services.AddSingleton<IValidateOptions<RegistrationOptions>, RegistrationOptionsValidation>();
         services.AddOptions<PlatformOptions>().Bind(configuration.GetSection(PlatformOptions.Section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<PlatformOptions>, PlatformOptionsValidation>();
+        services.AddOptions<TokenOptions>().Bind(configuration.GetSection(TokenOptions.Section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<TokenOptions>, TokenOptionsValidation>();
         services.AddSingleton(TimeProvider.System);
         return services;
     }
 
-    /// <summary>Admin authentication, last-use recording and usage counts, the tenant's flags and the sign-in and client-authentication throttles.</summary>
+    /// <summary>
+    /// Admin authentication, last-use recording and usage counts, the tenant's flags, the sign-in and
+    /// client-authentication throttles, and the keys that sign JWT access tokens (the token endpoint
+    /// signs, discovery publishes).
+    /// </summary>
     public static IServiceCollection AddSharedServices(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddAdminAuthentication(configuration);
@@ -36,6 +42,7 @@ public static class SharedServices
         services.AddHostedService(provider => provider.GetRequiredService<UsageCounter>());
         services.AddMemoryCache();
         services.AddSingleton<TenantSettings>();
+        services.AddSingleton<SigningKeys>();
         services.AddSingleton(provider =>
         {
             var store = provider.GetRequiredService<IThrottleStore>();

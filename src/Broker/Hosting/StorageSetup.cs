@@ -68,6 +68,7 @@ public static class StorageSetup
         services.AddSingleton<IAuditStore, AuditStore>();
         services.AddSingleton<IUsageStore, UsageStore>();
         services.AddSingleton<DataProtectionKeyStore>();
+        services.AddSingleton<ISigningKeyStore, SigningKeyStore>();
         return services;
     }
 

@@ -11,4 +11,7 @@ public static class OAuthPaths
     public const string Token = "/oauth/token";
 
     public const string Register = "/oidc/register";
+
+    /// <summary>The RFC 7517 key set that verifies JWT access tokens (discovery's <c>jwks_uri</c>).</summary>
+    public const string Jwks = "/.well-known/jwks.json";
 }

@@ -6,13 +6,14 @@ namespace Broker.Installation;
 public static class InstallationSetup
 {
     /// <summary>
-    /// The spends of installation tokens under way and the purge of expired codes and tokens; the flow's
+    /// The spends of installation tokens under way, JWT access tokens and the purge of expired codes and tokens; the flow's
     /// options and throttles are shared (<see cref="SharedServices"/>).
     /// </summary>
     public static IServiceCollection AddInstallation(this IServiceCollection services)
     {
         services.AddSingleton<IInFlightSpends, InProcessInFlightSpends>();
         services.AddSingleton<ISignInPurposes, PendingAuthorizations>();
+        services.AddSingleton<JwtAccessTokens>();
         services.AddSingleton<ExpiredGrantCleanup>();
         services.AddHostedService(provider => provider.GetRequiredService<ExpiredGrantCleanup>());
         return services;

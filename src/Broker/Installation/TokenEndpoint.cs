@@ -39,7 +39,8 @@ public static class TokenEndpoint
 
     private static async Task<Results<Ok<TokenResponse>, JsonHttpResult<OAuthErrorBody>>> Token(
         HttpContext context, IClientStore clients, IGrantStore grants, Throttles throttles,
-        IOptions<InstallationOptions> options, IOptions<RegistrationOptions> registration, TimeProvider time, UsageRecorder usage)
+        IOptions<InstallationOptions> options, IOptions<RegistrationOptions> registration, JwtAccessTokens jwts, TimeProvider time,
+        UsageRecorder usage)
     {
         // Reject anything but a form post (RFC 6749 §3.2).
         if (!RequestForms.IsUrlEncodedForm(context.Request))
@@ -85,20 +86,26 @@ public static class TokenEndpoint
         {
             return OAuthResults.BadRequest(grantProblem.Error, grantProblem.Description);
         }
-        var lifetimes = new TokenLifetimes(options.Value.TokenLifetime, registration.Value.AccessTokenLifetime);
+        var minting = new TokenMinting(options.Value.TokenLifetime, registration.Value.AccessTokenLifetime, jwts.IsEnabled ? jwts : null);
         return grantType == GrantType.ClientCredentials
-            ? await IssueForClientAsync(form, client, grants, lifetimes, time.GetUtcNow(), context.RequestAborted)
-            : await ExchangeCodeAsync(form, client, grants, lifetimes, time.GetUtcNow(), context.RequestAborted);
+            ? await IssueForClientAsync(form, client, grants, minting, time.GetUtcNow(), context.RequestAborted)
+            : await ExchangeCodeAsync(form, client, grants, minting, time.GetUtcNow(), context.RequestAborted);
     }
 
-    // The two configured lifetimes, for InstallationRules.Lifetime to choose between.
-    private sealed record TokenLifetimes(TimeSpan? Installation, TimeSpan Access)
+    // What a new token is: a JWT for registered clients' access tokens when Tokens:Format says so;
+    // otherwise, and always for installation tokens, 256 random bits. Either way only its hash is stored,
+    // so the gateway decides a JWT as it decides an opaque token (the client's status, revocation, expiry).
+    private sealed record TokenMinting(TimeSpan? InstallationLifetime, TimeSpan AccessLifetime, JwtAccessTokens? Jwts)
     {
-        public TimeSpan? For(TokenPurpose purpose) => InstallationRules.Lifetime(purpose, Installation, Access);
+        public async ValueTask<(string Value, TimeSpan? Lifetime)> NewAsync(
+            TokenPurpose purpose, string clientId, string subject, string scope, DateTimeOffset now, CancellationToken cancellationToken) =>
+            purpose == TokenPurpose.Access && Jwts is not null
+                ? (await Jwts.CreateAsync(clientId, subject, scope, now, cancellationToken), Jwts.Lifetime)
+                : (Secret.NewToken(), InstallationRules.Lifetime(purpose, InstallationLifetime, AccessLifetime));
     }
 
     private static async Task<Results<Ok<TokenResponse>, JsonHttpResult<OAuthErrorBody>>> IssueForClientAsync(
-        IFormCollection form, Client client, IGrantStore grants, TokenLifetimes lifetimes, DateTimeOffset now,
+        IFormCollection form, Client client, IGrantStore grants, TokenMinting minting, DateTimeOffset now,
         CancellationToken cancellationToken)
     {
         var requested = RequestForms.SingleValue(form["scope"]);
@@ -108,9 +115,8 @@ public static class TokenEndpoint
         {
             return OAuthResults.BadRequest(OAuthErrors.InvalidScope, $"unknown scope; supported: {string.Join(' ', AuthorizationRules.SupportedScopes)}");
         }
-        var tokenValue = Secret.NewToken();
         var scope = string.Join(' ', scopes.Distinct(StringComparer.Ordinal));
-        var lifetime = lifetimes.For(TokenPurpose.Access);
+        var (tokenValue, lifetime) = await minting.NewAsync(TokenPurpose.Access, client.ClientId, client.ClientId, scope, now, cancellationToken);
         await grants.CreateTokenAsync(new AccessToken
         {
             TokenHash = Secret.Hash(tokenValue),
@@ -124,7 +130,7 @@ public static class TokenEndpoint
     }
 
     private static async Task<Results<Ok<TokenResponse>, JsonHttpResult<OAuthErrorBody>>> ExchangeCodeAsync(
-        IFormCollection form, Client client, IGrantStore grants, TokenLifetimes lifetimes, DateTimeOffset now,
+        IFormCollection form, Client client, IGrantStore grants, TokenMinting minting, DateTimeOffset now,
         CancellationToken cancellationToken)
     {
         var codeValue = RequestForms.SingleValue(form["code"]);
@@ -165,8 +171,8 @@ public static class TokenEndpoint
         {
             return InvalidGrant("code_verifier does not match the code_challenge");
         }
-        var tokenValue = Secret.NewToken();
         var purpose = InstallationRules.PurposeOfTokenFor(client);
+        var (tokenValue, lifetime) = await minting.NewAsync(purpose, client.ClientId, code.UserId, code.Scope, now, cancellationToken);
         var token = new AccessToken
         {
             TokenHash = Secret.Hash(tokenValue),
@@ -177,7 +183,7 @@ public static class TokenEndpoint
             CodeHash = codeHash,
             Origin = InstallationRules.OriginOfTokenFor(client, code.RedirectUri),
             CreatedAt = now,
-            ExpiresAt = now + lifetimes.For(purpose),
+            ExpiresAt = now + lifetime,
         };
         // The code is spent and the token stored in one transaction; a racing redemption loses and is a replay.
         if (!await grants.RedeemCodeAsync(codeHash, token, now, cancellationToken))
@@ -186,7 +192,7 @@ public static class TokenEndpoint
             return InvalidGrant("the code was already used; the token it issued is revoked");
         }
         return TypedResults.Ok(new TokenResponse(
-            tokenValue, "bearer", code.Scope, now.ToUnixTimeSeconds(), (long?)lifetimes.For(purpose)?.TotalSeconds));
+            tokenValue, "bearer", code.Scope, now.ToUnixTimeSeconds(), (long?)lifetime?.TotalSeconds));
     }
 
     private static JsonHttpResult<OAuthErrorBody> InvalidGrant(string description) =>

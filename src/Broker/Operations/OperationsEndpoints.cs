@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Serialization;
 using Broker.Core.Authorization;
 using Broker.Core.Clients;
@@ -14,6 +15,7 @@ public sealed record ServerMetadata(
     [property: JsonPropertyName("issuer")] string Issuer,
     [property: JsonPropertyName("authorization_endpoint")] string AuthorizationEndpoint,
     [property: JsonPropertyName("token_endpoint")] string TokenEndpoint,
+    [property: JsonPropertyName("jwks_uri")] string JwksUri,
     [property: JsonPropertyName("scopes_supported")] IReadOnlyCollection<string> ScopesSupported,
     [property: JsonPropertyName("response_types_supported")] IReadOnlyList<string> ResponseTypesSupported,
     [property: JsonPropertyName("response_modes_supported")] IReadOnlyList<string> ResponseModesSupported,
@@ -21,13 +23,21 @@ public sealed record ServerMetadata(
     [property: JsonPropertyName("token_endpoint_auth_methods_supported")] IReadOnlyList<string> TokenEndpointAuthMethodsSupported,
     [property: JsonPropertyName("code_challenge_methods_supported")] IReadOnlyList<string> CodeChallengeMethodsSupported,
     [property: JsonPropertyName("authorization_response_iss_parameter_supported")] bool AuthorizationResponseIssParameterSupported,
+    [property: JsonPropertyName("access_token_signing_alg_values_supported")] IReadOnlyList<string> AccessTokenSigningAlgValuesSupported,
     [property: JsonPropertyName("registration_endpoint"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? RegistrationEndpoint);
+
+/// <summary>An RFC 7517 JWK Set.</summary>
+public sealed record JsonWebKeySetDocument([property: JsonPropertyName("keys")] IReadOnlyList<JsonElement> Keys);
 
 public static class OperationsEndpoints
 {
+    // Verifiers may cache the key set this long; a new key is published far longer (Tokens:KeyPublicationLead) before it signs.
+    private const string KeySetCaching = "public, max-age=300";
+
     public static IEndpointRouteBuilder MapOperations(this IEndpointRouteBuilder routes)
     {
         routes.MapGet("/.well-known/oauth-authorization-server", Metadata).ExcludeFromDescription();
+        routes.MapGet(OAuthPaths.Jwks, KeySet).ExcludeFromDescription();
         routes.MapGet("/healthz", () => TypedResults.Text("ok")).ExcludeFromDescription();
         routes.MapGet("/readyz", Ready).ExcludeFromDescription();
         return routes;
@@ -44,6 +54,7 @@ public static class OperationsEndpoints
             issuer,
             issuer + OAuthPaths.Authorize,
             issuer + OAuthPaths.Token,
+            issuer + OAuthPaths.Jwks,
             AuthorizationRules.SupportedScopes,
             ["code"],
             ["query"],
@@ -51,7 +62,18 @@ public static class OperationsEndpoints
             [ClientAuthMethod.ClientSecretBasic, ClientAuthMethod.ClientSecretPost, ClientAuthMethod.None],
             [Core.Authorization.Pkce.S256],
             true,
+            [SigningKeys.Algorithm],
             registration));
+    }
+
+    // Published whatever Tokens:Format says, so that the key set is never missing (Duende.IdentityModel's
+    // default discovery policy refuses a document without one) and turning JWTs on needs no wait.
+    private static async Task<Ok<JsonWebKeySetDocument>> KeySet(HttpContext context, SigningKeys keys, CancellationToken cancellationToken)
+    {
+        var published = await keys.PublishedAsync(cancellationToken);
+        context.Response.Headers.CacheControl = KeySetCaching;
+        context.Response.Headers.Remove(Microsoft.Net.Http.Headers.HeaderNames.Pragma);
+        return TypedResults.Ok(new JsonWebKeySetDocument(published.Select(key => JsonDocument.Parse(key.PublicJwk).RootElement.Clone()).ToList()));
     }
 
     // How long each dependency may take to answer the probe: a load balancer's probe must not hang.

@@ -120,7 +120,7 @@ public sealed class FuzzTests(CredentialedHarness credentials, ITestOutputHelper
         "GET /account/login", "POST /account/login", "GET /account/join", "POST /account/join",
         "GET /account/logout", "POST /account/logout", "GET /account/apps", "POST /account/apps/{clientId}/revoke",
         "POST /oidc/register", "GET /oidc/register/{clientId}", "PUT /oidc/register/{clientId}", "DELETE /oidc/register/{clientId}",
-        "GET /.well-known/oauth-authorization-server", "GET /healthz", "GET /readyz", "GET /openapi/v1.json", "GET /scalar",
+        "GET /.well-known/oauth-authorization-server", "GET /.well-known/jwks.json", "GET /healthz", "GET /readyz", "GET /openapi/v1.json", "GET /scalar",
         "GET /static/broker.css", "GET /", "GET /photos", "GET /photos/random", "GET /photos/{id}", "GET /search/photos",
         "POST /photos/{id}/like", "GET /me",
     ];
