@@ -7,6 +7,7 @@ using Broker.Installation;
 using Broker.Operations;
 using Broker.Platform;
 using Broker.Registration;
+using Broker.Webhooks;
 
 if (BrokerCli.IsCommand(args))
 {
@@ -25,6 +26,7 @@ builder.Services.AddInstallation();
 builder.Services.AddAccounts(builder.Configuration);
 builder.Services.AddRegistration();
 builder.Services.AddPlatform();
+builder.Services.AddWebhooks(builder.Configuration);
 builder.Services.AddApiDocuments();
 builder.Services.AddHostedService<DevelopmentSeed>();
 builder.Services.AddGateway(builder.Configuration);
@@ -55,6 +57,7 @@ try
     app.MapTenantSettings();
     app.MapGateway();
     app.MapPlatform();
+    app.MapWebhooks();
     app.MapApiDocuments();
     await app.RunAsync();
     return ExitCodes.Ok;

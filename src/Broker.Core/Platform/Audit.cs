@@ -76,12 +76,18 @@ public static class AuditActions
     public const string ClientCreated = "client.created";
     public const string ClientChanged = "client.changed";
     public const string ClientDeleted = "client.deleted";
+    public const string WebhookCreated = "webhook.created";
+    public const string WebhookDeleted = "webhook.deleted";
+    public const string WebhookSecretRotated = "webhook.secret_rotated";
+    public const string WebhookReplayed = "webhook.replayed";
 
     public static string Client(string clientId) => $"client:{clientId}";
 
     public static string User(string userId) => $"user:{userId}";
 
     public static string AdminToken(string tokenId) => $"admin-token:{tokenId}";
+
+    public static string Webhook(string subscriptionId) => $"webhook:{subscriptionId}";
 }
 
 /// <summary>A page of a listing; <see cref="Next"/> is the opaque cursor of the following page, or null at the end.</summary>

@@ -1,4 +1,5 @@
 using Broker.Core.Stores;
+using Broker.Core.Webhooks;
 using Broker.Storage;
 using Broker.Storage.Stores;
 using Microsoft.Extensions.Options;
@@ -65,6 +66,7 @@ public static class StorageSetup
         services.AddSingleton<IPlatformUserStore>(provider => (UserStore)provider.GetRequiredService<IUserStore>());
         services.AddSingleton<IAdminTokenStore, AdminTokenStore>();
         services.AddSingleton<IAuditStore, AuditStore>();
+        services.AddSingleton<IWebhookStore, WebhookStore>();
         services.AddSingleton<DataProtectionKeyStore>();
         return services;
     }
