@@ -12,15 +12,16 @@ namespace Broker.Tests.Webhooks;
 public static class WebhookHarness
 {
     /// <summary>A broker allowed to deliver to loopback, on the real clock's date (receivers check the timestamp).</summary>
-    public static BrokerFactory DeliveringBroker(int maxAttempts = 20, string? databasePath = null)
+    /// <param name="timeout">One attempt's budget: long enough for a cold receiver on a busy machine, short enough for tests of timeouts.</param>
+    public static BrokerFactory DeliveringBroker(int maxAttempts = 20, string? databasePath = null, string timeout = "00:00:02")
     {
         var broker = new BrokerFactory();
         broker.Settings["Webhooks:AllowInternalAddresses"] = "true";
         broker.Settings["Webhooks:PollInterval"] = "00:00:00.05";
         broker.Settings["Webhooks:RetryDelay"] = "00:00:00.02";
         broker.Settings["Webhooks:MaxRetryDelay"] = "00:00:00.1";
-        broker.Settings["Webhooks:Timeout"] = "00:00:00.5";
-        broker.Settings["Webhooks:LeaseDuration"] = "00:00:05";
+        broker.Settings["Webhooks:Timeout"] = timeout;
+        broker.Settings["Webhooks:LeaseDuration"] = "00:00:30";
         broker.Settings["Webhooks:MaxAttempts"] = maxAttempts.ToString(System.Globalization.CultureInfo.InvariantCulture);
         if (databasePath is not null)
         {
