@@ -30,7 +30,7 @@ public sealed class WebhookStore(Database database) : IWebhookStore
             cancellationToken);
         if (!created)
         {
-            throw new InvalidOperationException("the subscription insert changed no row");
+            throw new InvalidOperationException("the subscription insert affected 0 rows");
         }
         return (await FindAsync(subscription.Id, cancellationToken))!;
     }
