@@ -95,6 +95,28 @@ public sealed class WebhookDeliveryTests
     }
 
     [Fact]
+    public async Task A_receiver_that_never_answers_holds_up_only_its_own_subscription()
+    {
+        await using var stuck = await WebhookReceiver.StartAsync();
+        await using var healthy = await WebhookReceiver.StartAsync();
+        stuck.Mode = WebhookReceiver.Behaviour.Hang;
+        // Enough attempts that the stuck subscription would hold a shared loop past the wait below.
+        using var broker = DeliveringBroker(maxAttempts: 100);
+        var admin = await AdminAsync(broker);
+        await SubscribeAsync(admin, stuck.Url);
+        await stuck.WaitUntilAsync(received => received.Count >= 1, "the stuck receiver's first attempt");
+        var (_, _, start) = await SubscribeAsync(admin, healthy.Url);
+        var parent = await broker.CreateParentAsync();
+        await RotateAsync(broker, parent.Client.ClientId);
+        var expected = await EntriesAfterAsync(broker, start);
+
+        await healthy.WaitUntilAsync(received => received.Count >= expected.Count, "every entry while the other receiver hangs");
+
+        healthy.Accepted.Select(request => request.AuditId).Should().Equal(expected.Select(entry => entry.Id));
+        stuck.Accepted.Should().BeEmpty();
+    }
+
+    [Fact]
     public async Task A_receiver_that_keeps_failing_parks_the_subscription_and_a_replay_from_the_command_line_delivers_what_was_held()
     {
         await using var receiver = await WebhookReceiver.StartAsync();
@@ -286,6 +308,35 @@ public sealed class WebhookDeliveryTests
 
         response.StatusCode.Should().Be(HttpStatusCode.BadRequest);
         (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("detail").GetString().Should().Contain("loopback");
+    }
+
+    [Fact]
+    public async Task A_missing_audit_id_holds_back_later_entries_until_it_can_no_longer_commit()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        using var broker = DeliveringBroker();
+        // No pass of its own in this test: each pass below is the test's.
+        broker.Settings["Webhooks:PollInterval"] = "00:05:00";
+        var admin = await AdminAsync(broker);
+        var dispatcher = broker.Services.GetServices<Microsoft.Extensions.Hosting.IHostedService>().OfType<WebhookDispatcher>().Single();
+        var (id, _, start) = await SubscribeAsync(admin, receiver.Url);
+        // An id taken by a transaction that has not committed yet (PostgreSQL, SQL Server): the one after it is visible first.
+        await using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={broker.DatabasePath}"))
+        {
+            await Dapper.SqlMapper.ExecuteAsync(connection,
+                "INSERT INTO audit_log (id, at, actor, action, target) VALUES (@Id, @At, 'cli:local', 'client.changed', 'client:x')",
+                new { Id = start + 3, At = broker.Time.GetUtcNow().ToUnixTimeMilliseconds() });
+        }
+
+        await dispatcher.PassAsync(CancellationToken.None);
+
+        receiver.Accepted.Select(request => request.AuditId).Should().Equal([start + 1], "the entry after the gap waits");
+        (await admin.GetFromJsonAsync<JsonElement>($"/admin/v1/webhooks/{id}")).GetProperty("delivered_through").GetInt64().Should().Be(start + 1);
+
+        broker.Time.Advance(TimeSpan.FromMinutes(1) + TimeSpan.FromMilliseconds(1));
+        await dispatcher.PassAsync(CancellationToken.None);
+
+        receiver.Accepted.Select(request => request.AuditId).Should().Equal([start + 1, start + 3], "past the grace the gap is a rollback, not a late commit");
     }
 
     private static bool SignedWith(string secret, ReceivedWebhook delivery)
