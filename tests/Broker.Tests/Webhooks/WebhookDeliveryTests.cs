@@ -339,6 +339,22 @@ public sealed class WebhookDeliveryTests
         receiver.Accepted.Select(request => request.AuditId).Should().Equal([start + 1, start + 3], "past the grace the gap is a rollback, not a late commit");
     }
 
+    [Fact]
+    public async Task The_openapi_document_describes_the_webhook_routes()
+    {
+        using var broker = new BrokerFactory();
+        var document = await broker.CreateApiClient().GetFromJsonAsync<JsonElement>("/openapi/v1.json");
+
+        var paths = document.GetProperty("paths");
+        paths.GetProperty("/admin/v1/webhooks").GetProperty("post").GetProperty("requestBody").GetProperty("content")
+            .TryGetProperty("application/json", out _).Should().BeTrue();
+        paths.GetProperty("/admin/v1/webhooks").TryGetProperty("get", out _).Should().BeTrue();
+        paths.GetProperty("/admin/v1/webhooks/{id}").TryGetProperty("delete", out _).Should().BeTrue();
+        paths.GetProperty("/admin/v1/webhooks/{id}/rotate-secret").TryGetProperty("post", out _).Should().BeTrue();
+        paths.GetProperty("/admin/v1/webhooks/{id}/replay").GetProperty("post").GetProperty("responses").EnumerateObject()
+            .Select(response => response.Name).Should().Contain(["200", "400", "404"]);
+    }
+
     private static bool SignedWith(string secret, ReceivedWebhook delivery)
     {
         var at = DateTimeOffset.FromUnixTimeSeconds(long.Parse(delivery.Timestamp, System.Globalization.CultureInfo.InvariantCulture));
