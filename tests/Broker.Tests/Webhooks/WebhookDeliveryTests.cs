@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Broker.Cli;
+using Broker.Hosting;
 using Broker.Core.Platform;
 using Broker.Webhooks;
 using Microsoft.Extensions.DependencyInjection;
@@ -337,6 +338,26 @@ public sealed class WebhookDeliveryTests
         await dispatcher.PassAsync(CancellationToken.None);
 
         receiver.Accepted.Select(request => request.AuditId).Should().Equal([start + 1, start + 3], "past the grace the gap is a rollback, not a late commit");
+    }
+
+    [Fact]
+    public async Task The_command_line_adds_a_subscription_with_its_event_types_and_refuses_an_unknown_one()
+    {
+        using var broker = new BrokerFactory();
+        var admin = await AdminAsync(broker);
+
+        var (exit, output, error) = await CliAsync(broker, admin, "webhooks", "add", "https://siem.example/broker",
+            "--event", AuditActions.ChildCreated, "--event", AuditActions.ChildRevoked, "--json");
+
+        exit.Should().Be(0, error);
+        var created = JsonDocument.Parse(output).RootElement;
+        created.GetProperty("secret").GetString().Should().StartWith("whsec_");
+        created.GetProperty("subscription").GetProperty("event_types").EnumerateArray().Select(type => type.GetString())
+            .Should().Equal(AuditActions.ChildCreated, AuditActions.ChildRevoked);
+        var refused = await CliAsync(broker, admin, "webhooks", "add", "https://siem.example/broker", "--event", "child.exploded");
+        refused.Exit.Should().Be(ExitCodes.BadInput);
+        refused.Error.Should().Contain("unknown event type 'child.exploded'");
+        (await admin.GetFromJsonAsync<JsonElement>("/admin/v1/webhooks")).GetProperty("items").GetArrayLength().Should().Be(1);
     }
 
     [Fact]
