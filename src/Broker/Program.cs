@@ -8,6 +8,7 @@ using Broker.Installation;
 using Broker.Operations;
 using Broker.Platform;
 using Broker.Registration;
+using Broker.Webhooks;
 
 if (BrokerCli.IsCommand(args))
 {
@@ -27,6 +28,7 @@ builder.Services.AddAccounts(builder.Configuration);
 builder.Services.AddRegistration();
 builder.Services.AddPlatform();
 builder.Services.AddConsole(builder.Configuration);
+builder.Services.AddWebhooks(builder.Configuration);
 builder.Services.AddApiDocuments();
 builder.Services.AddHostedService<DevelopmentSeed>();
 builder.Services.AddGateway(builder.Configuration);
@@ -58,6 +60,7 @@ try
     app.MapGateway();
     app.MapPlatform();
     app.MapConsole();
+    app.MapWebhooks();
     app.MapApiDocuments();
     await app.RunAsync();
     return ExitCodes.Ok;

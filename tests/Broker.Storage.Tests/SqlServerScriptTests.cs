@@ -272,6 +272,10 @@ public sealed class SqlServerScriptTests
                 ExpiresAt = Now.AddMinutes(30),
             },
             _ when type == typeof(Func<int, AuditEntry>) => new Func<int, AuditEntry>(count => new AuditEntry { At = Now, Actor = "cli", Action = "client.deleted", Target = $"tenant:{count}" }),
+            _ when type == typeof(Broker.Core.Webhooks.WebhookSubscription) => new Broker.Core.Webhooks.WebhookSubscription
+            {
+                Id = "wh1", Url = "https://hooks.example/in", EventTypes = ["client.created"], ProtectedSecret = "protected", CreatedAt = Now,
+            },
             _ when type == typeof(AuditEntry) => new AuditEntry { At = Now, Actor = "cli", Action = "client.created", Target = Secret.NewClientId() },
             // Every filter set, so that every optional condition of the query is sent and parsed.
             _ when type == typeof(AuditQuery) => new AuditQuery

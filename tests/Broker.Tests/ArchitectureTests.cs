@@ -29,6 +29,7 @@ public sealed partial class ArchitectureTests
         ["Operations"] = Feature,
         ["Platform"] = Feature,
         ["Registration"] = Feature,
+        ["Webhooks"] = Feature,
         ["Cli"] = CommandLine,
         [""] = EntryPoint,
     };

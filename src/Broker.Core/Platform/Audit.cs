@@ -79,6 +79,10 @@ public static class AuditActions
     public const string ClientDeleted = "client.deleted";
     public const string TrustedIssuerAdded = "trusted_issuer.added";
     public const string TrustedIssuerRemoved = "trusted_issuer.removed";
+    public const string WebhookCreated = "webhook.created";
+    public const string WebhookDeleted = "webhook.deleted";
+    public const string WebhookSecretRotated = "webhook.secret_rotated";
+    public const string WebhookReplayed = "webhook.replayed";
 
     public static string Client(string clientId) => $"client:{clientId}";
 
@@ -87,6 +91,7 @@ public static class AuditActions
     public static string AdminToken(string tokenId) => $"admin-token:{tokenId}";
 
     public static string TrustedIssuer(string issuer) => $"trusted-issuer:{issuer}";
+    public static string Webhook(string subscriptionId) => $"webhook:{subscriptionId}";
 }
 
 /// <summary>A page of a listing; <see cref="Next"/> is the opaque cursor of the following page, or null at the end.</summary>

@@ -8,7 +8,7 @@ namespace Broker.Storage.Stores;
 
 public sealed class AuditStore(Database database) : IAuditStore
 {
-    private const string Columns = "id, at, actor, action, target, source_address, request_id, details";
+    internal const string Columns = "id, at, actor, action, target, source_address, request_id, details";
 
     /// <summary>The INSERT of <paramref name="entry"/>, to run in another store's transaction.</summary>
     internal static Statement Insert(AuditEntry entry) =>
@@ -74,7 +74,7 @@ public sealed class AuditStore(Database database) : IAuditStore
         }, cancellationToken);
     }
 
-    private sealed class AuditRow
+    internal sealed class AuditRow
     {
         public long Id { get; set; }
         public long At { get; set; }

@@ -74,6 +74,39 @@ public static partial class BrokerCli
         return command;
     }
 
+    private static Command WebhooksCommand(Remote remote)
+    {
+        var listJson = JsonOption();
+        var list = new Command("list", "List the audit webhook subscriptions: where each stands, parked ones and why.") { listJson, remote.Url, remote.Token };
+        list.SetAction((parse, cancellationToken) => remote.SendAsync(parse, HttpMethod.Get, "/admin/v1/webhooks", null, parse.GetValue(listJson),
+            body => ([WebhookHeader], [.. body.GetProperty("items").EnumerateArray().Select(WebhookRow)]), cancellationToken));
+
+        var url = new Argument<string>("URL") { Description = "The receiver's https URL." };
+        var events = new Option<string[]>("--event") { Description = "An audit action to deliver (repeat; none for every action).", AllowMultipleArgumentsPerToken = true };
+        var addJson = JsonOption();
+        var add = new Command("add", "Subscribe a receiver to the audit log; prints its signing secret once.") { url, events, addJson, remote.Url, remote.Token };
+        add.SetAction((parse, cancellationToken) => remote.SendAsync(parse, HttpMethod.Post, "/admin/v1/webhooks",
+            new { url = parse.GetValue(url), event_types = parse.GetValue(events) ?? [] }, parse.GetValue(addJson),
+            body => ([[.. WebhookHeader, "secret"]], [[.. WebhookRow(body.GetProperty("subscription")), Text(body, "secret")]]), cancellationToken));
+
+        var id = new Argument<string>("ID") { Description = "The subscription." };
+        var from = new Option<long?>("--from") { Description = "Deliver again from this audit entry id (default: from where it stopped)." };
+        var replayJson = JsonOption();
+        var replay = new Command("replay", "Resume a parked subscription, or deliver again from an audit entry.") { id, from, replayJson, remote.Url, remote.Token };
+        replay.SetAction((parse, cancellationToken) => remote.SendAsync(parse, HttpMethod.Post,
+            $"/admin/v1/webhooks/{Uri.EscapeDataString(parse.GetValue(id)!)}/replay",
+            new { from_event_id = parse.GetValue(from) }, parse.GetValue(replayJson), body => ([WebhookHeader], [WebhookRow(body)]), cancellationToken));
+        return new Command("webhooks", "Audit webhook subscriptions (over HTTP).") { list, add, replay };
+    }
+
+    private static readonly string[] WebhookHeader = ["id", "url", "events", "status", "delivered through", "failures", "last error"];
+
+    private static string[] WebhookRow(JsonElement subscription) =>
+    [
+        Text(subscription, "id"), Text(subscription, "url"), Text(subscription, "event_types") is { Length: > 0 } types ? types : "(all)",
+        Text(subscription, "status"), Text(subscription, "delivered_through"), Text(subscription, "failures"), Text(subscription, "last_error"),
+    ];
+
     private static string Query(params (string Name, string? Value)[] parameters) =>
         QueryString.Create(parameters.Where(p => p.Value is not null).Select(p => new KeyValuePair<string, string?>(p.Name, p.Value))).ToString();
 

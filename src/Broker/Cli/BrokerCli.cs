@@ -18,7 +18,7 @@ namespace Broker.Cli;
 /// </summary>
 public static partial class BrokerCli
 {
-    private static readonly string[] Commands = ["migrate", "apps", "parents", "users", "admin-tokens", "children", "audit", "clients", "trusted-issuers"];
+    private static readonly string[] Commands = ["migrate", "apps", "parents", "users", "admin-tokens", "children", "audit", "clients", "trusted-issuers", "webhooks"];
 
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
 
@@ -51,6 +51,7 @@ public static partial class BrokerCli
         root.Subcommands.Add(AuditCommand(remote));
         root.Subcommands.Add(ClientsCommand(output, error));
         root.Subcommands.Add(TrustedIssuersCommand(output, error));
+        root.Subcommands.Add(WebhooksCommand(remote));
         // Reject an unknown first word, with the nearest command when there is one.
         if (args.Length > 0 && !root.Subcommands.Any(command => command.Name == args[0])
             && !root.Options.Any(option => option.Name == args[0] || option.Aliases.Contains(args[0])))

@@ -1,4 +1,5 @@
 using Broker.Core.Stores;
+using Broker.Core.Webhooks;
 using Broker.Storage;
 using Broker.Storage.Stores;
 using Microsoft.Extensions.Options;
@@ -67,6 +68,7 @@ public static class StorageSetup
         services.AddSingleton<ITrustedIssuerStore, TrustedIssuerStore>();
         services.AddSingleton<IAuditStore, AuditStore>();
         services.AddSingleton<IUsageStore, UsageStore>();
+        services.AddSingleton<IWebhookStore, WebhookStore>();
         services.AddSingleton<DataProtectionKeyStore>();
         services.AddSingleton<ISigningKeyStore, SigningKeyStore>();
         return services;

@@ -34,7 +34,7 @@ public sealed class CrashTests : IDisposable
 
         var installed = new ConcurrentBag<string>();
         var registered = new ConcurrentBag<string>();
-        using (var first = await BrokerProcess.StartAsync(DatabasePath))
+        using (var first = await BrokerServerProcess.StartAsync(DatabasePath))
         {
             using var cookies = new HttpClientHandler { AllowAutoRedirect = false, UseCookies = true, CookieContainer = new CookieContainer() };
             var browser = new Browser(new HttpClient(cookies, disposeHandler: false) { BaseAddress = first.BaseAddress });
@@ -61,7 +61,7 @@ public sealed class CrashTests : IDisposable
             await Task.WhenAll(workers);
         }
 
-        using var second = await BrokerProcess.StartAsync(DatabasePath);
+        using var second = await BrokerServerProcess.StartAsync(DatabasePath);
         var clients = new ClientStore(new Database(new SqliteDialect(), $"Data Source={DatabasePath}"));
         installed.Should().HaveCountGreaterThanOrEqualTo(5);
         registered.Should().HaveCountGreaterThanOrEqualTo(5);
@@ -160,78 +160,6 @@ public sealed class CrashTests : IDisposable
         catch (IOException)
         {
             // A file still open; the temp folder is cleaned by the OS.
-        }
-    }
-
-    /// <summary><c>dotnet Broker.dll</c> on a free loopback port over the given SQLite file.</summary>
-    private sealed class BrokerProcess : IDisposable
-    {
-        private readonly Process process;
-
-        private BrokerProcess(Process process, Uri baseAddress) => (this.process, BaseAddress) = (process, baseAddress);
-
-        public Uri BaseAddress { get; }
-
-        public static async Task<BrokerProcess> StartAsync(string databasePath)
-        {
-            var port = GatewayCalls.FreePort();
-            var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "Broker.dll"), "--urls", $"http://127.0.0.1:{port}"])
-            {
-                WorkingDirectory = AppContext.BaseDirectory,
-                UseShellExecute = false,
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-            };
-            start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
-            start.Environment["DataProtection__KeyEncryptionKey"] = Convert.ToBase64String(new byte[32]);
-            start.Environment["Storage__ConnectionString"] = $"Data Source={databasePath}";
-            start.Environment["Broker__Issuer"] = $"http://127.0.0.1:{port}";
-            start.Environment["Registration__PermitsPerMinutePerAddress"] = "100000";
-            var process = Process.Start(start)!;
-            var log = new StringBuilder();
-            process.OutputDataReceived += (_, line) => { lock (log) { log.AppendLine(line.Data); } };
-            process.ErrorDataReceived += (_, line) => { lock (log) { log.AppendLine(line.Data); } };
-            process.BeginOutputReadLine();
-            process.BeginErrorReadLine();
-            var broker = new BrokerProcess(process, new Uri($"http://127.0.0.1:{port}"));
-            using var probe = new HttpClient { BaseAddress = broker.BaseAddress };
-            var waited = Stopwatch.StartNew();
-            while (waited.Elapsed < TimeSpan.FromMinutes(1) && !process.HasExited)
-            {
-                try
-                {
-                    if ((await probe.GetAsync("/readyz")).StatusCode == HttpStatusCode.OK)
-                    {
-                        return broker;
-                    }
-                }
-                catch (HttpRequestException)
-                {
-                    // Not listening yet.
-                }
-                await Task.Delay(100);
-            }
-            broker.Kill();
-            lock (log)
-            {
-                throw new InvalidOperationException($"the broker did not become ready:\n{log}");
-            }
-        }
-
-        /// <summary>SIGKILL: no shutdown, no flush, no disposal.</summary>
-        public void Kill()
-        {
-            if (!process.HasExited)
-            {
-                process.Kill(entireProcessTree: true);
-                process.WaitForExit();
-            }
-        }
-
-        public void Dispose()
-        {
-            Kill();
-            process.Dispose();
         }
     }
 }
