@@ -132,6 +132,7 @@ internal sealed class GroupCommit : IAsyncDisposable
                         var outcomes = await database.InTransactionOnAsync(writer, (_, transaction, attemptToken) => RunPlainlyAsync(batch, transaction, attemptToken), CancellationToken.None, token)
                             ?? await database.InTransactionOnAsync(writer, async (_, transaction, attemptToken) => (await RunIsolatedAsync(batch, transaction, attemptToken), true), CancellationToken.None, token);
                         checkpointer.Committed();
+                        database.BatchCommitted?.Invoke(batch.Count);
                         return outcomes;
                     }
                     catch
