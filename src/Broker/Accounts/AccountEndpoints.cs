@@ -93,7 +93,8 @@ public static class AccountEndpoints
         pages.RenderAsync(context, antiforgery, CredentialsPages.Join, SafeReturnUrl(returnUrl), null, null);
 
     private static async Task<Results<RedirectHttpResult, HtmlPage>> Login(
-        HttpContext context, IAntiforgery antiforgery, IUserStore users, IPasswordHasher<User> hasher, Throttles throttles, CredentialsPages pages)
+        HttpContext context, IAntiforgery antiforgery, IUserStore users, IPasswordHasher<User> hasher, Throttles throttles, CredentialsPages pages,
+        BrokerTelemetry telemetry)
     {
         var form = await Html.ValidFormAsync(context, antiforgery);
         if (form is null)
@@ -110,6 +111,7 @@ public static class AccountEndpoints
         if ((await throttles.LoginsPerAccount.BlockedForAsync(accountKey, context.RequestAborted)
             ?? await throttles.LoginsPerAddress.BlockedForAsync(addressKey, context.RequestAborted)) is { } retryAfter)
         {
+            telemetry.Throttled("failed-logins", addressKey, retryAfter);
             context.Response.Headers.RetryAfter = OAuthResults.RetryAfterSeconds(retryAfter);
             return await pages.RenderAsync(context, antiforgery, CredentialsPages.Login, returnUrl, email,
                 "Too many failed sign-ins. Try again later.", StatusCodes.Status429TooManyRequests);
@@ -125,6 +127,7 @@ public static class AccountEndpoints
         {
             await throttles.LoginsPerAccount.RecordFailureAsync(accountKey, context.RequestAborted);
             await throttles.LoginsPerAddress.RecordFailureAsync(addressKey, context.RequestAborted);
+            telemetry.AuthenticationFailed(AuthenticationKinds.Login, null, addressKey);
             return await pages.RenderAsync(context, antiforgery, CredentialsPages.Login, returnUrl, email,
                 "Wrong e-mail or password.", StatusCodes.Status401Unauthorized);
         }

@@ -190,12 +190,13 @@ public sealed class BrokerTelemetry
         SecurityEvents.Throttled(security, rule, address ?? "", (long)Math.Ceiling(retryAfter.TotalSeconds));
     }
 
-    public void RedirectRefused(string? clientId, string reason) => SecurityEvents.RedirectRefused(security, clientId ?? "", reason);
+    /// <summary>An authorization request whose client or redirect URI was refused (shown an error page, never redirected).</summary>
+    public void RedirectRefused(string? address, string reason) => SecurityEvents.RedirectRefused(security, address ?? "", reason);
 
     public void CodeReplayed(string clientId) => SecurityEvents.CodeReplayed(security, clientId);
 
     /// <summary>A revoked or disabled key or token at the gate; the key itself is a credential and is not logged.</summary>
-    public void RevokedKeyUsed(string? parentClientId, string path) => SecurityEvents.RevokedKeyUsed(security, parentClientId ?? "", path);
+    public void RevokedKeyUsed(string path) => SecurityEvents.RevokedKeyUsed(security, path);
 
     private void BatchCommitted(int writes)
     {
@@ -209,6 +210,15 @@ public sealed class BrokerTelemetry
 
     private static IEnumerable<Measurement<int>> RedisAvailable(RedisConnection redis) =>
         redis.IsConfigured ? [new Measurement<int>(redis.IsConnected ? 1 : 0)] : [];
+}
+
+/// <summary>The values of <see cref="BrokerTelemetry.StepTag"/>.</summary>
+public static class InstallationSteps
+{
+    public const string Started = "started";
+    public const string Approved = "approved";
+    public const string Denied = "denied";
+    public const string Completed = "completed";
 }
 
 /// <summary>The values of <see cref="BrokerTelemetry.AuthenticationTag"/>.</summary>
@@ -248,13 +258,13 @@ public static partial class SecurityEvents
     [LoggerMessage(ThrottledId, LogLevel.Warning, "Throttled by {Rule} from {Address}; retry after {RetryAfterSeconds} s")]
     public static partial void Throttled(ILogger logger, string rule, string address, long retryAfterSeconds);
 
-    [LoggerMessage(RedirectRefusedId, LogLevel.Warning, "Authorization request refused for client {ClientId}: {Reason}")]
-    public static partial void RedirectRefused(ILogger logger, string clientId, string reason);
+    [LoggerMessage(RedirectRefusedId, LogLevel.Warning, "Authorization request from {Address} refused: {Reason}")]
+    public static partial void RedirectRefused(ILogger logger, string address, string reason);
 
     [LoggerMessage(CodeReplayedId, LogLevel.Warning,
         "Authorization code replayed by client {ClientId}; the token it issued and the installation it made are revoked")]
     public static partial void CodeReplayed(ILogger logger, string clientId);
 
-    [LoggerMessage(RevokedKeyUsedId, LogLevel.Warning, "Revoked or disabled key used at the gateway (parent {ParentClientId}) for {Path}")]
-    public static partial void RevokedKeyUsed(ILogger logger, string parentClientId, string path);
+    [LoggerMessage(RevokedKeyUsedId, LogLevel.Warning, "Revoked or disabled key or token used at the gateway for {Path}")]
+    public static partial void RevokedKeyUsed(ILogger logger, string path);
 }

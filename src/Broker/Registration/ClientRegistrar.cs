@@ -4,6 +4,7 @@ using Broker.Core.Clients;
 using Broker.Core.Platform;
 using Broker.Core.Security;
 using Broker.Core.Stores;
+using Broker.Hosting;
 
 namespace Broker.Registration;
 
@@ -15,7 +16,7 @@ public sealed record IssuedClient(Client Client, string? ClientSecret, string? R
 /// registration and RFC 7592 alike: one client model, one place that mints secrets. Every change is
 /// one versioned write with its audit entry, under the actor the endpoint names.
 /// </summary>
-public sealed class ClientRegistrar(IClientStore clients, TimeProvider time)
+public sealed class ClientRegistrar(IClientStore clients, TimeProvider time, BrokerTelemetry telemetry)
 {
     // A write that keeps losing to other changes gives up after this many tries.
     private const int SaveAttempts = 3;
@@ -43,7 +44,9 @@ public sealed class ClientRegistrar(IClientStore clients, TimeProvider time)
         // The client and its audit entry commit together: one write, and never one without the other.
         var entry = actor.Entry(AuditActions.ClientCreated, AuditActions.Client(client.ClientId), client.CreatedAt,
             $"{source.ToString().ToLowerInvariant()} {metadata.ApplicationType} client");
-        return await clients.CreateAsync(client, entry, cancellationToken) ? new IssuedClient(client, secret, registrationToken) : null;
+        var created = await clients.CreateAsync(client, entry, cancellationToken);
+        telemetry.Registration(source == RegistrationSource.Open ? "open" : "admin", created ? "created" : "name_taken");
+        return created ? new IssuedClient(client, secret, registrationToken) : null;
     }
 
     /// <summary>
