@@ -70,11 +70,11 @@ public sealed class BrokerTelemetry
         groupCommitBatch = meter.CreateHistogram<int>("broker.storage.group_commit.batch_size", "{write}",
             "Writes committed together in one SQLite transaction.",
             advice: new() { HistogramBucketBoundaries = [1, 2, 4, 8, 16, 32, 64, 128] });
-        meter.CreateObservableGauge("broker.database.available", () => database.IsAvailable ? 1 : 0, "1",
+        meter.CreateObservableGauge("broker.database.available", () => database.IsAvailable ? 1 : 0, null,
             "1 while the database answers, 0 during an outage (requests that need it answer 503).");
-        meter.CreateObservableGauge("broker.redis.available", () => RedisAvailable(redis), "1",
+        meter.CreateObservableGauge("broker.redis.available", () => RedisAvailable(redis), null,
             "1 while the Redis connection is up, 0 while it is not; no value when Redis is not configured.");
-        meter.CreateObservableGauge("broker.quota.store.available", QuotaStoreAvailable, "1",
+        meter.CreateObservableGauge("broker.quota.store.available", QuotaStoreAvailable, null,
             "1 while the quota store decides calls, 0 while its circuit is open (calls answer 503, or pass uncounted with Gateway:FailOpen).");
         database.BatchCommitted = BatchCommitted;
     }
