@@ -212,6 +212,41 @@ public sealed class TelemetryTests : IDisposable
         text.Should().NotContain(child.ClientId, "a child's key is its credential");
     }
 
+    [RedisFact]
+    public async Task With_the_redis_quota_store_its_latency_availability_and_commands_are_observed_without_the_key()
+    {
+        broker.Settings["Gateway:QuotaStore"] = "Redis";
+        broker.Settings["Redis:Configuration"] = Environment.GetEnvironmentVariable(RedisFactAttribute.Variable);
+        broker.Settings["Redis:KeyPrefix"] = $"telemetry:{Guid.NewGuid():N}:";
+        var parent = await broker.CreateParentAsync();
+        var owner = await broker.CreateUserAsync();
+        var child = await GatewayCalls.CreateChildAsync(broker, parent, owner);
+        var api = broker.CreateApiClient();
+
+        for (var i = 0; i < 2; i++)
+        {
+            (await GatewayCalls.CallAsync(api, child.ClientId, "/photos")).StatusCode.Should().Be(HttpStatusCode.OK);
+        }
+
+        Collect();
+        Count("broker.quota.store.duration", (BrokerTelemetry.StoreTag, "redis")).Should().Be(2);
+        Gauge("broker.redis.available").Should().Be(1);
+        Gauge("broker.quota.store.available").Should().Be(1);
+        // The Redis instrumentation turns its profiling sessions into spans on a timer of its own.
+        var tracer = broker.Services.GetRequiredService<TracerProvider>();
+        for (var attempt = 0; attempt < 60 && !spans.Any(IsRedis); attempt++)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(500));
+            tracer.ForceFlush();
+        }
+        var redisSpans = spans.Where(IsRedis).ToList();
+        redisSpans.Should().NotBeEmpty("the quota script runs on the traced connection");
+        redisSpans.SelectMany(span => span.TagObjects).Should().NotContain(tag => $"{tag.Value}".Contains(child.ClientId),
+            "the quota counter's key holds the child's key");
+    }
+
+    private static bool IsRedis(Activity span) => span.GetTagItem("db.system") is "redis" || span.GetTagItem("db.system.name") is "redis";
+
     [Fact]
     public async Task Without_configuration_there_is_no_scrape_endpoint()
     {

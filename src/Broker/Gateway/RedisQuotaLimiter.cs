@@ -88,7 +88,12 @@ public sealed class RedisQuotaLimiter : QuotaLimiter
                 TimeoutGenerator = static arguments => ValueTask.FromResult(arguments.Context.Properties.GetValue(TimeLeft, TimeSpan.Zero)),
             })
             .Build();
-        deciding = Task.Run(DecideWhileOpenAsync);
+        // The loop serves every call to come: it must not keep the context (and the trace) of the request
+        // that happened to create the limiter, or every Redis span would hang under that one request.
+        using (ExecutionContext.SuppressFlow())
+        {
+            deciding = Task.Run(DecideWhileOpenAsync);
+        }
     }
 
     protected override RateLimitLease AttemptAcquireCore(QuotaRequest resource, int permitCount) =>
