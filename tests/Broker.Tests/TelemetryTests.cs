@@ -147,6 +147,34 @@ public sealed class TelemetryTests : IDisposable
     }
 
     [Fact]
+    public async Task Registrations_count_by_source_and_outcome_and_a_wrong_admin_token_is_a_security_event()
+    {
+        await Registrations.EnableAsync(broker);
+        var api = broker.CreateApiClient();
+        await Registrations.RegisterServiceClientAsync(api, "Reporting job");
+        (await api.PostAsJsonAsync("/oidc/register", new
+        {
+            client_name = "Reporting job",
+            application_type = "service",
+            redirect_uris = new[] { "https://sync.example/unused" },
+            grant_types = new[] { "client_credentials" },
+            token_endpoint_auth_method = "client_secret_post",
+        }))
+            .StatusCode.Should().Be(HttpStatusCode.BadRequest, "the name is taken");
+        (await api.PostAsJsonAsync("/oidc/register", new { redirect_uris = "not a list" })).StatusCode.Should().Be(HttpStatusCode.BadRequest);
+        var admin = broker.CreateApiClient();
+        admin.DefaultRequestHeaders.TryAddWithoutValidation("Authorization", $"SSWS {new string('a', 64)}");
+        (await admin.GetAsync("/oauth2/v1/clients")).StatusCode.Should().Be(HttpStatusCode.Unauthorized);
+
+        Collect();
+        Sum("broker.registrations", (BrokerTelemetry.SourceTag, "open"), (BrokerTelemetry.OutcomeTag, "created")).Should().Be(1);
+        Sum("broker.registrations", (BrokerTelemetry.SourceTag, "open"), (BrokerTelemetry.OutcomeTag, "name_taken")).Should().Be(1);
+        Sum("broker.registrations", (BrokerTelemetry.SourceTag, "open"), (BrokerTelemetry.OutcomeTag, "invalid_metadata")).Should().Be(1);
+        Sum("broker.authentication.failures", (BrokerTelemetry.AuthenticationTag, "admin")).Should().Be(1);
+        logs.Entries.Should().Contain(entry => entry.Category == SecurityEvents.Category && entry.EventId.Id == SecurityEvents.AdminAuthenticationFailedId);
+    }
+
+    [Fact]
     public async Task A_traced_installation_holds_authorize_consent_token_and_post_clients_and_no_secret()
     {
         var parent = await broker.CreateParentAsync();
