@@ -3,9 +3,13 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using Broker.Core.Clients;
 using Broker.Hosting;
 using Broker.Tests.Faults;
 using Broker.Tests.Gateway;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using OpenTelemetry;
@@ -238,6 +242,33 @@ public sealed class TelemetryTests : IDisposable
         Sample(text, "broker_quota_store_duration_seconds_count", "broker_quota_store=\"memory\"").Should().Be(3);
         Sample(text, "broker_database_available").Should().Be(1);
         text.Should().NotContain(child.ClientId, "a child's key is its credential");
+    }
+
+    [Fact]
+    public async Task Forwarded_calls_are_timed_by_the_upstream_status()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        await using var upstream = builder.Build();
+        upstream.MapGet("/photos", () => Results.Json(new { upstream = true }));
+        upstream.MapGet("/gone", () => Results.StatusCode(StatusCodes.Status404NotFound));
+        await upstream.StartAsync();
+        broker.Settings["Gateway:Upstream"] = upstream.Urls.First();
+        broker.Settings["Gateway:Routes:0"] = "GET /photos";
+        broker.Settings["Gateway:Routes:1"] = "GET /gone";
+        var parent = await broker.CreateParentAsync();
+        await broker.Administration.EnableParentAsync(parent.Client.ClientId, RedirectPolicy.Installation, "/broker/callback", 100,
+            ["GET /photos", "GET /gone"]);
+        var child = await GatewayCalls.CreateChildAsync(broker, parent, await broker.CreateUserAsync());
+        var api = broker.CreateApiClient();
+
+        (await GatewayCalls.CallAsync(api, child.ClientId, "/photos")).StatusCode.Should().Be(HttpStatusCode.OK);
+        (await GatewayCalls.CallAsync(api, child.ClientId, "/photos")).StatusCode.Should().Be(HttpStatusCode.OK);
+        (await GatewayCalls.CallAsync(api, child.ClientId, "/gone")).StatusCode.Should().Be(HttpStatusCode.NotFound);
+
+        Collect();
+        Count("broker.gateway.upstream.duration", (BrokerTelemetry.StatusTag, 200)).Should().Be(2);
+        Count("broker.gateway.upstream.duration", (BrokerTelemetry.StatusTag, 404)).Should().Be(1);
     }
 
     [RedisFact]
