@@ -60,7 +60,7 @@ public sealed class BrokerTelemetry
         installations = meter.CreateCounter<long>("broker.installations", "{installation}",
             "Installation flows by step: started (consent shown), approved, denied, completed (POST /clients made the child).");
         registrations = meter.CreateCounter<long>("broker.registrations", "{registration}",
-            "Client registrations by source (open, okta, admin) and outcome.");
+            "Client registrations by source (open registration, the Okta API) and outcome.");
         tokenRequests = meter.CreateCounter<long>("broker.token.requests", "{request}",
             "Token endpoint requests by grant type and outcome (issued, or the OAuth error code).");
         authenticationFailures = meter.CreateCounter<long>("broker.authentication.failures", "{failure}",

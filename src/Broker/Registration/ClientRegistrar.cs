@@ -45,7 +45,8 @@ public sealed class ClientRegistrar(IClientStore clients, TimeProvider time, Bro
         var entry = actor.Entry(AuditActions.ClientCreated, AuditActions.Client(client.ClientId), client.CreatedAt,
             $"{source.ToString().ToLowerInvariant()} {metadata.ApplicationType} client");
         var created = await clients.CreateAsync(client, entry, cancellationToken);
-        telemetry.Registration(source == RegistrationSource.Open ? "open" : "admin", created ? "created" : "name_taken");
+        // Only open registration and the Okta API register through here (the platform API makes applications itself).
+        telemetry.Registration(source == RegistrationSource.Open ? "open" : "okta", created ? "created" : "name_taken");
         return created ? new IssuedClient(client, secret, registrationToken) : null;
     }
 
