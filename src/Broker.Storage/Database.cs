@@ -1,4 +1,5 @@
 using System.Data.Common;
+using System.Diagnostics;
 using Dapper;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -71,10 +72,22 @@ public sealed class Database : IAsyncDisposable
 
     public ISqlDialect Dialect { get; }
 
+    /// <summary>
+    /// The database spans: one per store operation (its retries inside it), with the provider's name and
+    /// never a statement or its values. PostgreSQL and SQL Server add their own command spans when traced.
+    /// </summary>
+    public static readonly ActivitySource Source = new("Broker.Storage");
+
     /// <summary>The budget of one operation (<see cref="DatabaseResilience.Timeout"/>): no caller waits longer.</summary>
     public TimeSpan Budget { get; }
 
     private readonly OutageLog outage;
+
+    /// <summary>False from the start of an outage until it has ended (as the outage log tells them).</summary>
+    public bool IsAvailable => !outage.IsDown;
+
+    /// <summary>Told the number of writes each group commit committed together (SQLite), for the host's metrics.</summary>
+    public Action<int>? BatchCommitted { get; set; }
 
     /// <summary>
     /// Whether the exception means the database is unavailable rather than a bug: what the host answers
@@ -319,6 +332,7 @@ public sealed class Database : IAsyncDisposable
     private async Task<T> WithinBudgetAsync<T>(
         Func<CancellationToken, Task<T>> operation, CancellationToken cancellationToken, Action<T>? abandoned = null, bool retried = true)
     {
+        using var activity = StartActivity("db operation");
         var running = RunAsync(operation, cancellationToken, retried);
         try
         {
@@ -337,19 +351,35 @@ public sealed class Database : IAsyncDisposable
                 Observe(late);
             }, TaskScheduler.Default);
             var unavailable = new DatabaseUnavailableException("the database did not answer within the time budget", exception);
+            activity?.SetStatus(ActivityStatusCode.Error, "timeout");
             outage.Failed(unavailable);
             throw unavailable;
         }
         catch (DatabaseUnavailableException exception)
         {
+            activity?.SetStatus(ActivityStatusCode.Error, "unavailable");
             outage.Failed(exception);
             throw;
         }
     }
 
+    private Activity? StartActivity(string name)
+    {
+        var activity = Source.StartActivity(name, ActivityKind.Client);
+        // OpenTelemetry's names for the three providers.
+        activity?.SetTag("db.system.name", Dialect.Name switch
+        {
+            "Postgres" => "postgresql",
+            "SqlServer" => "microsoft.sql_server",
+            _ => "sqlite",
+        });
+        return activity;
+    }
+
     // A group-commit write reports to the outage log as the other operations do.
     private async Task<T> Reported<T>(Task<T> write)
     {
+        using var activity = StartActivity("db group-commit write");
         try
         {
             var result = await write;

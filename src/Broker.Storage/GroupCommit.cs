@@ -48,8 +48,13 @@ internal sealed class GroupCommit : IAsyncDisposable
     public GroupCommit(Database database)
     {
         this.database = database;
-        checkpointer = new WalCheckpointer(database);
-        writer = Task.Run(RunAsync);
+        // The writer and its checkpoint thread serve every write to come: they must not keep the context
+        // (trace, log scopes) of the request whose write happened to create them.
+        using (ExecutionContext.SuppressFlow())
+        {
+            checkpointer = new WalCheckpointer(database);
+            writer = Task.Run(RunAsync);
+        }
     }
 
     /// <summary>Takes no more writes, commits those already queued, then closes the writer's connection.</summary>
@@ -178,6 +183,7 @@ internal sealed class GroupCommit : IAsyncDisposable
                             if (outcomes is not null)
                             {
                                 checkpointer.Committed();
+                                database.BatchCommitted?.Invoke(batch.Count);
                                 return outcomes;
                             }
                         }

@@ -18,6 +18,9 @@ internal sealed class OutageLog(ILogger logger, TimeSpan quietPeriod)
     private int down;
     private long lastFailure;
 
+    /// <summary>Whether an outage has begun and not yet ended.</summary>
+    public bool IsDown => Volatile.Read(ref down) == 1;
+
     public void Failed(Exception exception)
     {
         Volatile.Write(ref lastFailure, TimeProvider.System.GetTimestamp());

@@ -23,6 +23,7 @@ builder.Services.AddSharedState(builder.Configuration);
 builder.Services.AddHostedService<MigrateOnStart>();
 builder.Services.AddSharedOptions(builder.Configuration);
 builder.Services.AddSharedServices(builder.Configuration);
+builder.Services.AddTelemetry(builder.Configuration);
 builder.Services.AddInstallation();
 builder.Services.AddAccounts(builder.Configuration);
 builder.Services.AddRegistration();

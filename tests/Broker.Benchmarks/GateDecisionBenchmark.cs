@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using BenchmarkDotNet.Attributes;
 using Broker.Core.Clients;
 using Broker.Core.Security;
@@ -6,6 +7,7 @@ using Broker.Hosting;
 using Broker.Storage;
 using Broker.Storage.Stores;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 
 namespace Broker.Benchmarks;
@@ -65,7 +67,19 @@ public class GateDecisionBenchmark
         var time = TimeProvider.System;
         var options = Options.Create(new GatewayOptions { ClientCacheDuration = cacheDuration });
         var cache = new ClientCache(new ClientStore(database), new GrantStore(database), options, Options.Create(new InstallationOptions()), time);
-        return new Gate(cache, new MemoryQuotaLimiter(time), options, time);
+        // Telemetry as a broker without exporters has it: instruments no one listens to.
+        var telemetry = new BrokerTelemetry(new UnheardMeters(), NullLoggerFactory.Instance, database,
+            new RedisConnection(Options.Create(new RedisOptions())));
+        return new Gate(cache, new MemoryQuotaLimiter(time), options, time, telemetry);
+    }
+
+    private sealed class UnheardMeters : IMeterFactory
+    {
+        public Meter Create(MeterOptions options) => new(options);
+
+        public void Dispose()
+        {
+        }
     }
 
     private static GateOutcome Decide(Gate gate, string clientId)

@@ -53,7 +53,7 @@ public static class PasswordResets
 
     private static async Task<HtmlPage> Forgot(
         HttpContext context, IAntiforgery antiforgery, MailAvailability mail, PasswordResetThrottles throttles,
-        PasswordResetMailer mailer, IOptions<AccountOptions> options)
+        PasswordResetMailer mailer, IOptions<AccountOptions> options, BrokerTelemetry telemetry)
     {
         // Reject when this deployment cannot send mail.
         if (!mail.CanSend)
@@ -76,6 +76,7 @@ public static class PasswordResets
         if ((await throttles.PerAccount.TryTakePermitAsync(accountKey, context.RequestAborted)
             ?? await throttles.PerAddress.TryTakePermitAsync(AccountEndpoints.CallerAddress(context), context.RequestAborted)) is { } retryAfter)
         {
+            telemetry.Throttled("password-reset-requests", AccountEndpoints.CallerAddress(context), retryAfter);
             context.Response.Headers.RetryAfter = OAuthResults.RetryAfterSeconds(retryAfter);
             return ForgotForm(context, antiforgery, email, "Too many reset requests. Try again later.", StatusCodes.Status429TooManyRequests);
         }

@@ -173,9 +173,14 @@ public sealed class ClientCache(
     private async Task<GateKey> LoadTokenAsync(string tokenHash)
     {
         var token = await grants.FindTokenAsync(tokenHash, CancellationToken.None);
-        if (token is null || token.RevokedAt is not null)
+        if (token is null)
         {
             return new GateKey(KeyStatus.Unknown, "");
+        }
+        // A revoked token is refused as an unknown one is; the gate tells them apart for the security log.
+        if (token.RevokedAt is not null)
+        {
+            return new GateKey(KeyStatus.Inactive, "");
         }
         if (InstallationRules.MayCreateChild(token))
         {

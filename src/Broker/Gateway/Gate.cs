@@ -1,4 +1,5 @@
 using Broker.Core.Security;
+using Broker.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace Broker.Gateway;
@@ -8,6 +9,7 @@ public enum GateOutcome
 {
     Admitted,
     UnknownKey,
+    RevokedKey,
     NotChildKey,
     ParentKey,
     NotWhitelisted,
@@ -23,14 +25,19 @@ public readonly record struct GateDecision(GateOutcome Outcome, GateKey? Key = n
 /// The gate decision, apart from HTTP: which key, may it call this endpoint, has it quota left.
 /// Refused calls never spend quota: the whitelist is checked before a unit is taken.
 /// </summary>
-public sealed class Gate(ClientCache keys, QuotaLimiter quotas, IOptions<GatewayOptions> options, TimeProvider time)
+public sealed class Gate(ClientCache keys, QuotaLimiter quotas, IOptions<GatewayOptions> options, TimeProvider time, BrokerTelemetry telemetry)
 {
     private readonly bool failOpen = options.Value.FailOpen;
+    private readonly KeyValuePair<string, object?> storeTag = BrokerTelemetry.Store(quotas is RedisQuotaLimiter ? "redis" : "memory");
 
     /// <summary>A call with a bearer token: a registered client's access token, under that client's quota.</summary>
     public async ValueTask<GateDecision> DecideForTokenAsync(string token, string method, string path, CancellationToken cancellationToken)
     {
-        var key = await keys.GetTokenAsync(Secret.Hash(token), cancellationToken);
+        GateKey key;
+        using (BrokerTelemetry.Source.StartActivity("gate key"))
+        {
+            key = await keys.GetTokenAsync(Secret.Hash(token), cancellationToken);
+        }
         // Reject installation tokens: they are good for POST /clients only.
         if (key.Status == KeyStatus.InstallationToken)
         {
@@ -39,7 +46,7 @@ public sealed class Gate(ClientCache keys, QuotaLimiter quotas, IOptions<Gateway
         // Reject unknown, revoked and expired tokens, and tokens of clients no longer active.
         if (key.Status != KeyStatus.AccessToken || key.ExpiresAt <= time.GetUtcNow())
         {
-            return new GateDecision(GateOutcome.UnknownKey);
+            return new GateDecision(key.Status == KeyStatus.Inactive ? GateOutcome.RevokedKey : GateOutcome.UnknownKey);
         }
         return await AdmitAsync(key, method, path, cancellationToken);
     }
@@ -51,11 +58,16 @@ public sealed class Gate(ClientCache keys, QuotaLimiter quotas, IOptions<Gateway
         {
             return new GateDecision(GateOutcome.UnknownKey);
         }
-        var key = await keys.GetAsync(clientId, cancellationToken);
-        // Reject unknown, revoked and disabled keys alike, so the answer does not tell which.
+        GateKey key;
+        using (BrokerTelemetry.Source.StartActivity("gate key"))
+        {
+            key = await keys.GetAsync(clientId, cancellationToken);
+        }
+        // Reject unknown, revoked and disabled keys alike, so the answer does not tell which (the
+        // outcomes differ for the security log and the metrics only).
         if (key.Status is KeyStatus.Unknown or KeyStatus.Inactive)
         {
-            return new GateDecision(GateOutcome.UnknownKey);
+            return new GateDecision(key.Status == KeyStatus.Inactive ? GateOutcome.RevokedKey : GateOutcome.UnknownKey);
         }
         // Reject parent keys: they are public and only start the installation flow.
         if (key.Status == KeyStatus.Parent)
@@ -80,7 +92,13 @@ public sealed class Gate(ClientCache keys, QuotaLimiter quotas, IOptions<Gateway
             using var peek = await quotas.AcquireAsync(request, 0, cancellationToken);
             return new GateDecision(GateOutcome.NotWhitelisted, key, (QuotaLease)peek);
         }
-        var lease = (QuotaLease)await quotas.AcquireAsync(request, 1, cancellationToken);
+        QuotaLease lease;
+        using (BrokerTelemetry.Source.StartActivity("gate quota"))
+        {
+            var started = telemetry.QuotaStoreStarting();
+            lease = (QuotaLease)await quotas.AcquireAsync(request, 1, cancellationToken);
+            telemetry.QuotaStoreDecided(started, storeTag);
+        }
         // Reject when the store cannot count, unless configured to let calls through uncounted.
         if (lease.StoreUnavailable)
         {

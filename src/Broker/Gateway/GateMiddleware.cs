@@ -23,10 +23,30 @@ public sealed record GatedCall(string ClientId, string? OwnerUserId, string? Par
 /// </summary>
 internal sealed class GateMiddleware(
     RequestDelegate next, Gate gate, UsageRecorder usage, UsageCounter usageCounts, Storage.Database database,
-    Microsoft.Extensions.Options.IOptions<StorageOptions> storage)
+    Microsoft.Extensions.Options.IOptions<StorageOptions> storage, BrokerTelemetry telemetry)
 {
     public const string Scheme = "Client-ID";
     public const string QueryParameter = "client_id";
+
+    // The metric's outcome tags, one per GateOutcome (and one for calls let through uncounted), built once.
+    private static readonly KeyValuePair<string, object?>[] OutcomeTags = Enum.GetValues<GateOutcome>()
+        .Select(outcome => BrokerTelemetry.Outcome(OutcomeName(outcome))).ToArray();
+
+    private static readonly KeyValuePair<string, object?> UncountedTag = BrokerTelemetry.Outcome("admitted_uncounted");
+
+    private static string OutcomeName(GateOutcome outcome) => outcome switch
+    {
+        GateOutcome.Admitted => "admitted",
+        GateOutcome.UnknownKey => "unknown_key",
+        GateOutcome.RevokedKey => "revoked_key",
+        GateOutcome.NotChildKey => "not_installation_key",
+        GateOutcome.ParentKey => "parent_key",
+        GateOutcome.NotWhitelisted => "not_whitelisted",
+        GateOutcome.QuotaSpent => "quota_spent",
+        GateOutcome.StoreUnavailable => "store_unavailable",
+        GateOutcome.InstallationToken => "installation_token",
+        _ => "other",
+    };
 
     public async Task InvokeAsync(HttpContext context)
     {
@@ -47,6 +67,7 @@ internal sealed class GateMiddleware(
                 return;
             }
         }
+        using var activity = BrokerTelemetry.Source.StartActivity("gate");
         GateDecision decision;
         try
         {
@@ -61,6 +82,7 @@ internal sealed class GateMiddleware(
             await Unavailable(context, storage.Value.RetryAfter, "the key store is not answering; try again shortly").ExecuteAsync(context);
             return;
         }
+        Observe(context, decision, activity);
         if (decision.Lease is { } lease)
         {
             WriteQuotaHeaders(context.Response.Headers, lease);
@@ -87,6 +109,7 @@ internal sealed class GateMiddleware(
         }
         // The endpoint runs at once: what the pipeline holds after the gate (authentication, authorization,
         // the endpoint middleware's checks) is for the broker's own pages and APIs, and costs every call.
+        using var forward = BrokerTelemetry.Source.StartActivity("gate forward");
         await endpoint.RequestDelegate!(context);
     }
 
@@ -106,6 +129,26 @@ internal sealed class GateMiddleware(
             _ => UsageOutcome.Unavailable,
         };
         usageCounts.Count(key.ClientId, parentClientId, outcome);
+    }
+
+    // The decision in the metrics and on the span (never the key: a child's client_id is its credential),
+    // and a revoked key in the security log.
+    private void Observe(HttpContext context, GateDecision decision, System.Diagnostics.Activity? activity)
+    {
+        var outcome = decision.Outcome == GateOutcome.Admitted && decision.Lease is { StoreUnavailable: true }
+            ? UncountedTag
+            : OutcomeTags[(int)decision.Outcome];
+        var parent = decision.Key?.Status == KeyStatus.Parent ? decision.Key.ClientId : decision.Key?.ParentClientId;
+        telemetry.GateDecided(outcome, parent);
+        if (activity is not null)
+        {
+            activity.SetTag(outcome.Key, outcome.Value);
+            activity.SetTag(BrokerTelemetry.ParentTag, parent);
+        }
+        if (decision.Outcome == GateOutcome.RevokedKey)
+        {
+            telemetry.RevokedKeyUsed(context.Request.Path.Value ?? "/");
+        }
     }
 
     /// <summary>The caller's key, or null with the error to answer.</summary>
@@ -152,7 +195,7 @@ internal sealed class GateMiddleware(
     private static JsonHttpResult<OAuthErrorBody>? Refusal(HttpContext context, GateDecision decision) => decision.Outcome switch
     {
         GateOutcome.Admitted => null,
-        GateOutcome.UnknownKey => InvalidKey(context, "unknown, revoked or disabled key"),
+        GateOutcome.UnknownKey or GateOutcome.RevokedKey => InvalidKey(context, "unknown, revoked or disabled key"),
         GateOutcome.ParentKey => OAuthResults.Error(StatusCodes.Status403Forbidden, "unauthorized_client",
             "a parent application's key may only run the installation flow; call the API with an installation's key"),
         GateOutcome.NotChildKey => OAuthResults.Error(StatusCodes.Status403Forbidden, "unauthorized_client",

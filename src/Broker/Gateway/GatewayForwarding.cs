@@ -1,4 +1,5 @@
 using Broker.Core.Clients;
+using Broker.Hosting;
 using Broker.Http;
 using Yarp.ReverseProxy.Configuration;
 using Yarp.ReverseProxy.Forwarder;
@@ -78,21 +79,29 @@ public static class GatewayForwarding
     {
         proxy.UseLoadBalancing();
         proxy.UsePassiveHealthChecks();
+        var telemetry = proxy.ApplicationServices.GetRequiredService<BrokerTelemetry>();
         proxy.Use(async (context, next) =>
         {
+            var started = telemetry.UpstreamStarting();
             await next();
-            var error = context.GetForwarderErrorFeature();
-            // Nothing to add when the call went through, the caller went away, or the answer has begun.
-            if (error is null || error.Error is ForwarderError.RequestCanceled or ForwarderError.RequestBodyCanceled
-                || context.Response.HasStarted)
-            {
-                return;
-            }
-            var result = error.Error == ForwarderError.RequestTimedOut
-                ? OAuthResults.Error(StatusCodes.Status504GatewayTimeout, "gateway_timeout", "the upstream API did not answer in time")
-                : OAuthResults.Error(StatusCodes.Status502BadGateway, "bad_gateway", "the upstream API could not be reached or failed to answer");
-            await result.ExecuteAsync(context);
+            await AnswerFailureAsync(context);
+            telemetry.UpstreamAnswered(started, context.Response.StatusCode);
         });
+    }
+
+    private static async Task AnswerFailureAsync(HttpContext context)
+    {
+        var error = context.GetForwarderErrorFeature();
+        // Nothing to add when the call went through, the caller went away, or the answer has begun.
+        if (error is null || error.Error is ForwarderError.RequestCanceled or ForwarderError.RequestBodyCanceled
+            || context.Response.HasStarted)
+        {
+            return;
+        }
+        var result = error.Error == ForwarderError.RequestTimedOut
+            ? OAuthResults.Error(StatusCodes.Status504GatewayTimeout, "gateway_timeout", "the upstream API did not answer in time")
+            : OAuthResults.Error(StatusCodes.Status502BadGateway, "bad_gateway", "the upstream API could not be reached or failed to answer");
+        await result.ExecuteAsync(context);
     }
 
     /// <summary>The gateway routes, parsed (validated at start).</summary>

@@ -63,8 +63,10 @@ public sealed class RedisQuotaLimiter : QuotaLimiter
 
     // The shared connection fails a command at once while disconnected instead of queueing it: the
     // gate's answer (503 or fail-open) must not wait for a server that is not there.
-    public RedisQuotaLimiter(RedisConnection redis, IOptions<GatewayOptions> gateway, TimeProvider time)
+    public RedisQuotaLimiter(RedisConnection redis, IOptions<GatewayOptions> gateway, TimeProvider time, BrokerTelemetry? telemetry = null)
     {
+        var circuit = new CircuitBreakerStateProvider();
+        telemetry?.WatchQuotaStore(() => circuit.CircuitState is CircuitState.Closed or CircuitState.HalfOpen);
         this.time = time;
         connection = redis;
         keyPrefix = redis.KeyPrefix + "quota:";
@@ -77,6 +79,7 @@ public sealed class RedisQuotaLimiter : QuotaLimiter
                 MinimumThroughput = 4,
                 SamplingDuration = TimeSpan.FromSeconds(10),
                 BreakDuration = breakDuration,
+                StateProvider = circuit,
                 ShouldHandle = new PredicateBuilder().Handle<RedisException>().Handle<TimeoutException>().Handle<TimeoutRejectedException>(),
             })
             // What is left of the oldest waiter's QuotaTimeout: no call waits longer than that in all.
@@ -85,7 +88,12 @@ public sealed class RedisQuotaLimiter : QuotaLimiter
                 TimeoutGenerator = static arguments => ValueTask.FromResult(arguments.Context.Properties.GetValue(TimeLeft, TimeSpan.Zero)),
             })
             .Build();
-        deciding = Task.Run(DecideWhileOpenAsync);
+        // The loop serves every call to come: it must not keep the context (and the trace) of the request
+        // that happened to create the limiter, or every Redis span would hang under that one request.
+        using (ExecutionContext.SuppressFlow())
+        {
+            deciding = Task.Run(DecideWhileOpenAsync);
+        }
     }
 
     protected override RateLimitLease AttemptAcquireCore(QuotaRequest resource, int permitCount) =>

@@ -90,7 +90,7 @@ public static class AdminAuthentication
 /// <summary><c>Authorization: SSWS &lt;token&gt;</c>: an admin API token, looked up by its SHA-256.</summary>
 internal sealed class ApiTokenHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder,
-    IAdminTokenStore tokens, UsageRecorder usage)
+    IAdminTokenStore tokens, UsageRecorder usage, BrokerTelemetry telemetry)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     private const string Prefix = AdminAuthentication.ApiTokenScheme + " ";
@@ -107,12 +107,14 @@ internal sealed class ApiTokenHandler(
         // Reject values that cannot be a token we minted before touching the database.
         if (value.Length != 64 || !value.All(char.IsAsciiHexDigitLower))
         {
+            telemetry.AuthenticationFailed(AuthenticationKinds.Admin, null, Context.Connection.RemoteIpAddress?.ToString());
             return AuthenticateResult.Fail("malformed admin token");
         }
         var token = await tokens.FindByHashAsync(Secret.Hash(value), Context.RequestAborted);
         // Reject unknown and revoked tokens; the fixed-time compare guards a store that matched loosely.
         if (token is null || token.RevokedAt is not null || !Secret.Matches(value, token.TokenHash))
         {
+            telemetry.AuthenticationFailed(AuthenticationKinds.Admin, null, Context.Connection.RemoteIpAddress?.ToString());
             return AuthenticateResult.Fail("unknown or revoked admin token");
         }
         usage.AdminTokenUsed(token.TokenId);

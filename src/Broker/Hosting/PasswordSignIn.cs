@@ -13,7 +13,7 @@ public sealed record PasswordCheck(User? User, TimeSpan? RetryAfter = null);
 /// throttles per account and per address, the same answer and the same work whether or not the account
 /// exists, and disabled accounts refused.
 /// </summary>
-public sealed class PasswordSignIn(IUserStore users, IPasswordHasher<User> hasher, Throttles throttles)
+public sealed class PasswordSignIn(IUserStore users, IPasswordHasher<User> hasher, Throttles throttles, BrokerTelemetry telemetry)
 {
     public async Task<PasswordCheck> CheckAsync(string email, string password, string callerAddress, CancellationToken cancellationToken)
     {
@@ -22,6 +22,7 @@ public sealed class PasswordSignIn(IUserStore users, IPasswordHasher<User> hashe
         if ((await throttles.LoginsPerAccount.BlockedForAsync(accountKey, cancellationToken)
             ?? await throttles.LoginsPerAddress.BlockedForAsync(callerAddress, cancellationToken)) is { } retryAfter)
         {
+            telemetry.Throttled("failed-logins", callerAddress, retryAfter);
             return new PasswordCheck(null, retryAfter);
         }
         var user = accountKey.Length is > 0 and <= AccountRules.MaxEmailLength
@@ -35,6 +36,7 @@ public sealed class PasswordSignIn(IUserStore users, IPasswordHasher<User> hashe
         {
             await throttles.LoginsPerAccount.RecordFailureAsync(accountKey, cancellationToken);
             await throttles.LoginsPerAddress.RecordFailureAsync(callerAddress, cancellationToken);
+            telemetry.AuthenticationFailed(AuthenticationKinds.Login, null, callerAddress);
             return new PasswordCheck(null);
         }
         return new PasswordCheck(user);

@@ -13,17 +13,57 @@ namespace Broker.Hosting;
 /// use. It starts without a server and fails commands at once while disconnected instead of queueing
 /// them, so a missing Redis costs each caller a quick error, never a wait; it reconnects every second.
 /// </summary>
-public sealed class RedisConnection(IOptions<RedisOptions> options) : IDisposable
+public sealed class RedisConnection : IDisposable
 {
-    private readonly Lazy<Task<ConnectionMultiplexer>> connection = new(() =>
+    private readonly IOptions<RedisOptions> options;
+    private readonly Lazy<Task<ConnectionMultiplexer>> connection;
+    private Action<ConnectionMultiplexer>? onConnected;
+
+    public RedisConnection(IOptions<RedisOptions> options)
     {
-        var configuration = ConfigurationOptions.Parse(options.Value.Configuration
-            ?? throw new InvalidOperationException("Redis:Configuration is not set."));
-        configuration.AbortOnConnectFail = false;
-        configuration.BacklogPolicy = BacklogPolicy.FailFast;
-        configuration.ReconnectRetryPolicy = new LinearRetry(1000);
-        return ConnectionMultiplexer.ConnectAsync(configuration);
-    });
+        this.options = options;
+        connection = new(() =>
+        {
+            var configuration = ConfigurationOptions.Parse(options.Value.Configuration
+                ?? throw new InvalidOperationException("Redis:Configuration is not set."));
+            configuration.AbortOnConnectFail = false;
+            configuration.BacklogPolicy = BacklogPolicy.FailFast;
+            configuration.ReconnectRetryPolicy = new LinearRetry(1000);
+            return ConnectAsync(configuration);
+        });
+    }
+
+    private async Task<ConnectionMultiplexer> ConnectAsync(ConfigurationOptions configuration)
+    {
+        var multiplexer = await ConnectionMultiplexer.ConnectAsync(configuration);
+        onConnected?.Invoke(multiplexer);
+        return multiplexer;
+    }
+
+    /// <summary>Whether the connection is up now; false before its first use and while disconnected.</summary>
+    public bool IsConnected => connection.IsValueCreated && connection.Value.IsCompletedSuccessfully && connection.Value.Result.IsConnected;
+
+    /// <summary>
+    /// Runs <paramref name="use"/> once with the connection, when it is made or at once if it already is
+    /// (Redis tracing profiles its commands; the key ring may have connected before tracing started).
+    /// </summary>
+    public void WhenConnected(Action<ConnectionMultiplexer> use)
+    {
+        var used = 0;
+        void Once(ConnectionMultiplexer multiplexer)
+        {
+            if (Interlocked.Exchange(ref used, 1) == 0)
+            {
+                use(multiplexer);
+            }
+        }
+        onConnected += Once;
+        if (connection.IsValueCreated)
+        {
+            connection.Value.ContinueWith(made => Once(made.Result), CancellationToken.None,
+                TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
+        }
+    }
 
     public bool IsConfigured => !string.IsNullOrWhiteSpace(options.Value.Configuration);
 

@@ -32,10 +32,12 @@ public static class AuthorizeEndpoints
     }
 
     private static async Task<Results<HtmlPage, RedirectHttpResult>> Authorize(
-        HttpContext context, IClientStore clients, IUserStore users, IAntiforgery antiforgery, IOptions<BrokerOptions> broker, PageBranding branding)
+        HttpContext context, IClientStore clients, IUserStore users, IAntiforgery antiforgery, IOptions<BrokerOptions> broker, PageBranding branding,
+        BrokerTelemetry telemetry)
     {
+        using var activity = BrokerTelemetry.Source.StartActivity("authorize");
         var validation = await ValidateAsync(context.Request.Query, clients, context.RequestAborted);
-        if (ErrorResult(validation, broker.Value.Issuer) is { } error)
+        if (ErrorResult(context, validation, broker.Value.Issuer, telemetry) is { } error)
         {
             return error;
         }
@@ -45,13 +47,28 @@ public static class AuthorizeEndpoints
         {
             return TypedResults.Redirect(UserSession.LoginUrl(Path + context.Request.QueryString));
         }
+        Observe(activity, validation.Request!.Client);
+        if (validation.Request.Client.Role is ParentRole)
+        {
+            telemetry.InstallationStep(InstallationSteps.Started);
+        }
         return ConsentPage(context, antiforgery, validation.Request!, user, branding.ProductName);
+    }
+
+    // A parent's client_id is public (it ships in the plugin); other clients are not named on the span.
+    private static void Observe(System.Diagnostics.Activity? activity, Client client)
+    {
+        if (client.Role is ParentRole)
+        {
+            activity?.SetTag(BrokerTelemetry.ParentTag, client.ClientId);
+        }
     }
 
     private static async Task<Results<HtmlPage, RedirectHttpResult>> Decide(
         HttpContext context, IClientStore clients, IUserStore users, IGrantStore grants, IAntiforgery antiforgery,
-        IOptions<BrokerOptions> broker, IOptions<InstallationOptions> installation, TimeProvider time)
+        IOptions<BrokerOptions> broker, IOptions<InstallationOptions> installation, TimeProvider time, BrokerTelemetry telemetry)
     {
+        using var activity = BrokerTelemetry.Source.StartActivity("consent");
         // Reject a consent without a valid antiforgery token: consent is the security boundary.
         var form = await Html.ValidFormAsync(context, antiforgery);
         if (form is null)
@@ -59,7 +76,7 @@ public static class AuthorizeEndpoints
             return Html.FormRefused();
         }
         var validation = await ValidateAsync(form, clients, context.RequestAborted);
-        if (ErrorResult(validation, broker.Value.Issuer) is { } error)
+        if (ErrorResult(context, validation, broker.Value.Issuer, telemetry) is { } error)
         {
             return error;
         }
@@ -69,8 +86,14 @@ public static class AuthorizeEndpoints
         {
             return TypedResults.Redirect(UserSession.LoginUrl(Path + QueryOf(form)));
         }
+        Observe(activity, request.Client);
+        var installs = request.Client.Role is ParentRole;
         if (RequestForms.SingleValue(form["decision"]) != "approve")
         {
+            if (installs)
+            {
+                telemetry.InstallationStep(InstallationSteps.Denied);
+            }
             return RedirectWith(request.RedirectUri, broker.Value.Issuer, request.State,
                 ("error", OAuthErrors.AccessDenied), ("error_description", "the user denied the request"));
         }
@@ -87,6 +110,10 @@ public static class AuthorizeEndpoints
             CreatedAt = now,
             ExpiresAt = now + installation.Value.CodeLifetime,
         }, context.RequestAborted);
+        if (installs)
+        {
+            telemetry.InstallationStep(InstallationSteps.Approved);
+        }
         return RedirectWith(request.RedirectUri, broker.Value.Issuer, request.State, ("code", code));
     }
 
@@ -106,10 +133,14 @@ public static class AuthorizeEndpoints
     }
 
     // Errors about the client or redirect URI: a page. Others: back to the validated redirect URI.
-    private static Results<HtmlPage, RedirectHttpResult>? ErrorResult(AuthorizationValidation validation, string issuer)
+    private static Results<HtmlPage, RedirectHttpResult>? ErrorResult(
+        HttpContext context, AuthorizationValidation validation, string issuer, BrokerTelemetry telemetry)
     {
         if (validation.PageError is { } pageError)
         {
+            // The client or its redirect URI is refused: no redirect, and a security event (probing for
+            // an open redirect looks like this).
+            telemetry.RedirectRefused(context.Connection.RemoteIpAddress?.ToString(), $"{pageError.Error}: {pageError.Description}");
             return Html.Error("This application cannot be authorized", $"{pageError.Error}: {pageError.Description}");
         }
         if (validation.RedirectError is { } redirectError)

@@ -45,8 +45,9 @@ public static class ClientsEndpoint
     }
 
     private static async Task<Results<Created<ChildCreated>, Ok<ChildPreview>, JsonHttpResult<OAuthErrorBody>>> CreateChild(
-        HttpContext context, IClientStore clients, IGrantStore grants, IInFlightSpends inFlight, TimeProvider time)
+        HttpContext context, IClientStore clients, IGrantStore grants, IInFlightSpends inFlight, TimeProvider time, BrokerTelemetry telemetry)
     {
+        using var activity = BrokerTelemetry.Source.StartActivity("create installation");
         var presented = BearerTokens.FromHeader(context.Request);
         // Reject a call without a bearer token.
         if (presented is null)
@@ -123,6 +124,8 @@ public static class ClientsEndpoint
                 tokenHash, idempotencyKey, body.Request.Fingerprint, child, now, audit, context.RequestAborted);
             if (outcome == SpendOutcome.Created)
             {
+                telemetry.InstallationStep(InstallationSteps.Completed);
+                activity?.SetTag(BrokerTelemetry.ParentTag, parent!.ClientId);
                 return TypedResults.Created((string?)null, new ChildCreated(child.Name, child.Description, child.ClientId));
             }
             // Lost a race (another instance spent it first): answer as a retry would be answered.

@@ -7,6 +7,7 @@ using Broker.Core.Security;
 using Broker.Core.Stores;
 using Broker.Hosting;
 using Broker.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 
@@ -39,8 +40,28 @@ public static class TokenEndpoint
 
     private static async Task<Results<Ok<TokenResponse>, JsonHttpResult<OAuthErrorBody>>> Token(
         HttpContext context, IClientStore clients, IGrantStore grants, Throttles throttles,
-        IOptions<InstallationOptions> options, IOptions<RegistrationOptions> registration, JwtAccessTokens jwts, TimeProvider time,
-        UsageRecorder usage)
+        IOptions<InstallationOptions> options, IOptions<RegistrationOptions> registration, JwtAccessTokens jwts, TimeProvider time, UsageRecorder usage,
+        BrokerTelemetry telemetry)
+    {
+        using var activity = BrokerTelemetry.Source.StartActivity("token");
+        var result = await IssueAsync(context, clients, grants, throttles, options, registration, jwts, time, usage, telemetry);
+        // The grant type as the form gave it (the form is read by then, or was unreadable), reduced to known ones.
+        var grantType = RequestForms.SingleValue(context.Features.Get<IFormFeature>()?.Form?["grant_type"] ?? default);
+        var outcome = result.Result switch
+        {
+            JsonHttpResult<OAuthErrorBody> { StatusCode: StatusCodes.Status429TooManyRequests } => "throttled",
+            JsonHttpResult<OAuthErrorBody> error => error.Value!.Error,
+            _ => "issued",
+        };
+        telemetry.TokenRequest(grantType, outcome);
+        activity?.SetTag(BrokerTelemetry.OutcomeTag, outcome);
+        return result;
+    }
+
+    private static async Task<Results<Ok<TokenResponse>, JsonHttpResult<OAuthErrorBody>>> IssueAsync(
+        HttpContext context, IClientStore clients, IGrantStore grants, Throttles throttles,
+        IOptions<InstallationOptions> options, IOptions<RegistrationOptions> registration, JwtAccessTokens jwts, TimeProvider time, UsageRecorder usage,
+        BrokerTelemetry telemetry)
     {
         // Reject anything but a form post (RFC 6749 §3.2).
         if (!RequestForms.IsUrlEncodedForm(context.Request))
@@ -68,6 +89,7 @@ public static class TokenEndpoint
         // Reject a client_id that has failed authentication too often, before looking at the secret.
         if (await throttles.ClientAuthentications.BlockedForAsync(credentials!.ClientId, context.RequestAborted) is { } retryAfter)
         {
+            telemetry.Throttled("failed-client-authentications", context.Connection.RemoteIpAddress?.ToString(), retryAfter);
             return OAuthResults.TooManyRequests(context, retryAfter, OAuthErrors.InvalidClient,
                 "too many failed client authentications; retry later");
         }
@@ -78,6 +100,9 @@ public static class TokenEndpoint
         if (client is null || !client.IsActive || !Authenticates(client, credentials, time.GetUtcNow()))
         {
             await throttles.ClientAuthentications.RecordFailureAsync(credentials.ClientId, context.RequestAborted);
+            // A child's client_id is its gateway key: named in the log only when it is not one.
+            telemetry.AuthenticationFailed(AuthenticationKinds.Client,
+                client is { Role: InstallationRole } ? null : credentials.ClientId, context.Connection.RemoteIpAddress?.ToString());
             return OAuthResults.InvalidClient(context, "client authentication failed");
         }
         usage.ClientUsed(client.ClientId);
@@ -89,7 +114,7 @@ public static class TokenEndpoint
         var minting = new TokenMinting(options.Value.TokenLifetime, registration.Value.AccessTokenLifetime, jwts.IsEnabled ? jwts : null);
         return grantType == GrantType.ClientCredentials
             ? await IssueForClientAsync(form, client, grants, minting, time.GetUtcNow(), context.RequestAborted)
-            : await ExchangeCodeAsync(form, client, grants, minting, time.GetUtcNow(), context.RequestAborted);
+            : await ExchangeCodeAsync(form, client, grants, minting, time.GetUtcNow(), telemetry, context.RequestAborted);
     }
 
     // What a new token is: a JWT for registered clients' access tokens when Tokens:Format says so;
@@ -131,7 +156,7 @@ public static class TokenEndpoint
 
     private static async Task<Results<Ok<TokenResponse>, JsonHttpResult<OAuthErrorBody>>> ExchangeCodeAsync(
         IFormCollection form, Client client, IGrantStore grants, TokenMinting minting, DateTimeOffset now,
-        CancellationToken cancellationToken)
+        BrokerTelemetry telemetry, CancellationToken cancellationToken)
     {
         var codeValue = RequestForms.SingleValue(form["code"]);
         var redirectUri = RequestForms.SingleValue(form["redirect_uri"]);
@@ -151,6 +176,7 @@ public static class TokenEndpoint
         // Reject a replayed code, and revoke what it issued (RFC 6749 §4.1.2).
         if (code.RedeemedAt is not null)
         {
+            telemetry.CodeReplayed(client.ClientId);
             await grants.RevokeIssuedForCodeAsync(codeHash, now, cancellationToken);
             return InvalidGrant("the code was already used; the token it issued is revoked");
         }
@@ -188,6 +214,7 @@ public static class TokenEndpoint
         // The code is spent and the token stored in one transaction; a racing redemption loses and is a replay.
         if (!await grants.RedeemCodeAsync(codeHash, token, now, cancellationToken))
         {
+            telemetry.CodeReplayed(client.ClientId);
             await grants.RevokeIssuedForCodeAsync(codeHash, now, cancellationToken);
             return InvalidGrant("the code was already used; the token it issued is revoked");
         }

@@ -40,6 +40,12 @@ public static class OperationsEndpoints
         routes.MapGet(OAuthPaths.Jwks, KeySet).ExcludeFromDescription();
         routes.MapGet("/healthz", () => TypedResults.Text("ok")).ExcludeFromDescription();
         routes.MapGet("/readyz", Ready).ExcludeFromDescription();
+        // The Prometheus scrape, only when configured: it lists the parents' client ids and the traffic.
+        var telemetry = routes.ServiceProvider.GetRequiredService<IOptions<TelemetryOptions>>().Value;
+        if (telemetry.Prometheus)
+        {
+            routes.MapPrometheusScrapingEndpoint(telemetry.PrometheusPath).ExcludeFromDescription();
+        }
         return routes;
     }
 

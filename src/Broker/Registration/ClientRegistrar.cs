@@ -4,6 +4,7 @@ using Broker.Core.Clients;
 using Broker.Core.Platform;
 using Broker.Core.Security;
 using Broker.Core.Stores;
+using Broker.Hosting;
 
 namespace Broker.Registration;
 
@@ -15,7 +16,7 @@ public sealed record IssuedClient(Client Client, string? ClientSecret, string? R
 /// registration and RFC 7592 alike: one client model, one place that mints secrets. Every change is
 /// one versioned write with its audit entry, under the actor the endpoint names.
 /// </summary>
-public sealed class ClientRegistrar(IClientStore clients, TimeProvider time)
+public sealed class ClientRegistrar(IClientStore clients, TimeProvider time, BrokerTelemetry telemetry)
 {
     // A write that keeps losing to other changes gives up after this many tries.
     private const int SaveAttempts = 3;
@@ -46,7 +47,10 @@ public sealed class ClientRegistrar(IClientStore clients, TimeProvider time)
         var entry = actor.Entry(AuditActions.ClientCreated, AuditActions.Client(client.ClientId), client.CreatedAt,
             $"{source.ToString().ToLowerInvariant()} {metadata.ApplicationType} client"
                 + (vouchedBy is null ? "" : $", software statement of {vouchedBy.Issuer}"));
-        return await clients.CreateAsync(client, entry, cancellationToken) ? new IssuedClient(client, secret, registrationToken) : null;
+        var created = await clients.CreateAsync(client, entry, cancellationToken);
+        // Only open registration and the Okta API register through here (the platform API makes applications itself).
+        telemetry.Registration(source == RegistrationSource.Open ? "open" : "okta", created ? "created" : "name_taken");
+        return created ? new IssuedClient(client, secret, registrationToken) : null;
     }
 
     /// <summary>

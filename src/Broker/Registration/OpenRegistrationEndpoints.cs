@@ -18,6 +18,9 @@ public static class OpenRegistrationEndpoints
 {
     public const string Path = OAuthPaths.Register;
 
+    // The registration metric's source for this endpoint.
+    private const string Open = "open";
+
     public static IServiceCollection AddRegistration(this IServiceCollection services)
     {
         services.AddSingleton<ClientRegistrar>();
@@ -42,11 +45,12 @@ public static class OpenRegistrationEndpoints
 
     private static async Task<Results<Created<JsonObject>, Ok<JsonObject>, JsonHttpResult<OAuthErrorBody>>> Register(
         HttpContext context, TenantSettings settings, ClientRegistrar registrar, IOpenRegistrationCap cap,
-        OpenRegistrationLimit limit, SoftwareStatements statements, IOptions<BrokerOptions> broker)
+        OpenRegistrationLimit limit, SoftwareStatements statements, IOptions<BrokerOptions> broker, BrokerTelemetry telemetry)
     {
         // Reject while the tenant has not turned open registration on.
         if (!await settings.IsEnabledAsync(TenantSettings.DynamicClientRegistrationFlag, context.RequestAborted))
         {
+            telemetry.Registration(Open, "disabled");
             return OAuthResults.Error(StatusCodes.Status403Forbidden, OAuthErrors.AccessDenied,
                 "open dynamic client registration is disabled for this tenant");
         }
@@ -59,21 +63,26 @@ public static class OpenRegistrationEndpoints
         var address = context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
         if (await limit.Throttle.TryTakePermitAsync(address, context.RequestAborted) is { } retryAfter)
         {
+            telemetry.Registration(Open, "throttled");
+            telemetry.Throttled("registrations-per-address", address, retryAfter);
             return OAuthResults.TooManyRequests(context, retryAfter, OAuthErrors.InvalidRequest, "too many registrations from this address; retry later");
         }
         var (check, statement, unreadable) = await ReadMetadataAsync(context.Request, statements);
         if (unreadable is not null)
         {
+            telemetry.Registration(Open, "invalid_metadata");
             return unreadable;
         }
         if (check!.Refusals.Count > 0)
         {
+            telemetry.Registration(Open, "invalid_metadata");
             return OAuthResults.Refused(check.Refusals, dryRun);
         }
         var metadata = check.Metadata!;
         // Reject once the tenant holds its cap of open-registered clients.
         if (!await cap.HasRoomAsync(context.RequestAborted))
         {
+            telemetry.Registration(Open, "capped");
             return OAuthResults.Error(StatusCodes.Status403Forbidden, OAuthErrors.AccessDenied,
                 "this tenant has reached its limit of open-registered clients");
         }

@@ -6,7 +6,7 @@ namespace Broker.Tests.Faults;
 /// <summary>Every log entry the broker writes, for tests of what an outage logs.</summary>
 public sealed class CapturedLogs : ILoggerProvider
 {
-    public sealed record Entry(string Category, LogLevel Level, string Message, Exception? Exception);
+    public sealed record Entry(string Category, LogLevel Level, string Message, Exception? Exception, EventId EventId = default);
 
     public ConcurrentQueue<Entry> Entries { get; } = new();
 
@@ -23,6 +23,6 @@ public sealed class CapturedLogs : ILoggerProvider
         public bool IsEnabled(LogLevel logLevel) => true;
 
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-            logs.Entries.Enqueue(new Entry(category, logLevel, formatter(state, exception), exception));
+            logs.Entries.Enqueue(new Entry(category, logLevel, formatter(state, exception), exception, eventId));
     }
 }
