@@ -11,7 +11,9 @@ public static class InstallationSetup
     /// </summary>
     public static IServiceCollection AddInstallation(this IServiceCollection services)
     {
-        services.AddSingleton<IInFlightSpends, InProcessInFlightSpends>();
+        services.AddSingleton<IInFlightSpends>(provider => provider.GetRequiredService<RedisConnection>().IsConfigured
+            ? new RedisInFlightSpends(provider.GetRequiredService<RedisLimitCalls>())
+            : new InProcessInFlightSpends());
         services.AddSingleton<ISignInPurposes, PendingAuthorizations>();
         services.AddSingleton<ExpiredGrantCleanup>();
         services.AddHostedService(provider => provider.GetRequiredService<ExpiredGrantCleanup>());
