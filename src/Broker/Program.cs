@@ -25,6 +25,7 @@ builder.Services.AddInstallation();
 builder.Services.AddAccounts(builder.Configuration);
 builder.Services.AddRegistration();
 builder.Services.AddPlatform();
+builder.Services.AddRetention(builder.Configuration);
 builder.Services.AddApiDocuments();
 builder.Services.AddHostedService<DevelopmentSeed>();
 builder.Services.AddGateway(builder.Configuration);

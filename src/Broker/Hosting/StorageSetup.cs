@@ -65,6 +65,7 @@ public static class StorageSetup
         services.AddSingleton<IPlatformUserStore>(provider => (UserStore)provider.GetRequiredService<IUserStore>());
         services.AddSingleton<IAdminTokenStore, AdminTokenStore>();
         services.AddSingleton<IAuditStore, AuditStore>();
+        services.AddSingleton<IRetentionStore, RetentionStore>();
         services.AddSingleton<DataProtectionKeyStore>();
         return services;
     }

@@ -6,8 +6,8 @@ namespace Broker.Installation;
 public static class InstallationSetup
 {
     /// <summary>
-    /// The spends of installation tokens under way and the purge of expired codes and tokens; the flow's
-    /// options and throttles are shared (<see cref="SharedServices"/>).
+    /// The spends of installation tokens under way (in Redis when it is configured); the flow's options and
+    /// throttles are shared (<see cref="SharedServices"/>), its ended codes and tokens removed by the retention job.
     /// </summary>
     public static IServiceCollection AddInstallation(this IServiceCollection services)
     {
@@ -15,8 +15,6 @@ public static class InstallationSetup
             ? new RedisInFlightSpends(provider.GetRequiredService<RedisLimitCalls>())
             : new InProcessInFlightSpends());
         services.AddSingleton<ISignInPurposes, PendingAuthorizations>();
-        services.AddSingleton<ExpiredGrantCleanup>();
-        services.AddHostedService(provider => provider.GetRequiredService<ExpiredGrantCleanup>());
         return services;
     }
 
