@@ -10,10 +10,7 @@ namespace Broker.Tests.ScaleOut;
 /// </summary>
 public sealed class SharedLimitsTests
 {
-    private static string? SkipReason => TestPostgres.SkipReason
-        ?? (string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable(RedisFactAttribute.Variable))
-            ? $"{RedisFactAttribute.Variable} is not set (.ci/run starts Redis and sets it)"
-            : null);
+    private static string? SkipReason => TwoInstanceTests.SkipReason;
 
     [SkippableFact]
     public async Task A_brute_force_login_spread_over_two_instances_is_stopped_at_the_accounts_count()
@@ -31,14 +28,14 @@ public sealed class SharedLimitsTests
         // Accounts:FailedLoginsPerAccount is 5: five guesses, alternating instances, are judged.
         for (var guess = 0; guess < 5; guess++)
         {
-            var response = await LoginAsync(guess % 2 == 0 ? onA : onB, "owner@blog.example", $"guess {guess}!!");
+            var response = await (guess % 2 == 0 ? onA : onB).TrySignInAsync("owner@blog.example", $"guess {guess}!!");
             response.StatusCode.Should().Be(HttpStatusCode.Unauthorized, $"guess {guess} is within the account's count");
         }
 
         // Then neither instance lets the account try again, not even with the right password.
         foreach (var browser in new[] { onA, onB })
         {
-            var refused = await LoginAsync(browser, "owner@blog.example", "correct horse battery");
+            var refused = await browser.TrySignInAsync("owner@blog.example", "correct horse battery");
             refused.StatusCode.Should().Be(HttpStatusCode.TooManyRequests);
             refused.Headers.RetryAfter!.Delta.Should().BePositive();
         }
@@ -59,12 +56,12 @@ public sealed class SharedLimitsTests
         // Accounts:FailedLoginsPerAddress is 20: one guess each at twenty accounts, over both instances.
         for (var account = 0; account < 20; account++)
         {
-            var response = await LoginAsync(account % 2 == 0 ? onA : onB, $"user{account}@blog.example", "a guess!!");
+            var response = await (account % 2 == 0 ? onA : onB).TrySignInAsync($"user{account}@blog.example", "a guess!!");
             response.StatusCode.Should().Be(HttpStatusCode.Unauthorized, $"guess {account} is within the address's count");
         }
 
-        (await LoginAsync(onA, "user20@blog.example", "a guess!!")).StatusCode.Should().Be(HttpStatusCode.TooManyRequests);
-        (await LoginAsync(onB, "user21@blog.example", "a guess!!")).StatusCode.Should().Be(HttpStatusCode.TooManyRequests);
+        (await onA.TrySignInAsync("user20@blog.example", "a guess!!")).StatusCode.Should().Be(HttpStatusCode.TooManyRequests);
+        (await onB.TrySignInAsync("user21@blog.example", "a guess!!")).StatusCode.Should().Be(HttpStatusCode.TooManyRequests);
     }
 
     [SkippableFact]
@@ -123,12 +120,6 @@ public sealed class SharedLimitsTests
         var cookies = new HttpClientHandler { AllowAutoRedirect = false, UseCookies = true, CookieContainer = new CookieContainer() };
         return (new Browser(new HttpClient(cookies, disposeHandler: false) { BaseAddress = aApi.BaseAddress }),
             new Browser(new HttpClient(cookies, disposeHandler: false) { BaseAddress = bApi.BaseAddress }));
-    }
-
-    private static async Task<HttpResponseMessage> LoginAsync(Browser browser, string email, string password)
-    {
-        var form = await Browser.FormAsync(await browser.GetAsync("/account/login"), "/account/login");
-        return await browser.SubmitAsync(form, ("email", email), ("password", password));
     }
 
     private static Task<HttpResponseMessage> RegisterAsync(HttpClient api, string name) =>
