@@ -30,6 +30,7 @@ builder.Services.AddRegistration();
 builder.Services.AddPlatform();
 builder.Services.AddConsole(builder.Configuration);
 builder.Services.AddWebhooks(builder.Configuration);
+builder.Services.AddRetention(builder.Configuration);
 builder.Services.AddApiDocuments();
 builder.Services.AddHostedService<DevelopmentSeed>();
 builder.Services.AddGateway(builder.Configuration);

@@ -584,27 +584,6 @@ public abstract partial class StoreContract : IAsyncLifetime
     }
 
     [SkippableFact]
-    public async Task Purging_deletes_expired_codes_and_access_tokens_and_keeps_live_ones_and_installation_tokens()
-    {
-        var (installation, parent, owner) = await CreateInstallationTokenAsync();
-        var expiredCode = await CreateCodeAsync(parent, owner);
-        var client = NewStandard("Purged");
-        await Clients.CreateAsync(client);
-        var expiredAccess = NewToken(client.ClientId, null, TokenPurpose.Access) with { ExpiresAt = Now.AddMinutes(-1) };
-        var liveAccess = NewToken(client.ClientId, null, TokenPurpose.Access) with { ExpiresAt = Now.AddHours(1) };
-        await Grants.CreateTokenAsync(expiredAccess);
-        await Grants.CreateTokenAsync(liveAccess);
-
-        var purged = await Grants.PurgeExpiredAsync(Now.AddMinutes(11));
-
-        purged.Should().BeGreaterThanOrEqualTo(2);
-        (await Grants.FindCodeAsync(expiredCode.CodeHash)).Should().BeNull();
-        (await Grants.FindTokenAsync(expiredAccess.TokenHash)).Should().BeNull();
-        (await Grants.FindTokenAsync(liveAccess.TokenHash)).Should().NotBeNull();
-        (await Grants.FindTokenAsync(installation.TokenHash)).Should().NotBeNull();
-    }
-
-    [SkippableFact]
     public async Task Racing_creations_with_their_audit_entries_keep_names_unique_and_each_entry_with_its_client()
     {
         // Twenty callers at once, half of them after the same name: on SQLite they share commits.

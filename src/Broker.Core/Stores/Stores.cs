@@ -95,12 +95,6 @@ public interface IGrantStore
 
     Task<AccessToken?> FindTokenAsync(string tokenHash, CancellationToken cancellationToken = default);
 
-    /// <summary>
-    /// Deletes authorization codes that expired before <paramref name="before"/> and access tokens
-    /// (not installation tokens, which idempotent retries refer to) that expired before it; how many rows.
-    /// </summary>
-    Task<int> PurgeExpiredAsync(DateTimeOffset before, CancellationToken cancellationToken = default);
-
     /// <summary>Stores a token issued without a code (client_credentials).</summary>
     Task CreateTokenAsync(AccessToken token, CancellationToken cancellationToken = default);
 

@@ -86,17 +86,6 @@ public sealed class GrantStore(Database database) : IGrantStore
             EnsureOneRow(await connection.ExecuteAsync(new CommandDefinition(InsertTokenSql, TokenRow.From(token), cancellationToken: budget)), "access token insert"),
             cancellationToken);
 
-    public Task<int> PurgeExpiredAsync(DateTimeOffset before, CancellationToken cancellationToken = default) =>
-        database.InTransactionAsync(async (connection, transaction) =>
-        {
-            var parameters = new { Before = DbValues.Time(before), Purpose = TokenRow.PurposeName(TokenPurpose.Access) };
-            var codes = await connection.ExecuteAsync(new CommandDefinition(
-                "DELETE FROM authorization_codes WHERE expires_at < @Before", parameters, transaction, cancellationToken: cancellationToken));
-            var tokens = await connection.ExecuteAsync(new CommandDefinition(
-                "DELETE FROM access_tokens WHERE purpose = @Purpose AND expires_at < @Before", parameters, transaction, cancellationToken: cancellationToken));
-            return (codes + tokens, true);
-        }, cancellationToken);
-
     public Task<SpendOutcome> SpendInstallationTokenAsync(
         string tokenHash, string? idempotencyKey, string requestFingerprint, Client child, DateTimeOffset now,
         AuditEntry? audit = null, CancellationToken cancellationToken = default) =>

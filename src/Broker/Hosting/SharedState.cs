@@ -99,13 +99,17 @@ public static class SharedState
     /// <summary>
     /// Data Protection (session cookies, antiforgery tokens) with one key ring for all instances: in Redis
     /// when <c>Redis:Configuration</c> is set, else in the shared database's <c>data_protection_keys</c>.
-    /// The throttles count in this instance's memory.
+    /// The throttles count in Redis when it is configured (once for every instance), else in this instance's memory.
     /// </summary>
     public static IServiceCollection AddSharedState(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddOptions<RedisOptions>().Bind(configuration.GetSection(RedisOptions.Section));
+        services.AddOptions<RedisOptions>().Bind(configuration.GetSection(RedisOptions.Section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<RedisOptions>, RedisOptionsValidation>();
         services.AddSingleton<RedisConnection>();
-        services.AddSingleton<IThrottleStore, InProcessThrottles>();
+        services.AddSingleton<RedisLimitCalls>();
+        services.AddSingleton<IThrottleStore>(provider => provider.GetRequiredService<RedisConnection>().IsConfigured
+            ? new RedisThrottles(provider.GetRequiredService<RedisLimitCalls>())
+            : new InProcessThrottles());
         services.AddDataProtection().SetApplicationName(ApplicationName);
         services.AddOptions<KeyRingOptions>().Bind(configuration.GetSection(KeyRingOptions.Section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<KeyRingOptions>, KeyRingOptionsValidation>();

@@ -69,6 +69,7 @@ public static class StorageSetup
         services.AddSingleton<IAuditStore, AuditStore>();
         services.AddSingleton<IUsageStore, UsageStore>();
         services.AddSingleton<IWebhookStore, WebhookStore>();
+        services.AddSingleton<IRetentionStore, RetentionStore>();
         services.AddSingleton<DataProtectionKeyStore>();
         services.AddSingleton<ISigningKeyStore, SigningKeyStore>();
         return services;

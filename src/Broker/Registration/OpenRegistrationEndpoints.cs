@@ -25,7 +25,10 @@ public static class OpenRegistrationEndpoints
     {
         services.AddSingleton<ClientRegistrar>();
         services.AddSingleton<SoftwareStatements>();
-        services.AddSingleton<IOpenRegistrationCap, OpenRegistrationCap>();
+        services.AddSingleton<OpenRegistrationCap>();
+        services.AddSingleton<IOpenRegistrationCap>(provider => provider.GetRequiredService<RedisConnection>().IsConfigured
+            ? ActivatorUtilities.CreateInstance<RedisOpenRegistrationCap>(provider)
+            : provider.GetRequiredService<OpenRegistrationCap>());
         services.AddSingleton<UnusedClientCleanup>();
         services.AddHostedService(provider => provider.GetRequiredService<UnusedClientCleanup>());
         services.AddSingleton(provider => new OpenRegistrationLimit(provider.GetRequiredService<IThrottleStore>().Create(

@@ -13,7 +13,8 @@ namespace Broker.Tests.ScaleOut;
 /// </summary>
 public sealed class TwoInstanceTests
 {
-    private static string? SkipReason => TestPostgres.SkipReason
+    /// <summary>Why two instances on PostgreSQL and Redis cannot run here, or null.</summary>
+    internal static string? SkipReason => TestPostgres.SkipReason
         ?? (string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable(RedisFactAttribute.Variable))
             ? $"{RedisFactAttribute.Variable} is not set (.ci/run starts Redis and sets it)"
             : null);
