@@ -123,4 +123,18 @@ public abstract partial class StoreContract
         await tooEarly.Should().ThrowAsync<Exception>();
         (await audit.QueryAsync(new AuditQuery { Limit = 10 })).Items.Select(e => e.Target).Should().Equal("client:recent");
     }
+
+    [SkippableFact]
+    public async Task Old_audit_entries_a_webhook_subscription_has_not_delivered_yet_are_kept()
+    {
+        var audit = new AuditStore(Database);
+        await audit.AppendAsync(Entry(AuditActions.ClientCreated, target: "client:delivered", at: Now.AddDays(-500)));
+        await SubscribeAsync("wh-retention");
+        await audit.AppendAsync(Entry(AuditActions.ClientCreated, target: "client:undelivered", at: Now.AddDays(-400)));
+
+        (await Retention.RemoveAsync(RetentionKind.AuditEntries, Now.AddDays(-365), 10)).Should().Be(1);
+
+        var kept = (await audit.QueryAsync(new AuditQuery { Limit = 10 })).Items.Select(entry => entry.Target);
+        kept.Should().Contain("client:undelivered").And.NotContain("client:delivered");
+    }
 }

@@ -15,7 +15,9 @@ public sealed class RetentionStore(Database database) : IRetentionStore
         [RetentionKind.AccessTokens] = ("access_tokens", "token_hash",
             "purpose = 'access' AND (expires_at < @Before OR revoked_at < @Before)"),
         [RetentionKind.AdminTokens] = ("admin_tokens", "token_id", "revoked_at < @Before"),
-        [RetentionKind.AuditEntries] = ("audit_log", "id", "at < @Before"),
+        // The audit log is the webhooks' outbox: an entry a subscription has not delivered yet is kept.
+        [RetentionKind.AuditEntries] = ("audit_log", "id",
+            "at < @Before AND id <= COALESCE((SELECT MIN(delivered_through) FROM webhook_subscriptions), id)"),
     };
 
     // A DELETE of a bounded, ordered selection is one SQL text on all three providers (a LIMIT, or
