@@ -7,6 +7,7 @@
 #   kestrel       the broker's demo endpoint with no gate and no forward (Gateway:UngatedDemoPrefix)
 #   broker-memory the broker gating (in-memory quota) and forwarding to the upstream, 1,000 children
 #   broker-redis  the same with the Redis quota store (a private redis-server)
+#   broker-metrics broker-memory with the metrics on (Telemetry:Prometheus): what telemetry costs a call
 #   broker-1m     the same as broker-memory over a database of 1,000,000 children
 #   baseline      broker-memory from another build (BASELINE_DLL=path/to/Broker.dll, e.g. main's),
 #                 added when set: a change's before and after in the same run
@@ -157,6 +158,7 @@ if wants broker-redis; then
   PIDS+=($!)
   start_broker broker-redis "$BROKER_DLL" "$WORK/broker-1k.db" "${FORWARD[@]}" Gateway__QuotaStore=Redis Redis__Configuration="127.0.0.1:$REDIS_PORT"
 fi
+if wants broker-metrics; then start_broker broker-metrics "$BROKER_DLL" "$WORK/broker-1k.db" "${FORWARD[@]}" Telemetry__Prometheus=true; fi
 if wants broker-1m; then start_broker broker-1m "$BROKER_DLL" "$WORK/broker-1m.db" "${FORWARD[@]}"; fi
 if wants baseline; then start_broker baseline "$BASELINE_DLL" "$WORK/broker-1k.db" "${FORWARD[@]}"; fi
 
