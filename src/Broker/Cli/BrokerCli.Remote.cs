@@ -29,6 +29,37 @@ public static partial class BrokerCli
         return command;
     }
 
+    private static Command OwnerCommand(Remote remote)
+    {
+        var clientId = new Argument<string>("CLIENT_ID") { Description = "The parent whose vendor to name or remove." };
+        var email = new Option<string?>("--email") { Description = "The vendor's account, by its e-mail." };
+        var userId = new Option<string?>("--user-id") { Description = "The vendor's account, by its user id." };
+        var clear = new Option<bool>("--clear") { Description = "Remove the vendor: nobody but the platform team sees the parent in the console." };
+        var json = JsonOption();
+        var command = new Command("owner", "Name the parent's vendor (the account that sees it, its installations and usage in the console), or remove it.")
+        {
+            clientId, email, userId, clear, json, remote.Url, remote.Token,
+        };
+        // Reject anything but exactly one of the three: which change is meant must be unambiguous.
+        command.Validators.Add(result =>
+        {
+            var named = new[] { result.GetResult(email) is not null, result.GetResult(userId) is not null, result.GetValue(clear) }.Count(given => given);
+            if (named != 1)
+            {
+                result.AddError("name the vendor with exactly one of --email or --user-id, or remove it with --clear");
+            }
+        });
+        command.SetAction((parse, cancellationToken) =>
+        {
+            var path = $"/admin/v1/parents/{Uri.EscapeDataString(parse.GetValue(clientId)!)}/owner";
+            return parse.GetValue(clear)
+                ? remote.SendAsync(parse, HttpMethod.Delete, path, null, parse.GetValue(json), Remote.ClientTable, cancellationToken)
+                : remote.SendAsync(parse, HttpMethod.Put, path, new { email = parse.GetValue(email), user_id = parse.GetValue(userId) },
+                    parse.GetValue(json), Remote.ClientTable, cancellationToken);
+        });
+        return command;
+    }
+
     private static Command ChildrenCommand(Remote remote)
     {
         var parentId = new Argument<string>("PARENT_ID") { Description = "The parent whose children to list." };

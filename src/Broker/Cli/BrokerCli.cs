@@ -210,7 +210,7 @@ public static partial class BrokerCli
                 $"{settings.ChildRateLimit} requests/hour per child, endpoints: {string.Join(", ", settings.ChildEndpoints ?? [])}");
             return 0;
         });
-        return new Command("parents", "Parent applications.") { enable, RotateSecretCommand(remote) };
+        return new Command("parents", "Parent applications.") { enable, RotateSecretCommand(remote), OwnerCommand(remote) };
     }
 
     private static Command UsersCommand(TextWriter output, TextWriter error)

@@ -318,7 +318,7 @@ public static partial class ConsoleEndpoints
         {
             return refusal;
         }
-        var result = await platform.SetParentOwnerAsync(clientId, RequestForms.SingleValue(form!["owner"]), user!.Actor(context), Version(form), context.RequestAborted);
+        var result = await platform.SetParentOwnerAsync(clientId, ParentOwner.ByEmail(RequestForms.SingleValue(form!["owner"])), user!.Actor(context), Version(form), context.RequestAborted);
         return Outcome(result, $"{ParentsPath}/{clientId}");
     }
 

@@ -12,6 +12,27 @@ public sealed record RotatedSecret(Client Client, string ClientSecret);
 /// <summary>A new admin token and its value, shown once.</summary>
 public sealed record CreatedAdminToken(AdminToken Token, string Value);
 
+/// <summary>
+/// The account named a parent's vendor: by e-mail (the console's form) or by user id (the admin API may
+/// name either); <see cref="None"/> names nobody, which removes the vendor.
+/// </summary>
+public sealed record ParentOwner
+{
+    private ParentOwner(string? email, string? userId) => (Email, UserId) = (email, userId);
+
+    public string? Email { get; }
+
+    public string? UserId { get; }
+
+    public static ParentOwner None { get; } = new(null, null);
+
+    /// <summary>The account with this e-mail; blank names nobody (the console's emptied field).</summary>
+    public static ParentOwner ByEmail(string? email) => string.IsNullOrWhiteSpace(email) ? None : new(email, null);
+
+    /// <summary>The account with this user id; blank names nobody.</summary>
+    public static ParentOwner ByUserId(string? userId) => string.IsNullOrWhiteSpace(userId) ? None : new(null, userId);
+}
+
 /// <summary>What the platform team may do to a child.</summary>
 public enum ChildStateChange
 {
@@ -80,11 +101,12 @@ public sealed class PlatformAdministration(
     }
 
     /// <summary>
-    /// Names the parent's vendor: the user with <paramref name="ownerEmail"/> (null or empty: no vendor),
-    /// who then sees the parent, its installations and usage in the console and may rotate its secret.
+    /// Names the parent's vendor: the account <paramref name="owner"/> names by e-mail or user id
+    /// (<see cref="ParentOwner.None"/>: no vendor), who then sees the parent, its installations and usage in
+    /// the console and may rotate its secret. The console, the admin API and the command line all come here.
     /// </summary>
     public async Task<AdminResult<Client>> SetParentOwnerAsync(
-        string clientId, string? ownerEmail, AuditActor actor, long? ifMatch, CancellationToken cancellationToken = default)
+        string clientId, ParentOwner owner, AuditActor actor, long? ifMatch, CancellationToken cancellationToken = default)
     {
         var found = await FindAsync<ParentRole>(clientId, ifMatch, cancellationToken);
         if (found.Problem is not null)
@@ -93,16 +115,26 @@ public sealed class PlatformAdministration(
         }
         var parent = found.Value!;
         string? ownerUserId = null;
-        if (!string.IsNullOrWhiteSpace(ownerEmail))
+        if (owner.Email is { } email)
         {
-            var normalized = Core.Accounts.AccountRules.Normalize(ownerEmail);
-            var owner = normalized.Length <= Core.Accounts.AccountRules.MaxEmailLength ? await users.FindByEmailAsync(normalized, cancellationToken) : null;
+            var normalized = Core.Accounts.AccountRules.Normalize(email);
+            var account = normalized.Length <= Core.Accounts.AccountRules.MaxEmailLength ? await users.FindByEmailAsync(normalized, cancellationToken) : null;
             // Reject an address without an account: the vendor signs in with it, so it must exist first.
-            if (owner is null)
+            if (account is null)
             {
                 return AdminResult<Client>.Fail("no account has this e-mail; the vendor creates one first (join), then is named owner");
             }
-            ownerUserId = owner.UserId;
+            ownerUserId = account.UserId;
+        }
+        else if (owner.UserId is { } userId)
+        {
+            var account = userId.Length <= 64 ? await users.FindAsync(userId, cancellationToken) : null;
+            // Reject a user id without an account, as an unknown e-mail.
+            if (account is null)
+            {
+                return AdminResult<Client>.Fail($"no account has the user id '{userId}'; the vendor creates one first (join), then is named owner");
+            }
+            ownerUserId = account.UserId;
         }
         var settings = (ParentRole)parent.Role;
         // Reject a change that changes nothing: a second entry in the audit log would mislead.

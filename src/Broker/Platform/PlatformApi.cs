@@ -50,6 +50,11 @@ public static class PlatformApi
             .ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status412PreconditionFailed);
         admin.MapDelete("/parents/{clientId}", DisableParent).RequireAdmin(ParentsWrite);
         admin.MapPost("/parents/{clientId}/rotate-secret", RotateSecret).RequireAdmin(ParentsWrite);
+        admin.MapPut("/parents/{clientId}/owner", SetParentOwner).RequireAdmin(ParentsWrite).Accepts<ParentOwnerRequest>("application/json")
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status412PreconditionFailed);
+        admin.MapDelete("/parents/{clientId}/owner", ClearParentOwner).RequireAdmin(ParentsWrite)
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status412PreconditionFailed);
         admin.MapGet("/parents/{clientId}/children", ListChildren).RequireAdmin(ClientsRead);
         admin.MapGet("/children/{clientId}", GetChild).RequireAdmin(ClientsRead);
         admin.MapPatch("/children/{clientId}", PatchChild).RequireAdmin(ClientsWrite).Accepts<ChildLimitsRequest>("application/json");
@@ -202,6 +207,40 @@ public static class PlatformApi
         var (client, secret) = (result.Value!.Client, result.Value.ClientSecret);
         SetETag(context, client);
         return TypedResults.Ok(new RotatedSecretView(client.ClientId, secret, client.SecretFingerprint, client.PreviousSecretExpiresAt));
+    }
+
+    // The vendor: one account, named by e-mail or user id, through the console's own operation.
+    private static async Task<Results<Ok<ClientView>, ProblemHttpResult>> SetParentOwner(
+        HttpContext context, PlatformAdministration platform, string clientId)
+    {
+        var (body, problem) = await RequestJson.TryReadAsync<ParentOwnerRequest>(context.Request, StrictJson, context.RequestAborted);
+        if (body is null)
+        {
+            return BadRequest(problem!);
+        }
+        // Reject a body naming neither or both: which account is meant must be unambiguous (DELETE removes the owner).
+        if (string.IsNullOrWhiteSpace(body.Email) == string.IsNullOrWhiteSpace(body.UserId))
+        {
+            return BadRequest("name the owner by exactly one of email or user_id; DELETE removes the owner");
+        }
+        if (!IfMatch(context.Request, out var ifMatch))
+        {
+            return PreconditionFailed();
+        }
+        var owner = string.IsNullOrWhiteSpace(body.Email) ? ParentOwner.ByUserId(body.UserId) : ParentOwner.ByEmail(body.Email);
+        var result = await platform.SetParentOwnerAsync(clientId, owner, AdminAuthentication.Actor(context), ifMatch, context.RequestAborted);
+        return ClientResult(context, result);
+    }
+
+    private static async Task<Results<Ok<ClientView>, ProblemHttpResult>> ClearParentOwner(
+        HttpContext context, PlatformAdministration platform, string clientId)
+    {
+        if (!IfMatch(context.Request, out var ifMatch))
+        {
+            return PreconditionFailed();
+        }
+        var result = await platform.SetParentOwnerAsync(clientId, ParentOwner.None, AdminAuthentication.Actor(context), ifMatch, context.RequestAborted);
+        return ClientResult(context, result);
     }
 
     // ---- Children ----

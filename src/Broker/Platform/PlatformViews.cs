@@ -6,7 +6,10 @@ using Broker.Core.Platform;
 
 namespace Broker.Platform;
 
-/// <summary>A client as the platform team sees it: never a secret, only its fingerprint.</summary>
+/// <summary>
+/// A client as the platform team sees it: never a secret, only its fingerprint. <c>owner_user_id</c> is
+/// the site owner of a child and the vendor of a parent (null: none named).
+/// </summary>
 public sealed record ClientView(
     [property: JsonPropertyName("client_id")] string ClientId,
     [property: JsonPropertyName("name")] string Name,
@@ -41,7 +44,7 @@ public sealed record ClientView(
             client.SecretFingerprint, client.PreviousSecretExpiresAt, client.CreatedAt, client.LastUsedAt, client.DisabledAt,
             client.RevokedAt, client.Version, client.Metadata.RedirectUris,
             (parent?.RedirectPolicy ?? Core.Clients.RedirectPolicy.Exact).ToString().ToLowerInvariant(), parent?.CallbackPath,
-            parent?.ChildRateLimit, parent?.ChildEndpoints, installation?.ParentClientId, installation?.OwnerUserId,
+            parent?.ChildRateLimit, parent?.ChildEndpoints, installation?.ParentClientId, installation?.OwnerUserId ?? parent?.OwnerUserId,
             installation?.Origin, installation?.RateLimit, installation?.Endpoints);
     }
 }
@@ -113,6 +116,14 @@ public sealed record ParentSettingsRequest(
     [property: JsonPropertyName("callback_path")] string? CallbackPath,
     [property: JsonPropertyName("child_rate_limit")] int? ChildRateLimit,
     [property: JsonPropertyName("child_endpoints")] IReadOnlyList<string>? ChildEndpoints);
+
+/// <summary>
+/// The body of <c>PUT /admin/v1/parents/{client_id}/owner</c>: the vendor's account by exactly one of its
+/// e-mail or its user id. <c>DELETE</c> on the same path removes the vendor.
+/// </summary>
+public sealed record ParentOwnerRequest(
+    [property: JsonPropertyName("email")] string? Email,
+    [property: JsonPropertyName("user_id")] string? UserId);
 
 /// <summary>
 /// The body of <c>PATCH /admin/v1/children/{client_id}</c>, for the API description: a field left out

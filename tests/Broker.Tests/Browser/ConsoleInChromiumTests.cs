@@ -150,8 +150,8 @@ public sealed class ConsoleInChromiumTests : IAsyncLifetime
         var wordpress = await session.CreateParentAsync("WordPress Photo Plugin");
         var evil = await session.CreateParentAsync($"Evil {Hostile} Plugin");
         var platform = broker.Services.GetRequiredService<PlatformAdministration>();
-        (await platform.SetParentOwnerAsync(ghost.Client.ClientId, Vendor, AuditActor.CommandLine, null)).Problem.Should().BeNull();
-        (await platform.SetParentOwnerAsync(wordpress.Client.ClientId, OtherVendor, AuditActor.CommandLine, null)).Problem.Should().BeNull();
+        (await platform.SetParentOwnerAsync(ghost.Client.ClientId, ParentOwner.ByEmail(Vendor), AuditActor.CommandLine, null)).Problem.Should().BeNull();
+        (await platform.SetParentOwnerAsync(wordpress.Client.ClientId, ParentOwner.ByEmail(OtherVendor), AuditActor.CommandLine, null)).Problem.Should().BeNull();
         var children = new List<Client>
         {
             await GatewayCalls.CreateChildAsync(broker, ghost, owner!, origin: "https://one.blog.example"),

@@ -64,7 +64,7 @@ public sealed class ConsoleHarness : IAsyncLifetime
     public async Task NameOwnerAsync(CreatedApplication parent, string email)
     {
         var named = await Broker.Services.GetRequiredService<PlatformAdministration>()
-            .SetParentOwnerAsync(parent.Client.ClientId, email, AuditActor.CommandLine, null);
+            .SetParentOwnerAsync(parent.Client.ClientId, ParentOwner.ByEmail(email), AuditActor.CommandLine, null);
         named.Problem.Should().BeNull();
     }
 

@@ -31,6 +31,7 @@ public sealed class InputDecodingTests(CredentialedHarness credentials) : IClass
         { "PUT", "/oauth2/v1/clients/{parent}" },
         { "PATCH", "/api/v2/tenants/settings" },
         { "PUT", "/admin/v1/parents/{parent}" },
+        { "PUT", "/admin/v1/parents/{parent}/owner" },
         { "PATCH", "/admin/v1/children/{parent}" },
         { "POST", "/clients" },
     };

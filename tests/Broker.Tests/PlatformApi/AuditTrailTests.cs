@@ -52,6 +52,8 @@ public sealed class AuditTrailTests : IAsyncLifetime
                 new { redirect_policy = "installation", callback_path = "/cb", child_rate_limit = 100, child_endpoints = new[] { "GET /photos" } }), AuditActions.ParentEnabled, AuditActions.Client(app.Client.ClientId)),
             (() => AdminWriteAsync(HttpMethod.Patch, $"/admin/v1/parents/{parent}", new { child_rate_limit = 50 }), AuditActions.ParentChanged, AuditActions.Client(parent)),
             (() => AdminWriteAsync(HttpMethod.Post, $"/admin/v1/parents/{parent}/rotate-secret"), AuditActions.SecretRotated, AuditActions.Client(parent)),
+            (() => AdminWriteAsync(HttpMethod.Put, $"/admin/v1/parents/{parent}/owner", new { user_id = harness.OwnerUserId }), AuditActions.ParentOwnerChanged, AuditActions.Client(parent)),
+            (() => AdminWriteAsync(HttpMethod.Delete, $"/admin/v1/parents/{parent}/owner"), AuditActions.ParentOwnerChanged, AuditActions.Client(parent)),
             (() => AdminWriteAsync(HttpMethod.Patch, $"/admin/v1/children/{child}", new { rate_limit = 10 }), AuditActions.ChildChanged, AuditActions.Client(child)),
             (() => AdminWriteAsync(HttpMethod.Post, $"/admin/v1/children/{child}/disable"), AuditActions.ChildDisabled, AuditActions.Client(child)),
             (() => AdminWriteAsync(HttpMethod.Post, $"/admin/v1/children/{child}/enable"), AuditActions.ChildEnabled, AuditActions.Client(child)),

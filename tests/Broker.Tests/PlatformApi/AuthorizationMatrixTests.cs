@@ -17,6 +17,8 @@ public sealed class AuthorizationMatrixTests(PlatformHarness harness) : IClassFi
         ("PATCH", "/admin/v1/parents/{parent}", AdminScopes.ParentsWrite),
         ("DELETE", "/admin/v1/parents/{parent}", AdminScopes.ParentsWrite),
         ("POST", "/admin/v1/parents/{parent}/rotate-secret", AdminScopes.ParentsWrite),
+        ("PUT", "/admin/v1/parents/{parent}/owner", AdminScopes.ParentsWrite),
+        ("DELETE", "/admin/v1/parents/{parent}/owner", AdminScopes.ParentsWrite),
         ("GET", "/admin/v1/parents/{parent}/children", AdminScopes.ClientsRead),
         ("GET", "/admin/v1/children/{child}", AdminScopes.ClientsRead),
         ("PATCH", "/admin/v1/children/{child}", AdminScopes.ClientsWrite),

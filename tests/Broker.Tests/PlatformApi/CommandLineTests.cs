@@ -3,6 +3,7 @@ using Broker.Cli;
 using Broker.Core.Platform;
 using Broker.Core.Security;
 using Broker.Core.Stores;
+using Broker.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Broker.Tests.PlatformApi;
@@ -92,6 +93,46 @@ public sealed class CommandLineTests : IAsyncLifetime
         var audit = await RemoteAsync("audit", "--target", $"client:{child}");
         audit.Exit.Should().Be(0, audit.Error);
         audit.Output.Should().Contain(AuditActions.ChildDeleted).And.Contain(AuditActions.ChildCreated);
+    }
+
+    [Fact]
+    public async Task Parents_owner_names_the_vendor_by_e_mail_or_user_id_and_clears_it_over_http()
+    {
+        var parent = harness.Parent.Client.ClientId;
+        var vendor = await harness.Broker.CreateUserAsync("vendor@ghost-plugins.example");
+
+        var byEmail = await RemoteAsync("parents", "owner", parent, "--email", "vendor@ghost-plugins.example", "--json");
+        byEmail.Exit.Should().Be(0, byEmail.Error);
+        JsonSerializer.Deserialize<JsonElement>(byEmail.Output).GetProperty("owner_user_id").GetString().Should().Be(vendor.UserId);
+
+        var byId = await RemoteAsync("parents", "owner", parent, "--user-id", harness.OwnerUserId);
+        byId.Exit.Should().Be(0, byId.Error);
+        byId.Output.Should().StartWith("client_id").And.Contain(parent).And.Contain(harness.OwnerUserId);
+
+        var cleared = await RemoteAsync("parents", "owner", parent, "--clear", "--json");
+        cleared.Exit.Should().Be(0, cleared.Error);
+        JsonSerializer.Deserialize<JsonElement>(cleared.Output).GetProperty("owner_user_id").ValueKind.Should().Be(JsonValueKind.Null);
+
+        var audit = await RemoteAsync("audit", "--action", AuditActions.ParentOwnerChanged, "--target", $"client:{parent}");
+        audit.Output.Should().Contain("owner removed").And.Contain($"owner=user:{vendor.UserId}").And.Contain($"owner=user:{harness.OwnerUserId}");
+    }
+
+    [Theory]
+    [InlineData("usage", "exactly one of --email or --user-id")]
+    [InlineData("usage", "exactly one of --email or --user-id", "--clear", "--email", "owner@blog.example")]
+    [InlineData("refused", "400 Bad Request: no account has this e-mail", "--email", "nobody@nowhere.example")]
+    [InlineData("refused", "400 Bad Request: no account has the user id", "--user-id", "Unosuchuser000000000000000")]
+    public async Task Parents_owner_refuses_an_ambiguous_command_or_an_unknown_account_and_changes_nothing(string kind, string message, params string[] options)
+    {
+        var parent = harness.Parent.Client.ClientId;
+        var version = (await harness.Broker.Services.GetRequiredService<IClientStore>().FindAsync(parent))!.Version;
+
+        var (exit, output, error) = await RemoteAsync(["parents", "owner", parent, .. options]);
+
+        exit.Should().Be(kind == "usage" ? ExitCodes.Usage : ExitCodes.BadInput);
+        error.Should().Contain(message);
+        output.Should().BeEmpty();
+        (await harness.Broker.Services.GetRequiredService<IClientStore>().FindAsync(parent))!.Version.Should().Be(version);
     }
 
     [Fact]
