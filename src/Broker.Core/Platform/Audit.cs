@@ -84,6 +84,12 @@ public static class AuditActions
     public const string WebhookSecretRotated = "webhook.secret_rotated";
     public const string WebhookReplayed = "webhook.replayed";
 
+    /// <summary>Every action above: what a webhook subscription may name, never a list kept by hand beside them.</summary>
+    public static readonly IReadOnlyList<string> All = [.. typeof(AuditActions)
+        .GetFields(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Static)
+        .Where(field => field.IsLiteral && field.FieldType == typeof(string))
+        .Select(field => (string)field.GetRawConstantValue()!)];
+
     public static string Client(string clientId) => $"client:{clientId}";
 
     public static string User(string userId) => $"user:{userId}";

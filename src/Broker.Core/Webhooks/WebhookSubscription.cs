@@ -50,15 +50,7 @@ public static class WebhookRules
     public const string SecretPrefix = "whsec_";
 
     /// <summary>Every audit action a subscription may name.</summary>
-    public static readonly IReadOnlyList<string> EventTypes =
-    [
-        AuditActions.ParentEnabled, AuditActions.ParentChanged, AuditActions.ParentDisabled, AuditActions.SecretRotated,
-        AuditActions.ChildCreated, AuditActions.ChildRevoked, AuditActions.ChildDisabled, AuditActions.ChildEnabled,
-        AuditActions.ChildDeleted, AuditActions.ChildChanged, AuditActions.UserDisabled, AuditActions.AdminTokenCreated,
-        AuditActions.AdminTokenRevoked, AuditActions.SettingsChanged, AuditActions.ClientCreated, AuditActions.ClientChanged,
-        AuditActions.ClientDeleted, AuditActions.WebhookCreated, AuditActions.WebhookDeleted, AuditActions.WebhookSecretRotated,
-        AuditActions.WebhookReplayed,
-    ];
+    public static IReadOnlyList<string> EventTypes => AuditActions.All;
 
     /// <summary>Why <paramref name="url"/> cannot receive deliveries, or null.</summary>
     /// <param name="allowInternal">Configuration allows internal addresses and plain http (tests, a private network).</param>

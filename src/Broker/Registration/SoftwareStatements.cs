@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Broker.Core.Clients;
@@ -133,13 +134,34 @@ public sealed class SoftwareStatements(ITrustedIssuerStore issuers, TimeProvider
     /// <summary>The request's metadata with the statement's signed fields laid over it: the signed ones win.</summary>
     public static JsonDocument Merge(JsonElement request, VerifiedStatement statement)
     {
-        var merged = JsonNode.Parse(request.GetRawText())!.AsObject();
-        merged.Remove(Field);
-        foreach (var (name, claim) in statement.Claims)
+        var merged = new ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(merged))
         {
-            merged[name] = claim?.DeepClone();
+            writer.WriteStartObject();
+            // The request's fields as given, less the statement and what it signs: a field given twice stays
+            // twice, for the metadata rules to refuse like any other request's.
+            foreach (var property in request.EnumerateObject())
+            {
+                if (property.Name != Field && !statement.Claims.ContainsKey(property.Name))
+                {
+                    property.WriteTo(writer);
+                }
+            }
+            foreach (var (name, claim) in statement.Claims)
+            {
+                writer.WritePropertyName(name);
+                if (claim is null)
+                {
+                    writer.WriteNullValue();
+                }
+                else
+                {
+                    claim.WriteTo(writer);
+                }
+            }
+            writer.WriteEndObject();
         }
-        return JsonDocument.Parse(merged.ToJsonString());
+        return JsonDocument.Parse(merged.WrittenMemory);
     }
 
     private static (VerifiedStatement?, Refusal?) Refuse(string description) => (null, Rule.Refuse(Core.Clients.Refusal.FieldPath(Field), description));

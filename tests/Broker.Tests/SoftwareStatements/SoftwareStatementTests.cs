@@ -107,6 +107,22 @@ public sealed class SoftwareStatementTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_field_given_twice_beside_a_valid_statement_is_refused_as_in_any_request_and_nothing_is_written()
+    {
+        await TrustVendorAsync();
+        var before = (await Clients.ListManagedAsync(null, 100, null)).Count;
+        var body = $$"""{"contacts":["a@example.com"],"contacts":["b@example.com"],"software_statement":"{{Sign(vendorKey, VendorClaims())}}"}""";
+
+        var response = await harness.Api.PostAsync("/oidc/register", new StringContent(body, Encoding.UTF8, "application/json"));
+
+        response.StatusCode.Should().Be(HttpStatusCode.BadRequest, await response.Content.ReadAsStringAsync());
+        var error = await response.Content.ReadFromJsonAsync<JsonElement>();
+        error.GetProperty("error").GetString().Should().Be("invalid_client_metadata");
+        error.GetProperty("error_description").GetString().Should().Contain("contacts", "the refusal names the field given twice");
+        (await Clients.ListManagedAsync(null, 100, null)).Count.Should().Be(before);
+    }
+
+    [Fact]
     public async Task Unsigned_expired_wrongly_signed_and_unknown_issuer_statements_are_refused_and_nothing_is_written()
     {
         await TrustVendorAsync();
