@@ -18,6 +18,11 @@ public sealed record ChildCreated(
     [property: JsonPropertyName("description")] string Description,
     [property: JsonPropertyName("client_id")] string ClientId);
 
+/// <summary>The seed's step 4 request, as the OpenAPI document describes it (the handler reads the body itself).</summary>
+public sealed record NewInstallation(
+    [property: JsonPropertyName("name")] string Name,
+    [property: JsonPropertyName("description")] string Description);
+
 /// <summary>What <c>POST /clients?dry_run=true</c> answers: the installation as it would be created (no id is minted).</summary>
 public sealed record ChildPreview(
     [property: JsonPropertyName("name")] string Name,
@@ -35,7 +40,12 @@ public static class ClientsEndpoint
 
     public static IEndpointRouteBuilder MapClients(this IEndpointRouteBuilder routes)
     {
-        routes.MapPost(Path, CreateChild).ExcludeFromDescription();
+        routes.MapPost(Path, CreateChild).WithTags("Installation").DocumentsSecurity(ApiSecurity.InstallationToken).DocumentsDryRun()
+            .WithSummary("Create the installation's own application, spending the one-time installation token")
+            .Accepts<NewInstallation>("application/json", "application/x-www-form-urlencoded")
+            .Produces<OAuthErrorBody>(StatusCodes.Status400BadRequest, "application/json")
+            .Produces<OAuthErrorBody>(StatusCodes.Status401Unauthorized, "application/json")
+            .Produces<OAuthErrorBody>(StatusCodes.Status403Forbidden, "application/json");
         return routes;
     }
 

@@ -36,8 +36,10 @@ public static class OperationsEndpoints
 
     public static IEndpointRouteBuilder MapOperations(this IEndpointRouteBuilder routes)
     {
-        routes.MapGet("/.well-known/oauth-authorization-server", Metadata).ExcludeFromDescription();
-        routes.MapGet(OAuthPaths.Jwks, KeySet).ExcludeFromDescription();
+        routes.MapGet("/.well-known/oauth-authorization-server", Metadata).WithTags("Discovery").DocumentsSecurity(ApiSecurity.None)
+            .WithSummary("Authorization server metadata (RFC 8414); jwks_uri names the key set");
+        routes.MapGet(OAuthPaths.Jwks, KeySet).WithTags("Discovery").DocumentsSecurity(ApiSecurity.None)
+            .WithSummary("The key set that verifies JWT access tokens (RFC 7517, jwks_uri)");
         routes.MapGet("/healthz", () => TypedResults.Text("ok")).ExcludeFromDescription();
         routes.MapGet("/readyz", Ready).ExcludeFromDescription();
         // The Prometheus scrape, only when configured: it lists the parents' client ids and the traffic.

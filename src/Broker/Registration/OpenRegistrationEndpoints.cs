@@ -38,11 +38,24 @@ public static class OpenRegistrationEndpoints
 
     public static IEndpointRouteBuilder MapOpenRegistration(this IEndpointRouteBuilder routes)
     {
-        var register = routes.MapGroup(Path).ExcludeFromDescription();
-        register.MapPost("", Register);
-        register.MapGet("/{clientId}", Read);
-        register.MapPut("/{clientId}", Replace);
-        register.MapDelete("/{clientId}", Delete);
+        var register = routes.MapGroup(Path).WithTags("Open registration (RFC 7591, RFC 7592)");
+        register.MapPost("", Register).DocumentsSecurity(ApiSecurity.None).DocumentsDryRun()
+            .WithSummary("Register a client (RFC 7591), while the tenant allows open registration")
+            .Accepts<JsonObject>("application/json")
+            .Produces<OAuthErrorBody>(StatusCodes.Status400BadRequest, "application/json")
+            .Produces<OAuthErrorBody>(StatusCodes.Status403Forbidden, "application/json")
+            .Produces<OAuthErrorBody>(StatusCodes.Status429TooManyRequests, "application/json");
+        register.MapGet("/{clientId}", Read).DocumentsSecurity(ApiSecurity.RegistrationAccessToken)
+            .WithSummary("Read a registered client (RFC 7592)")
+            .Produces<OAuthErrorBody>(StatusCodes.Status401Unauthorized, "application/json");
+        register.MapPut("/{clientId}", Replace).DocumentsSecurity(ApiSecurity.RegistrationAccessToken).DocumentsDryRun()
+            .WithSummary("Replace a registered client's metadata (RFC 7592)")
+            .Accepts<JsonObject>("application/json")
+            .Produces<OAuthErrorBody>(StatusCodes.Status400BadRequest, "application/json")
+            .Produces<OAuthErrorBody>(StatusCodes.Status401Unauthorized, "application/json");
+        register.MapDelete("/{clientId}", Delete).DocumentsSecurity(ApiSecurity.RegistrationAccessToken)
+            .WithSummary("Delete a registered client (RFC 7592)")
+            .Produces<OAuthErrorBody>(StatusCodes.Status401Unauthorized, "application/json");
         return routes;
     }
 
