@@ -127,9 +127,13 @@ public static class WebhooksApi
             EventTypes = [.. eventTypes.Distinct(StringComparer.Ordinal)],
             ProtectedSecret = secrets.Protect(secret),
             CreatedAt = now,
-        }, AdminAuthentication.Actor(context).Entry(AuditActions.WebhookCreated, AuditActions.Webhook(id), now, body.Url), context.RequestAborted);
+        }, AdminAuthentication.Actor(context).Entry(AuditActions.WebhookCreated, AuditActions.Webhook(id), now, AuditedUrl(body.Url!)), context.RequestAborted);
         return TypedResults.Created($"{Path}/{id}", new WebhookWithSecretView(WebhookView.From(subscription), secret));
     }
+
+    // The receiver's scheme and host only: a URL's path or query often carries the receiver's own secret
+    // (chat webhooks do), and the audit log is read by every audit:read token and every subscriber.
+    private static string AuditedUrl(string url) => new Uri(url).GetLeftPart(UriPartial.Authority);
 
     private static async Task<Results<NoContent, ProblemHttpResult>> Delete(HttpContext context, IWebhookStore store, TimeProvider time, string id)
     {

@@ -52,6 +52,21 @@ public sealed class WebhookDeliveryTests
     }
 
     [Fact]
+    public async Task The_audit_entry_of_a_subscription_names_the_receivers_host_never_the_secret_in_its_path()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        using var broker = DeliveringBroker();
+        var admin = await AdminAsync(broker);
+        var withSecret = new Uri(receiver.Url, "/hooks/T0000/B0000/receiver-own-secret?token=also-secret");
+
+        var (id, _, _) = await SubscribeAsync(admin, withSecret);
+
+        var created = (await EntriesAfterAsync(broker, 0)).Single(entry => entry.Action == AuditActions.WebhookCreated && entry.Target == AuditActions.Webhook(id));
+        created.Details.Should().Be(withSecret.GetLeftPart(UriPartial.Authority));
+        created.Details.Should().NotContain("secret");
+    }
+
+    [Fact]
     public async Task Only_the_subscribed_event_types_are_delivered()
     {
         await using var receiver = await WebhookReceiver.StartAsync();
