@@ -40,6 +40,10 @@ public sealed class InternetHostTests
     [InlineData("https://[fd12:3456::1]/x")]
     [InlineData("https://[ff02::1]/x")]
     [InlineData("https://127.0.0.1.:443/x")]
+    [InlineData("https://[64:ff9b::10.0.0.1]/x")]
+    [InlineData("https://[64:ff9b::a9fe:a9fe]/x")]
+    [InlineData("https://[2002:7f00:1::1]/x")]
+    [InlineData("https://[2002:c0a8:0101::]/x")]
     public void Internal_hosts_are_refused_however_they_are_spelled(string uri)
     {
         ClientMetadataRules.InformationUriProblem("logo_uri", uri).Should().NotBeNull().And.Contain("logo_uri");
@@ -63,6 +67,8 @@ public sealed class InternetHostTests
     [InlineData("https://xn--bcher-kva.example/logo.png")]
     [InlineData("https://8.8.8.8/x")]
     [InlineData("https://[2001:db8::1]/x")]
+    [InlineData("https://[64:ff9b::808:808]/x")]
+    [InlineData("https://[2002:0808:0808::1]/x")]
     [InlineData("https://localhost.app.example/x")]
     [InlineData("https://1e100.net/x")]
     public void Public_hosts_are_accepted(string uri)

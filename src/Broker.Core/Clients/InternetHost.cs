@@ -100,8 +100,9 @@ public sealed record InternetHost(string Name, IPAddress? Address)
             || (b[0] == 169 && b[1] == 254) || (b[0] == 100 && b[1] is >= 64 and <= 127);
     }
 
-    // An IPv4 address inside IPv6 (mapped ::ffff:a.b.c.d, or the deprecated compatible ::a.b.c.d)
-    // reaches that IPv4 host, so it is judged as that address.
+    // An IPv4 address inside IPv6 (mapped ::ffff:a.b.c.d, the deprecated compatible ::a.b.c.d, NAT64's
+    // 64:ff9b::a.b.c.d and 6to4's 2002:aabb:ccdd::/48) reaches that IPv4 host where a NAT64 gateway or a
+    // 6to4 relay exists, so it is judged as that address.
     private static IPAddress Unmapped(IPAddress address)
     {
         if (address.IsIPv4MappedToIPv6)
@@ -109,6 +110,17 @@ public sealed record InternetHost(string Name, IPAddress? Address)
             return address.MapToIPv4();
         }
         var b = address.GetAddressBytes();
+        if (address.AddressFamily == AddressFamily.InterNetworkV6)
+        {
+            if (b[0] == 0x00 && b[1] == 0x64 && b[2] == 0xff && b[3] == 0x9b && b.AsSpan(4, 8).IndexOfAnyExcept((byte)0) < 0)
+            {
+                return new IPAddress(b.AsSpan(12));
+            }
+            if (b[0] == 0x20 && b[1] == 0x02)
+            {
+                return new IPAddress(b.AsSpan(2, 4));
+            }
+        }
         if (address.AddressFamily == AddressFamily.InterNetworkV6 && b.AsSpan(0, 12).IndexOfAnyExcept((byte)0) < 0
             && b.AsSpan(12).IndexOfAnyExcept((byte)0) >= 0 && !IPAddress.IsLoopback(address))
         {
