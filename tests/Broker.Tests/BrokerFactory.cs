@@ -5,6 +5,7 @@ using Broker.Platform;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 
@@ -30,6 +31,14 @@ public sealed class BrokerFactory : WebApplicationFactory<Program>
     /// <summary>Settings added on top of the defaults, as configuration keys.</summary>
     public Dictionary<string, string?> Settings { get; } = new();
 
+    private readonly LiveSettings live = new();
+
+    /// <summary>
+    /// Changes settings of the running broker, as an operator editing appsettings.json does: options read
+    /// per request see them at once. For what exists only once the broker runs, such as a user's id.
+    /// </summary>
+    public void ChangeSettings(IReadOnlyDictionary<string, string?> settings) => live.Change(settings);
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         Directory.CreateDirectory(directory);
@@ -40,6 +49,7 @@ public sealed class BrokerFactory : WebApplicationFactory<Program>
         {
             builder.UseSetting(key, value);
         }
+        builder.ConfigureAppConfiguration(configuration => configuration.Add(live));
         builder.ConfigureTestServices(services =>
         {
             services.AddSingleton<TimeProvider>(Time);
@@ -99,5 +109,20 @@ public sealed class BrokerFactory : WebApplicationFactory<Program>
                 // A file still open on a slow shutdown; the temp folder is cleaned by the OS.
             }
         }
+    }
+}
+
+/// <summary>A configuration source a test changes while the broker runs; each change signals a reload.</summary>
+internal sealed class LiveSettings : ConfigurationProvider, IConfigurationSource
+{
+    public IConfigurationProvider Build(IConfigurationBuilder builder) => this;
+
+    public void Change(IReadOnlyDictionary<string, string?> settings)
+    {
+        foreach (var (key, value) in settings)
+        {
+            Data[key] = value;
+        }
+        OnReload();
     }
 }

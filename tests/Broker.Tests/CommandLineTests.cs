@@ -69,6 +69,27 @@ public sealed class CommandLineTests : IDisposable
         ShouldFailLikeATool(refused, 3, "Gateway:QuotaStore");
     }
 
+    [Theory]
+    [InlineData(null, "clients:read", "Console:Administrators:0 (ops@example.com): UserId is required")]
+    [InlineData("0193f0c2a7d47c1e8b5a2f9d3e6c4b10", "clients:delete", "Console:Administrators:0 (ops@example.com): unknown scope 'clients:delete'")]
+    public async Task The_server_refuses_to_start_on_a_console_administrator_without_a_user_id_or_with_an_unknown_scope(
+        string? userId, string scope, string message)
+    {
+        // An entry of the old shape (an e-mail address only) is refused: an address is whatever someone typed at /account/join.
+        var settings = new Dictionary<string, string>
+        {
+            ["Console__Administrators__0__Email"] = "ops@example.com",
+            ["Console__Administrators__0__Scopes__0"] = scope,
+        };
+        if (userId is not null)
+        {
+            settings["Console__Administrators__0__UserId"] = userId;
+        }
+        var refused = await RunAsync(settings, "--urls", "http://127.0.0.1:0");
+
+        ShouldFailLikeATool(refused, 3, message);
+    }
+
     [Fact]
     public async Task The_server_refuses_redis_quotas_without_a_redis_server()
     {
@@ -244,6 +265,11 @@ public sealed class CommandLineTests : IDisposable
         var first = await RunAsync("users", "create", "--email", "a@blog.example", "--password", "long enough pw", "--json");
         first.ExitCode.Should().Be(0, first.Error);
         JsonDocument.Parse(first.Output).RootElement.GetProperty("email").GetString().Should().Be("a@blog.example");
+        // The id is what Console:Administrators lists, so both outputs print it.
+        JsonDocument.Parse(first.Output).RootElement.GetProperty("user_id").GetString().Should().MatchRegex("^[0-9a-f]{32}$");
+        var text = await RunAsync("users", "create", "--email", "b@blog.example", "--password", "long enough pw");
+        text.ExitCode.Should().Be(0, text.Error);
+        text.Output.Should().MatchRegex(@"Created user b@blog\.example \([0-9a-f]{32}\)");
         var second = await RunAsync("users", "create", "--email", "A@blog.example", "--password", "long enough pw");
         second.ExitCode.Should().NotBe(0);
         second.Error.Should().Contain("exists");

@@ -12,7 +12,7 @@ namespace Broker.Console;
 
 /// <summary>
 /// Who is signed in to the console and what they may do: the platform team's accounts hold the admin
-/// API's scopes (from <see cref="ConsoleOptions.Administrators"/>), a vendor reads the parents it is
+/// API's scopes (from <see cref="ConsoleOptions.Administrators"/>, by user id), a vendor reads the parents it is
 /// named owner of and may rotate their secrets. Both are user accounts with a password.
 /// </summary>
 internal sealed record ConsoleUser(User User, IReadOnlySet<string> Scopes)
@@ -42,7 +42,7 @@ internal sealed class ConsoleAccess(IUserStore users, IOptionsMonitor<ConsoleOpt
             return null;
         }
         var user = await UserSession.SignedInUserAsync(context, users);
-        return user is null ? null : new ConsoleUser(user, options.CurrentValue.ScopesOf(user.NormalizedEmail));
+        return user is null ? null : new ConsoleUser(user, options.CurrentValue.ScopesOf(user.UserId));
     }
 
     /// <summary>The principal a console session carries: the same claims as an owner's session, under the console's scheme.</summary>

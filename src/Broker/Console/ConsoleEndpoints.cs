@@ -115,7 +115,7 @@ public static partial class ConsoleEndpoints
         }
         // Reject accounts that are neither of the platform team nor a vendor: there is nothing here for them.
         var vendorOf = await clients.SearchParentsAsync(new ParentSearch(OwnerUserId: user.UserId), null, 1, context.RequestAborted);
-        if (options.CurrentValue.ScopesOf(user.NormalizedEmail).Count == 0 && vendorOf.Items.Count == 0)
+        if (options.CurrentValue.ScopesOf(user.UserId).Count == 0 && vendorOf.Items.Count == 0)
         {
             return LoginForm(context, antiforgery, returnUrl, email,
                 "This account has no access to the console: it is not of the platform team and owns no plugin.", StatusCodes.Status403Forbidden);

@@ -1,4 +1,3 @@
-using Broker.Core.Accounts;
 using Broker.Core.Platform;
 using Microsoft.Extensions.Options;
 
@@ -9,22 +8,29 @@ public sealed class ConsoleOptions
 {
     public const string Section = "Console";
 
-    /// <summary>The platform team's local accounts: an account's e-mail and the admin scopes it holds in the console.</summary>
+    /// <summary>
+    /// The platform team's local accounts: an account's user id (printed by <c>users create</c>) and the admin
+    /// scopes it holds in the console. Matched by user id only: anyone may join with any e-mail address.
+    /// </summary>
     public List<ConsoleAdministrator> Administrators { get; set; } = [];
 
     /// <summary>A console session ends after this long without a request.</summary>
     public TimeSpan SessionTimeout { get; set; } = TimeSpan.FromMinutes(30);
 
-    /// <summary>The scopes the account with <paramref name="normalizedEmail"/> holds (none: not of the platform team).</summary>
-    public IReadOnlySet<string> ScopesOf(string normalizedEmail) =>
-        Administrators.Where(administrator => AccountRules.Normalize(administrator.Email) == normalizedEmail)
+    /// <summary>The scopes the account with <paramref name="userId"/> holds (none: not of the platform team).</summary>
+    public IReadOnlySet<string> ScopesOf(string userId) =>
+        Administrators.Where(administrator => string.Equals(administrator.UserId?.Trim(), userId, StringComparison.Ordinal))
             .SelectMany(administrator => administrator.Scopes)
             .ToHashSet(StringComparer.Ordinal);
 }
 
 public sealed class ConsoleAdministrator
 {
-    public string Email { get; set; } = "";
+    /// <summary>The account's user id: the only thing an entry is matched by.</summary>
+    public string UserId { get; set; } = "";
+
+    /// <summary>A label for whoever reads the configuration; never used to match an account.</summary>
+    public string? Email { get; set; }
 
     public List<string> Scopes { get; set; } = [];
 }
@@ -39,16 +45,19 @@ internal sealed class ConsoleOptionsValidation : IValidateOptions<ConsoleOptions
         {
             failures.Add("Console:SessionTimeout must be between 00:01:00 and 12:00:00.");
         }
-        foreach (var administrator in options.Administrators)
+        for (var index = 0; index < options.Administrators.Count; index++)
         {
-            // Reject entries that could never sign in, and unknown scopes (likely typos).
-            if (AccountRules.EmailProblem(administrator.Email) is { } emailProblem)
+            // Reject entries that could never sign in, and unknown scopes (likely typos). An entry is an
+            // account's user id: an e-mail address is whatever someone typed at /account/join.
+            var administrator = options.Administrators[index];
+            var entry = $"Console:Administrators:{index}" + (string.IsNullOrWhiteSpace(administrator.Email) ? "" : $" ({administrator.Email})");
+            if (string.IsNullOrWhiteSpace(administrator.UserId))
             {
-                failures.Add($"Console:Administrators: '{administrator.Email}': {emailProblem}.");
+                failures.Add($"{entry}: UserId is required (the id `users create` prints); an e-mail address is not matched.");
             }
             if (AdminScopes.Problem(administrator.Scopes) is { } scopeProblem)
             {
-                failures.Add($"Console:Administrators: '{administrator.Email}': {scopeProblem}.");
+                failures.Add($"{entry}: {scopeProblem}.");
             }
         }
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

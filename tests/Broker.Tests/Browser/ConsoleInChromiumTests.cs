@@ -28,14 +28,7 @@ public sealed class ConsoleInChromiumTests : IAsyncLifetime
 
     private ChromiumBroker session = null!;
 
-    public async Task InitializeAsync() => session = await ChromiumBroker.StartAsync(new Dictionary<string, string?>
-    {
-        ["Console:Administrators:0:Email"] = Ops,
-        ["Console:Administrators:0:Scopes:0"] = AdminScopes.ClientsRead,
-        ["Console:Administrators:0:Scopes:1"] = AdminScopes.ClientsWrite,
-        ["Console:Administrators:0:Scopes:2"] = AdminScopes.ParentsWrite,
-        ["Console:Administrators:0:Scopes:3"] = AdminScopes.AuditRead,
-    });
+    public async Task InitializeAsync() => session = await ChromiumBroker.StartAsync();
 
     public async Task DisposeAsync()
     {
@@ -141,10 +134,14 @@ public sealed class ConsoleInChromiumTests : IAsyncLifetime
     private async Task<(CreatedApplication Ghost, CreatedApplication WordPress, IReadOnlyList<Client> Children)> SeedAsync()
     {
         var broker = session.Broker;
-        foreach (var email in new[] { Ops, Vendor, OtherVendor })
+        var ops = await broker.CreateUserAsync(Ops, ChromiumBroker.OwnerPassword);
+        foreach (var email in new[] { Vendor, OtherVendor })
         {
             await broker.CreateUserAsync(email, ChromiumBroker.OwnerPassword);
         }
+        // The platform team's account is listed by its user id, once it exists.
+        broker.ChangeSettings(ConsolePages.ConsoleHarness.Administrators(
+            (ops.UserId, [AdminScopes.ClientsRead, AdminScopes.ClientsWrite, AdminScopes.ParentsWrite, AdminScopes.AuditRead])));
         var owner = await broker.Services.GetRequiredService<IUserStore>().FindByEmailAsync(AccountRules.Normalize(ChromiumBroker.OwnerEmail));
         var ghost = await session.CreateParentAsync("Ghost Unsplash Plugin", "GET /photos", "GET /photos/*", "GET /me");
         var wordpress = await session.CreateParentAsync("WordPress Photo Plugin");

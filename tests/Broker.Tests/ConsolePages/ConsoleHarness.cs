@@ -33,20 +33,34 @@ public sealed class ConsoleHarness : IAsyncLifetime
 
     public User Vendor { get; private set; } = null!;
 
+    public User Ops { get; private set; } = null!;
+
+    public User Reader { get; private set; } = null!;
+
+    /// <summary>The <c>Console:Administrators</c> settings naming these user ids with these scopes.</summary>
+    public static Dictionary<string, string?> Administrators(params (string UserId, string[] Scopes)[] administrators)
+    {
+        var settings = new Dictionary<string, string?>();
+        for (var entry = 0; entry < administrators.Length; entry++)
+        {
+            settings[$"Console:Administrators:{entry}:UserId"] = administrators[entry].UserId;
+            for (var scope = 0; scope < administrators[entry].Scopes.Length; scope++)
+            {
+                settings[$"Console:Administrators:{entry}:Scopes:{scope}"] = administrators[entry].Scopes[scope];
+            }
+        }
+        return settings;
+    }
+
     public async Task InitializeAsync()
     {
-        string[] everyScope = [AdminScopes.ClientsRead, AdminScopes.ClientsWrite, AdminScopes.ParentsWrite, AdminScopes.AuditRead];
-        Broker.Settings["Console:Administrators:0:Email"] = OpsEmail;
-        for (var index = 0; index < everyScope.Length; index++)
-        {
-            Broker.Settings[$"Console:Administrators:0:Scopes:{index}"] = everyScope[index];
-        }
-        Broker.Settings["Console:Administrators:1:Email"] = ReaderEmail;
-        Broker.Settings["Console:Administrators:1:Scopes:0"] = AdminScopes.ClientsRead;
-        foreach (var email in new[] { OpsEmail, ReaderEmail, OtherVendorEmail })
-        {
-            await Broker.CreateUserAsync(email, Password);
-        }
+        // Accounts first, then the configuration names their ids: the set-up README gives an operator.
+        Ops = await Broker.CreateUserAsync(OpsEmail, Password);
+        Reader = await Broker.CreateUserAsync(ReaderEmail, Password);
+        await Broker.CreateUserAsync(OtherVendorEmail, Password);
+        Broker.ChangeSettings(Administrators(
+            (Ops.UserId, [AdminScopes.ClientsRead, AdminScopes.ClientsWrite, AdminScopes.ParentsWrite, AdminScopes.AuditRead]),
+            (Reader.UserId, [AdminScopes.ClientsRead])));
         Vendor = await Broker.CreateUserAsync(VendorEmail, Password);
         SiteOwner = await Broker.CreateUserAsync(SiteOwnerEmail, Password);
         Parent = await Broker.CreateParentAsync("Ghost Unsplash Plugin");

@@ -66,6 +66,38 @@ public sealed class ConsoleTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Joining_with_a_listed_administrators_address_gives_no_console_rights_the_listed_user_id_does()
+    {
+        // The platform team plans an administrator: the entry names the id of an account not made yet,
+        // labelled with its address. Someone joins with that address first, as anyone may.
+        const string Planned = "lead@platform.example";
+        var plannedId = Guid.CreateVersion7().ToString("N");
+        harness.Broker.ChangeSettings(new Dictionary<string, string?>
+        {
+            ["Console:Administrators:2:UserId"] = plannedId,
+            ["Console:Administrators:2:Email"] = Planned,
+            ["Console:Administrators:2:Scopes:0"] = AdminScopes.ClientsRead,
+            ["Console:Administrators:2:Scopes:1"] = AdminScopes.ParentsWrite,
+        });
+        var squatter = new Browser(harness.Broker.CreateBrowser());
+        var joined = await squatter.SubmitAsync(await Browser.FormAsync(await squatter.GetAsync("/account/join"), "/account/join"),
+            ("email", Planned), ("password", ConsoleHarness.Password));
+        joined.StatusCode.Should().Be(HttpStatusCode.Redirect, "joining is open to any address");
+
+        var form = await Browser.FormAsync(await squatter.GetAsync("/console/login"), "/console/login");
+        var refused = await squatter.SubmitAsync(form, ("email", Planned), ("password", ConsoleHarness.Password));
+        refused.StatusCode.Should().Be(HttpStatusCode.Forbidden);
+        (await ConsoleHarness.TextAsync(refused)).Should().Contain("no access to the console");
+        (await squatter.GetAsync("/console/parents")).StatusCode.Should().Be(HttpStatusCode.Redirect);
+        (await squatter.GetAsync("/console/audit")).StatusCode.Should().Be(HttpStatusCode.Redirect);
+
+        // The account whose id is listed signs in and holds its scopes.
+        var ops = await harness.SignInAsync(ConsoleHarness.OpsEmail);
+        (await ops.GetAsync("/console/parents")).StatusCode.Should().Be(HttpStatusCode.OK);
+        (await ops.GetAsync("/console/audit")).StatusCode.Should().Be(HttpStatusCode.OK);
+    }
+
+    [Fact]
     public async Task The_settings_form_offers_only_the_gateways_routes_and_saves_through_the_audited_write()
     {
         var ops = await harness.SignInAsync(ConsoleHarness.OpsEmail);
