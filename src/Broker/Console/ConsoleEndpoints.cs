@@ -64,8 +64,8 @@ public static partial class ConsoleEndpoints
         console.MapGet("/parents/{clientId}/kill", KillSwitchPage);
         console.MapPost("/parents/{clientId}/kill", KillSwitch);
         console.MapGet("/parents/{clientId}/installations", Installations);
-        console.MapGet("/installations/{clientId}", Installation);
-        console.MapPost("/installations/{clientId}/{change}", ChangeInstallation);
+        console.MapGet("/parents/{clientId}/installations/{reference}", Installation);
+        console.MapPost("/parents/{clientId}/installations/{reference}/{change}", ChangeInstallation);
         console.MapGet("/audit", Audit);
         return routes;
     }

@@ -26,12 +26,18 @@ public static partial class ConsoleEndpoints
         {
             return NoSuchParent(clientId);
         }
-        // Reject a cursor we did not issue.
-        if (after is not null && !PageCursor.TryDecode(after, out _, out _))
+        // The next page starts after an installation named by its reference (the store's cursor holds the key); reject any other.
+        string? cursor = null;
+        if (after is not null)
         {
-            return Html.Error("Bad page", "This page link is not one the console made. Go back to the first page.");
+            if (await InstallationReference.ResolveAsync(platformClients, parent.ClientId, after, context.RequestAborted) is not { } last)
+            {
+                return Html.Error("Bad page", "This page link is not one the console made. Go back to the first page.");
+            }
+            cursor = PageCursor.Encode(last.CreatedAt.ToUnixTimeMilliseconds(), last.ClientId);
         }
-        var page = await platformClients.ListChildrenAsync(parent.ClientId, null, null, after, 50, context.RequestAborted);
+        var page = await platformClients.ListChildrenAsync(parent.ClientId, null, null, cursor, 50, context.RequestAborted);
+        var installationsPath = $"{ParentsPath}/{Html.Text(parent.ClientId)}/installations";
         var owners = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var ownerId in page.Items.Select(child => ((InstallationRole)child.Role).OwnerUserId).Distinct())
         {
@@ -45,13 +51,13 @@ public static partial class ConsoleEndpoints
             var actions = user.Can(ClientsWrite) && child.RevokedAt is null
                 ? string.Concat(
                     child.DisabledAt is null
-                        ? InstallationButton(child, "disable", "Disable", antiforgeryField)
-                        : InstallationButton(child, "enable", "Enable", antiforgeryField),
-                    InstallationButton(child, "revoke", "Revoke", antiforgeryField))
+                        ? InstallationButton(installationsPath, child, "disable", "Disable", antiforgeryField)
+                        : InstallationButton(installationsPath, child, "enable", "Enable", antiforgeryField),
+                    InstallationButton(installationsPath, child, "revoke", "Revoke", antiforgeryField))
                 : "";
             return $"""
                 <tr>
-                <td data-label="Site"><a href="{Prefix}/installations/{Html.Text(child.ClientId)}"><strong>{Html.Text(role.Origin is null ? "(no site)" : RedirectUris.DisplayHost(role.Origin))}</strong></a><br>{Html.Untrusted(child.Name)}</td>
+                <td data-label="Site"><a href="{installationsPath}/{Html.Text(InstallationReference.Of(child))}"><strong>{Html.Text(role.Origin is null ? "(no site)" : RedirectUris.DisplayHost(role.Origin))}</strong></a><br>{Html.Untrusted(child.Name)}</td>
                 <td data-label="Owner">{Html.Untrusted(owners[role.OwnerUserId])}</td>
                 <td data-label="Created">{Time(child.CreatedAt)}</td>
                 <td data-label="Last used">{(child.LastUsedAt is { } used ? Time(used) : "never")}</td>
@@ -69,7 +75,7 @@ public static partial class ConsoleEndpoints
               <tbody>{rows}</tbody>
               </table>
               """;
-        var more = page.Next is null ? "" : $"""<p><a href="{ParentsPath}/{Html.Text(parent.ClientId)}/installations?{QueryOf(("after", page.Next))}">More installations</a></p>""";
+        var more = page.Next is null ? "" : $"""<p><a href="{installationsPath}?{QueryOf(("after", InstallationReference.Of(page.Items[^1])))}">More installations</a></p>""";
         return Layout(context, antiforgery, user, $"Installations of {parent.Name}", $"""
             <p><a href="{ParentsPath}/{Html.Text(parent.ClientId)}">Back to {Html.Untrusted(parent.Name)}</a></p>
             {table}
@@ -77,24 +83,23 @@ public static partial class ConsoleEndpoints
             """, untrustedTitle: true);
     }
 
-    private static string InstallationButton(Client child, string change, string label, string antiforgeryField) =>
-        $"""<form class="inline" method="post" action="{Prefix}/installations/{Html.Text(child.ClientId)}/{change}">{antiforgeryField}{Html.Hidden("version", child.Version.ToString(CultureInfo.InvariantCulture))}<button class="{(change == "revoke" ? "danger" : "secondary")}" type="submit">{label}</button></form> """;
+    private static string InstallationButton(string installationsPath, Client child, string change, string label, string antiforgeryField) =>
+        $"""<form class="inline" method="post" action="{installationsPath}/{Html.Text(InstallationReference.Of(child))}/{change}">{antiforgeryField}{Html.Hidden("version", child.Version.ToString(CultureInfo.InvariantCulture))}<button class="{(change == "revoke" ? "danger" : "secondary")}" type="submit">{label}</button></form> """;
 
     private static async Task<Results<RedirectHttpResult, HtmlPage>> Installation(
-        HttpContext context, IAntiforgery antiforgery, ConsoleAccess access, IClientStore clients, IUserStore users, IUsageStore usage,
-        IOptions<InstallationOptions> installation, TimeProvider time, string clientId)
+        HttpContext context, IAntiforgery antiforgery, ConsoleAccess access, IClientStore clients, IPlatformClientStore platformClients,
+        IUserStore users, IUsageStore usage, IOptions<InstallationOptions> installation, TimeProvider time, string clientId, string reference)
     {
         if (await access.CurrentAsync(context) is not { } user)
         {
             return SignInFirst(context);
         }
-        var child = Core.Security.Secret.IsWellFormedClientId(clientId) ? await clients.FindAsync(clientId, context.RequestAborted) : null;
-        var parent = child?.Role is InstallationRole role ? await ReadableParentAsync(clients, user, role.ParentClientId, context.RequestAborted) : null;
-        if (parent is null)
+        if (await ReadableParentAsync(clients, user, clientId, context.RequestAborted) is not { } parent
+            || await InstallationReference.ResolveAsync(platformClients, parent.ClientId, reference, context.RequestAborted) is not { } child)
         {
-            return Html.Error("Not found", $"There is no installation you can see with client id {clientId}.", StatusCodes.Status404NotFound);
+            return NoSuchInstallation();
         }
-        var installationRole = (InstallationRole)child!.Role;
+        var installationRole = (InstallationRole)child.Role;
         var limit = ChildPolicy.EffectiveRateLimit(installationRole, (ParentRole)parent.Role, installation.Value.DefaultChildRateLimit);
         var now = time.GetUtcNow();
         var hours = await usage.HoursAsync(UsageScope.OfInstallation(child.ClientId), UsageCharts.From(now), now + TimeSpan.FromHours(1), context.RequestAborted);
@@ -103,7 +108,7 @@ public static partial class ConsoleEndpoints
         var site = installationRole.Origin is null ? "(no site)" : RedirectUris.DisplayHost(installationRole.Origin);
         return Layout(context, antiforgery, user, site, $"""
             <p>{Html.Untrusted(child.Name)} · installation of <a href="{ParentsPath}/{Html.Text(parent.ClientId)}">{Html.Untrusted(parent.Name)}</a> · owner {Html.Untrusted(owner?.Email ?? "(removed)")} · {Status(child)}</p>
-            <p>Key <code>{Html.Text(child.ClientId)}</code> · created {Time(child.CreatedAt)} · last used {(child.LastUsedAt is { } used ? Time(used) : "never")}</p>
+            <p>Key ending <code>…{Html.Text(Core.Security.Secret.Fingerprint(child.ClientId))}</code> · created {Time(child.CreatedAt)} · last used {(child.LastUsedAt is { } used ? Time(used) : "never")}</p>
             <h2>Quota</h2>
             {UsageCharts.QuotaUse(thisHour, limit)}
             <h2>Calls per hour, last 7 days</h2>
@@ -113,12 +118,18 @@ public static partial class ConsoleEndpoints
     }
 
     private static async Task<Results<RedirectHttpResult, HtmlPage>> ChangeInstallation(
-        HttpContext context, IAntiforgery antiforgery, ConsoleAccess access, PlatformAdministration platform, string clientId, string change)
+        HttpContext context, IAntiforgery antiforgery, ConsoleAccess access, IClientStore clients, IPlatformClientStore platformClients,
+        PlatformAdministration platform, string clientId, string reference, string change)
     {
         var (user, form, refusal) = await WriteRequestAsync(context, antiforgery, access, ClientsWrite);
         if (refusal is not null)
         {
             return refusal;
+        }
+        if (await ReadableParentAsync(clients, user!, clientId, context.RequestAborted) is not { } parent
+            || await InstallationReference.ResolveAsync(platformClients, parent.ClientId, reference, context.RequestAborted) is not { } child)
+        {
+            return NoSuchInstallation();
         }
         // Reject changes other than the three an installation has.
         ChildStateChange? state = change switch
@@ -132,13 +143,16 @@ public static partial class ConsoleEndpoints
         {
             return Html.Error("Not found", "An installation can be disabled, enabled or revoked.", StatusCodes.Status404NotFound);
         }
-        var result = await platform.ChangeChildStateAsync(clientId, state.Value, user!.Actor(context), Version(form!), context.RequestAborted);
+        var result = await platform.ChangeChildStateAsync(child.ClientId, state.Value, user!.Actor(context), Version(form!), context.RequestAborted);
         if (result.Problem is not null)
         {
             return Failure(result.Problem, result.Failure);
         }
-        return TypedResults.Redirect($"{ParentsPath}/{((InstallationRole)result.Value!.Role).ParentClientId}/installations");
+        return TypedResults.Redirect($"{ParentsPath}/{parent.ClientId}/installations");
     }
+
+    private static HtmlPage NoSuchInstallation() =>
+        Html.Error("Not found", "There is no installation you can see at this address.", StatusCodes.Status404NotFound);
 
     private static async Task<Results<RedirectHttpResult, HtmlPage>> Audit(
         HttpContext context, IAntiforgery antiforgery, ConsoleAccess access, IAuditStore audit,
@@ -177,7 +191,7 @@ public static partial class ConsoleEndpoints
             <td data-label="When">{Time(entry.At)}</td>
             <td data-label="Actor"><code>{Html.Text(entry.Actor)}</code></td>
             <td data-label="Action">{Html.Text(entry.Action)}</td>
-            <td data-label="Target"><code>{Html.Text(entry.Target)}</code></td>
+            <td data-label="Target"><code>{Html.Text(AuditTarget(entry))}</code></td>
             <td data-label="Details">{Html.Untrusted(entry.Details, 300)}</td>
             </tr>
             """));
@@ -201,6 +215,12 @@ public static partial class ConsoleEndpoints
             {more}
             """);
     }
+
+    /// <summary>An entry's target, with a child's client id (its gateway key) cut to its last four characters.</summary>
+    private static string AuditTarget(AuditEntry entry) =>
+        entry.Action.StartsWith("child.", StringComparison.Ordinal) && entry.Target.StartsWith("client:", StringComparison.Ordinal)
+            ? $"client:…{Core.Security.Secret.Fingerprint(entry.Target["client:".Length..])}"
+            : entry.Target;
 
     private static string? Filter(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
 }

@@ -86,6 +86,11 @@ public sealed class ConsoleInChromiumTests : IAsyncLifetime
 
         await page.GetByRole(AriaRole.Link, new() { Name = "one.blog.example" }).ClickAsync();
         (await page.Locator("main").InnerTextAsync()).Should().Contain("of 500 calls");
+        foreach (var child in children)
+        {
+            page.Url.Should().NotContain(child.ClientId, "an installation is addressed by reference, never by its key");
+            (await page.ContentAsync()).Should().NotContain(child.ClientId);
+        }
         (await page.Locator("svg.chart line.limit").CountAsync()).Should().Be(1);
         await CheckAsync("chart");
 

@@ -158,7 +158,8 @@ public sealed class ConsoleTests : IAsyncLifetime
         (await reader.GetAsync($"{ParentPath}/kill")).StatusCode.Should().Be(HttpStatusCode.Forbidden);
         (await reader.GetAsync("/console/audit")).StatusCode.Should().Be(HttpStatusCode.Forbidden);
         var child = await harness.InstallAsync(harness.Parent);
-        (await PostAsync(reader, $"/console/installations/{child.ClientId}/disable", tokens)).StatusCode.Should().Be(HttpStatusCode.Forbidden);
+        var childPath = await InstallationPathAsync(reader, harness.Parent, "blog.example");
+        (await PostAsync(reader, $"{childPath}/disable", tokens)).StatusCode.Should().Be(HttpStatusCode.Forbidden);
         (await harness.FindAsync(child.ClientId))!.DisabledAt.Should().BeNull();
         (await harness.FindAsync(harness.Parent.Client.ClientId))!.DisabledAt.Should().BeNull();
     }
@@ -221,16 +222,17 @@ public sealed class ConsoleTests : IAsyncLifetime
 
         var list = await ops.GetAsync(listPath);
         var text = await ConsoleHarness.TextAsync(list);
+        var childPath = await InstallationPathAsync(ops, harness.Parent, "photos.blog.example");
         text.Should().Contain("photos.blog.example").And.Contain(ConsoleHarness.SiteOwnerEmail).And.Contain("2026-11-29 12:00 UTC")
             .And.Contain("never").And.Contain("3,000/h").And.Contain("active");
 
-        (await ops.SubmitAsync(await Browser.FormAsync(list, $"/console/installations/{child.ClientId}/disable"))).StatusCode.Should().Be(HttpStatusCode.Redirect);
+        (await ops.SubmitAsync(await Browser.FormAsync(list, $"{childPath}/disable"))).StatusCode.Should().Be(HttpStatusCode.Redirect);
         (await harness.FindAsync(child.ClientId))!.DisabledAt.Should().NotBeNull();
         list = await ops.GetAsync(listPath);
-        (await ops.SubmitAsync(await Browser.FormAsync(list, $"/console/installations/{child.ClientId}/enable"))).StatusCode.Should().Be(HttpStatusCode.Redirect);
+        (await ops.SubmitAsync(await Browser.FormAsync(list, $"{childPath}/enable"))).StatusCode.Should().Be(HttpStatusCode.Redirect);
         (await harness.FindAsync(child.ClientId))!.DisabledAt.Should().BeNull();
         list = await ops.GetAsync(listPath);
-        (await ops.SubmitAsync(await Browser.FormAsync(list, $"/console/installations/{child.ClientId}/revoke"))).StatusCode.Should().Be(HttpStatusCode.Redirect);
+        (await ops.SubmitAsync(await Browser.FormAsync(list, $"{childPath}/revoke"))).StatusCode.Should().Be(HttpStatusCode.Redirect);
         (await harness.FindAsync(child.ClientId))!.RevokedAt.Should().NotBeNull();
 
         (await harness.AuditAsync(child.ClientId)).Select(entry => entry.Action).Should()
@@ -253,13 +255,14 @@ public sealed class ConsoleTests : IAsyncLifetime
         var ops = await harness.SignInAsync(ConsoleHarness.OpsEmail);
 
         var parentPage = await (await ops.GetAsync(ParentPath)).Content.ReadAsStringAsync();
-        var installationPage = await (await ops.GetAsync($"/console/installations/{child.ClientId}")).Content.ReadAsStringAsync();
+        var childPath = await InstallationPathAsync(ops, harness.Parent, "photos.blog.example");
+        var installationPage = await (await ops.GetAsync(childPath)).Content.ReadAsStringAsync();
 
         var bars = new HtmlParser().ParseDocument(parentPage).QuerySelectorAll("svg.chart rect.admitted title").Select(title => title.TextContent).ToList();
         bars.Should().Equal("2026-11-29 12:00 UTC: 2 admitted, 1 refused", "2026-11-29 13:00 UTC: 1 admitted, 0 refused");
         parentPage.Should().Contain("Refused: endpoint not whitelisted</td><td>1</td>");
         installationPage.Should().Contain("class=\"limit\"").And.Contain("limit 3000 an hour");
-        (await ConsoleHarness.TextAsync(await ops.GetAsync($"/console/installations/{child.ClientId}"))).Should().Contain("This hour: 1 of 3,000 calls");
+        (await ConsoleHarness.TextAsync(await ops.GetAsync(childPath))).Should().Contain("This hour: 1 of 3,000 calls");
     }
 
     [Fact]
@@ -275,15 +278,22 @@ public sealed class ConsoleTests : IAsyncLifetime
         var otherPath = $"/console/parents/{harness.OtherParent.Client.ClientId}";
         (await vendor.GetAsync(otherPath)).StatusCode.Should().Be(HttpStatusCode.NotFound);
         (await vendor.GetAsync($"{otherPath}/installations")).StatusCode.Should().Be(HttpStatusCode.NotFound);
-        (await vendor.GetAsync($"/console/installations/{theirs.ClientId}")).StatusCode.Should().Be(HttpStatusCode.NotFound);
-        (await vendor.GetAsync($"/console/installations/{mine.ClientId}")).StatusCode.Should().Be(HttpStatusCode.OK);
+        var ops = await harness.SignInAsync(ConsoleHarness.OpsEmail);
+        var theirsPath = await InstallationPathAsync(ops, harness.OtherParent, "blog.example");
+        var minePath = await InstallationPathAsync(vendor, harness.Parent, "blog.example");
+        (await vendor.GetAsync(theirsPath)).StatusCode.Should().Be(HttpStatusCode.NotFound);
+        var reference = theirsPath[(theirsPath.LastIndexOf('/') + 1)..];
+        (await vendor.GetAsync($"{ParentPath}/installations/{reference}")).StatusCode.Should().Be(HttpStatusCode.NotFound, "a reference resolves only among its parent's installations");
+        (await vendor.GetAsync(minePath)).StatusCode.Should().Be(HttpStatusCode.OK);
+        (await vendor.GetAsync($"/console/installations/{mine.ClientId}")).StatusCode.Should().Be(HttpStatusCode.NotFound, "the console never routes by a key");
         (await vendor.GetAsync("/console/audit")).StatusCode.Should().Be(HttpStatusCode.Forbidden);
 
         var page = await vendor.GetAsync(ParentPath);
         (await page.Content.ReadAsStringAsync()).Should().NotContain("/settings").And.NotContain("/kill");
         var tokens = await Browser.FormAsync(page, $"{ParentPath}/rotate");
         (await PostAsync(vendor, $"{otherPath}/rotate", tokens)).StatusCode.Should().Be(HttpStatusCode.NotFound);
-        (await PostAsync(vendor, $"/console/installations/{mine.ClientId}/revoke", tokens)).StatusCode.Should().Be(HttpStatusCode.Forbidden);
+        (await PostAsync(vendor, $"{minePath}/revoke", tokens)).StatusCode.Should().Be(HttpStatusCode.Forbidden);
+        (await harness.FindAsync(mine.ClientId))!.RevokedAt.Should().BeNull();
         (await harness.FindAsync(harness.OtherParent.Client.ClientId))!.SecretHash.Should().Be(Secret.Hash(harness.OtherParent.ClientSecret));
 
         (await vendor.SubmitAsync(tokens)).StatusCode.Should().Be(HttpStatusCode.OK);
@@ -297,7 +307,7 @@ public sealed class ConsoleTests : IAsyncLifetime
         var child = await harness.InstallAsync(harness.Parent);
         var ops = await harness.SignInAsync(ConsoleHarness.OpsEmail);
         var list = await ops.GetAsync($"{ParentPath}/installations");
-        await ops.SubmitAsync(await Browser.FormAsync(list, $"/console/installations/{child.ClientId}/disable"));
+        await ops.SubmitAsync(await Browser.FormAsync(list, $"{await InstallationPathAsync(ops, harness.Parent, "blog.example")}/disable"));
 
         var byClient = await ConsoleHarness.TextAsync(await ops.GetAsync($"/console/audit?client={child.ClientId}"));
         var byAction = await ConsoleHarness.TextAsync(await ops.GetAsync("/console/audit?action=parent.owner_changed"));
@@ -322,7 +332,7 @@ public sealed class ConsoleTests : IAsyncLifetime
         var parentPath = $"/console/parents/{hostile.Client.ClientId}";
 
         foreach (var path in new[] { "/console/parents", parentPath, $"{parentPath}/installations", $"{parentPath}/kill",
-            $"/console/installations/{child.ClientId}", $"/console/audit?client={hostile.Client.ClientId}&actor={Uri.EscapeDataString(script)}" })
+            await InstallationPathAsync(ops, hostile, "blog.example"), $"/console/audit?client={hostile.Client.ClientId}&actor={Uri.EscapeDataString(script)}" })
         {
             var html = await (await ops.GetAsync(path)).Content.ReadAsStringAsync();
             html.Should().NotContain("<script>").And.NotContain("<img/src").And.NotContain("<svg/onload", path);
@@ -358,6 +368,71 @@ public sealed class ConsoleTests : IAsyncLifetime
 
         var cookie = response.Headers.GetValues("Set-Cookie").Single(value => value.StartsWith("broker.console=", StringComparison.Ordinal));
         cookie.Should().Contain("path=/console").And.Contain("samesite=strict").And.Contain("httponly");
+    }
+
+    [Fact]
+    public async Task No_console_page_shows_or_links_an_installations_key_to_a_vendor_or_an_admin()
+    {
+        var children = new List<Client>();
+        for (var index = 0; index < 52; index++)
+        {
+            children.Add(await harness.InstallAsync(harness.Parent, $"https://site{index}.blog.example"));
+        }
+        var ops = await harness.SignInAsync(ConsoleHarness.OpsEmail);
+        var vendor = await harness.SignInAsync(ConsoleHarness.VendorEmail);
+        var first = await ops.GetAsync($"{ParentPath}/installations");
+        var disabledPath = await InstallationPathAsync(ops, harness.Parent, "site51.blog.example");
+        (await ops.SubmitAsync(await Browser.FormAsync(first, $"{disabledPath}/disable"))).StatusCode.Should().Be(HttpStatusCode.Redirect);
+        var pages = 0;
+
+        foreach (var browser in new[] { ops, vendor })
+        {
+            var listPath = $"{ParentPath}/installations";
+            var more = MoreLink(await (await browser.GetAsync(listPath)).Content.ReadAsStringAsync());
+            var paths = new[]
+            {
+                "/console/parents", ParentPath, listPath, more, "/console/audit",
+                await InstallationPathAsync(browser, harness.Parent, "site51.blog.example"),
+                await InstallationPathAsync(browser, harness.Parent, Hosts(await (await browser.GetAsync(more)).Content.ReadAsStringAsync())[0], more),
+            };
+            foreach (var path in paths)
+            {
+                var response = await browser.GetAsync(path);
+                var html = await response.Content.ReadAsStringAsync();
+                pages += response.StatusCode == HttpStatusCode.OK ? 1 : 0;
+                foreach (var child in children)
+                {
+                    html.Should().NotContain(child.ClientId, $"{path} must not show an installation's key");
+                    path.Should().NotContain(child.ClientId);
+                }
+            }
+        }
+
+        pages.Should().Be(13, "every page but the audit log (the platform team's only) answers both");
+        var firstHosts = Hosts(await (await ops.GetAsync($"{ParentPath}/installations")).Content.ReadAsStringAsync());
+        var secondHosts = Hosts(await (await ops.GetAsync(MoreLink(await (await ops.GetAsync($"{ParentPath}/installations")).Content.ReadAsStringAsync()))).Content.ReadAsStringAsync());
+        firstHosts.Should().HaveCount(50);
+        firstHosts.Concat(secondHosts).Should().BeEquivalentTo(Enumerable.Range(0, 52).Select(index => $"site{index}.blog.example"), "the next page follows on by reference");
+        var detail = await ConsoleHarness.TextAsync(await ops.GetAsync(disabledPath));
+        detail.Should().Contain($"Key ending …{Secret.Fingerprint(children[51].ClientId)}").And.Contain("disabled");
+        (await ConsoleHarness.TextAsync(await ops.GetAsync("/console/audit"))).Should().Contain($"client:…{Secret.Fingerprint(children[51].ClientId)}");
+        (await ops.GetAsync($"{ParentPath}/installations?after=1-00")).StatusCode.Should().Be(HttpStatusCode.BadRequest);
+    }
+
+    /// <summary>The "More installations" link of an installations page.</summary>
+    private static string MoreLink(string html) =>
+        new HtmlParser().ParseDocument(html).QuerySelectorAll("a[href]").Select(link => link.GetAttribute("href")!)
+            .Single(href => href.Contains("?after=", StringComparison.Ordinal));
+
+    /// <summary>The sites an installations page lists, in order.</summary>
+    private static List<string> Hosts(string html) =>
+        new HtmlParser().ParseDocument(html).QuerySelectorAll("td a").Select(anchor => anchor.TextContent).ToList();
+
+    /// <summary>The console's path of the installation of <paramref name="parent"/> on <paramref name="host"/>, from its link in the list.</summary>
+    private static async Task<string> InstallationPathAsync(Browser browser, CreatedApplication parent, string host, string? listPath = null)
+    {
+        var html = await (await browser.GetAsync(listPath ?? $"/console/parents/{parent.Client.ClientId}/installations")).Content.ReadAsStringAsync();
+        return new HtmlParser().ParseDocument(html).QuerySelectorAll("td a").Single(anchor => anchor.TextContent == host).GetAttribute("href")!;
     }
 
     /// <summary>Posts fields to <paramref name="action"/> with the antiforgery token (and version) of <paramref name="tokens"/>; repeated names allowed.</summary>
