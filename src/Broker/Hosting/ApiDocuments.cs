@@ -65,6 +65,22 @@ public static class ApiDocuments
     public static TBuilder DocumentsSecurity<TBuilder>(this TBuilder builder, ApiSecurity security) where TBuilder : IEndpointConventionBuilder =>
         builder.WithMetadata(security);
 
+    /// <summary>
+    /// States the request body in the document only. <c>Accepts</c> would also make routing answer any other media
+    /// type with a bare 415 before the handler runs, where these protocols owe their own error (RFC 7591's
+    /// <c>invalid_client_metadata</c>, for one), so the body is added to the operation instead.
+    /// </summary>
+    public static RouteHandlerBuilder DocumentsBody<TBody>(this RouteHandlerBuilder builder, params string[] contentTypes) =>
+        builder.AddOpenApiOperationTransformer(async (operation, context, cancellationToken) =>
+        {
+            var schema = await context.GetOrCreateSchemaAsync(typeof(TBody), null, cancellationToken);
+            operation.RequestBody = new OpenApiRequestBody
+            {
+                Required = true,
+                Content = contentTypes.ToDictionary(type => type, _ => new OpenApiMediaType { Schema = schema }),
+            };
+        });
+
     public static IServiceCollection AddApiDocuments(this IServiceCollection services)
     {
         services.AddOpenApi(options =>

@@ -42,7 +42,7 @@ public static class ClientsEndpoint
     {
         routes.MapPost(Path, CreateChild).WithTags("Installation").DocumentsSecurity(ApiSecurity.InstallationToken).DocumentsDryRun()
             .WithSummary("Create the installation's own application, spending the one-time installation token")
-            .Accepts<NewInstallation>("application/json", "application/x-www-form-urlencoded")
+            .DocumentsBody<NewInstallation>("application/json", "application/x-www-form-urlencoded")
             .Produces<OAuthErrorBody>(StatusCodes.Status400BadRequest, "application/json")
             .Produces<OAuthErrorBody>(StatusCodes.Status401Unauthorized, "application/json")
             .Produces<OAuthErrorBody>(StatusCodes.Status403Forbidden, "application/json");

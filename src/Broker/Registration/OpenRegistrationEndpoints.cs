@@ -41,7 +41,7 @@ public static class OpenRegistrationEndpoints
         var register = routes.MapGroup(Path).WithTags("Open registration (RFC 7591, RFC 7592)");
         register.MapPost("", Register).DocumentsSecurity(ApiSecurity.None).DocumentsDryRun()
             .WithSummary("Register a client (RFC 7591), while the tenant allows open registration")
-            .Accepts<JsonObject>("application/json")
+            .DocumentsBody<JsonObject>("application/json")
             .Produces<OAuthErrorBody>(StatusCodes.Status400BadRequest, "application/json")
             .Produces<OAuthErrorBody>(StatusCodes.Status403Forbidden, "application/json")
             .Produces<OAuthErrorBody>(StatusCodes.Status429TooManyRequests, "application/json");
@@ -50,7 +50,7 @@ public static class OpenRegistrationEndpoints
             .Produces<OAuthErrorBody>(StatusCodes.Status401Unauthorized, "application/json");
         register.MapPut("/{clientId}", Replace).DocumentsSecurity(ApiSecurity.RegistrationAccessToken).DocumentsDryRun()
             .WithSummary("Replace a registered client's metadata (RFC 7592)")
-            .Accepts<JsonObject>("application/json")
+            .DocumentsBody<JsonObject>("application/json")
             .Produces<OAuthErrorBody>(StatusCodes.Status400BadRequest, "application/json")
             .Produces<OAuthErrorBody>(StatusCodes.Status401Unauthorized, "application/json");
         register.MapDelete("/{clientId}", Delete).DocumentsSecurity(ApiSecurity.RegistrationAccessToken)

@@ -4,6 +4,7 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using System.Reflection;
+using Broker.Hosting;
 using Broker.Tests.PlatformApi;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -168,6 +169,20 @@ public sealed class InputDecodingTests(CredentialedHarness credentials) : IClass
             .Select(pair => $"{pair.handler.DeclaringType?.Name}.{pair.handler.Name}({pair.parameter.ParameterType.Name} {pair.parameter.Name})")
             .ToList();
         boundFromBody.Should().BeEmpty();
+    }
+
+    [Fact]
+    public void No_protocol_route_lets_routing_refuse_a_media_type_before_its_own_error()
+    {
+        // Routing answers a body type outside a route's Accepts with a bare 415 before the handler runs. The
+        // admin routes' 415 is ProblemDetails, their format; the OAuth routes owe their own error (400
+        // invalid_client_metadata, invalid_request), so they must not declare Accepts (DocumentsBody instead).
+        var protocolRoutesWithAccepts = harness.Broker.Services.GetRequiredService<EndpointDataSource>().Endpoints
+            .Where(endpoint => endpoint.Metadata.GetMetadata<AdminEndpointMetadata>() is null
+                && endpoint.Metadata.GetMetadata<Microsoft.AspNetCore.Http.Metadata.IAcceptsMetadata>() is { ContentTypes.Count: > 0 })
+            .Select(endpoint => endpoint.DisplayName)
+            .ToList();
+        protocolRoutesWithAccepts.Should().BeEmpty();
     }
 
     private Task<string> PathOfAsync(string route) => Task.FromResult(

@@ -159,6 +159,22 @@ public sealed class ApiDocumentTests(PlatformHarness harness) : IClassFixture<Pl
     }
 
     [Fact]
+    public async Task The_protocol_writes_document_their_bodies()
+    {
+        var document = await harness.Api.GetFromJsonAsync<JsonElement>("/openapi/v1.json");
+        var paths = document.GetProperty("paths");
+
+        string[] MediaTypes(string path, string method) => [.. paths.GetProperty(path).GetProperty(method)
+            .GetProperty("requestBody").GetProperty("content").EnumerateObject().Select(type => type.Name)];
+
+        MediaTypes("/clients", "post").Should().BeEquivalentTo("application/json", "application/x-www-form-urlencoded");
+        MediaTypes("/oidc/register", "post").Should().BeEquivalentTo("application/json");
+        MediaTypes("/oidc/register/{clientId}", "put").Should().BeEquivalentTo("application/json");
+        paths.GetProperty("/clients").GetProperty("post").GetProperty("requestBody").GetProperty("content")
+            .GetProperty("application/json").GetProperty("schema").ValueKind.Should().Be(JsonValueKind.Object);
+    }
+
+    [Fact]
     public async Task The_reference_page_is_served_with_a_policy_that_lets_it_run_and_still_forbids_framing()
     {
         var response = await harness.Api.GetAsync("/scalar/");
