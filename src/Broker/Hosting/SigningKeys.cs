@@ -43,6 +43,9 @@ public sealed class SigningKeys(
     private readonly ConcurrentDictionary<string, SigningCredentials> credentials = new(StringComparer.Ordinal);
     private volatile Loaded? loaded;
 
+    // Keys already reported unreadable: logged once each, not on every token request they fail.
+    private readonly ConcurrentDictionary<string, byte> unreadableReported = new(StringComparer.Ordinal);
+
     private sealed record Loaded(IReadOnlyList<SigningKey> Keys, DateTimeOffset At);
 
     /// <summary>The credentials of the key that signs now.</summary>
@@ -144,7 +147,23 @@ public sealed class SigningKeys(
 
     private SigningCredentials Unprotect(SigningKey key)
     {
-        var privateKey = protector.Unprotect(Convert.FromBase64String(key.ProtectedPrivateKey));
+        byte[] privateKey;
+        try
+        {
+            privateKey = protector.Unprotect(Convert.FromBase64String(key.ProtectedPrivateKey));
+        }
+        catch (Exception exception) when (exception is CryptographicException or FormatException)
+        {
+            // The key ring that protected it is not this one (lost, replaced, or another KeyEncryptionKey):
+            // no token can be signed until it is back, and nothing a caller sends changes that.
+            if (unreadableReported.TryAdd(key.KeyId, 0))
+            {
+                logger.LogCritical(exception,
+                    "Signing key {KeyId} cannot be read with this Data Protection key ring; no JWT can be issued until the key ring it was protected with is restored",
+                    key.KeyId);
+            }
+            throw new SigningKeyUnreadableException(key.KeyId, exception);
+        }
         try
         {
             var rsa = RSA.Create();
@@ -159,3 +178,8 @@ public sealed class SigningKeys(
 
     public void Dispose() => refreshing.Dispose();
 }
+
+/// <summary>The signing key's private half cannot be read with this key ring: tokens cannot be signed (a 503, not the caller's fault).</summary>
+public sealed class SigningKeyUnreadableException(string keyId, Exception inner)
+    : Exception($"signing key {keyId} cannot be read with this Data Protection key ring", inner);
+

@@ -59,8 +59,9 @@ public static class WebSecurity
     {
         ExceptionHandler = WriteErrorAsync,
         // A database outage is expected: Database logs its start and end once, not an error with a
-        // stack trace for every request it fails.
-        SuppressDiagnosticsCallback = handled => handled.HttpContext.RequestServices.GetRequiredService<Database>().IsUnavailable(handled.Exception),
+        // stack trace for every request it fails. An unreadable signing key is logged once where found.
+        SuppressDiagnosticsCallback = handled => handled.Exception is SigningKeyUnreadableException
+            || handled.HttpContext.RequestServices.GetRequiredService<Database>().IsUnavailable(handled.Exception),
     };
 
     /// <summary>
@@ -127,6 +128,14 @@ public static class WebSecurity
             context.Response.Headers.RetryAfter = OAuthResults.RetryAfterSeconds(retryAfter);
             await format.Error(StatusCodes.Status503ServiceUnavailable, "temporarily_unavailable", "Temporarily unavailable", UnavailableMessage)
                 .ExecuteAsync(context);
+            return;
+        }
+        if (exception is SigningKeyUnreadableException)
+        {
+            // Logged as critical where it happened; the token was not stored, so the same request may be sent again.
+            context.Response.Headers.RetryAfter = OAuthResults.RetryAfterSeconds(context.RequestServices.GetRequiredService<IOptions<StorageOptions>>().Value.RetryAfter);
+            await format.Error(StatusCodes.Status503ServiceUnavailable, "temporarily_unavailable", "Temporarily unavailable",
+                "The broker cannot sign tokens right now. Nothing was saved; please try again later.").ExecuteAsync(context);
             return;
         }
         context.Response.Headers[HeaderNames.CacheControl] = "no-store";

@@ -187,6 +187,51 @@ public sealed class JwtAccessTokenTests : SignedInOwnerTest
     }
 
     [Fact]
+    public async Task A_signing_key_the_key_ring_cannot_read_is_a_503_that_stores_no_token_not_a_500()
+    {
+        var client = await RegisterAsync();
+        await TokenAsync(client);
+        // As if the key ring that protected it were lost: the stored private half no longer unprotects.
+        await using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Broker.DatabasePath}"))
+        {
+            await connection.OpenAsync();
+            await using var tamper = connection.CreateCommand();
+            tamper.CommandText = "UPDATE signing_keys SET protected_private_key = 'bm90IGEga2V5IHJpbmcgcGF5bG9hZA=='";
+            (await tamper.ExecuteNonQueryAsync()).Should().Be(1);
+        }
+        // A new instance has no private key in memory yet: it reads the stored one.
+        using var b = new BrokerFactory();
+        b.Settings["Storage:ConnectionString"] = $"Data Source={Broker.DatabasePath}";
+        b.Settings["Tokens:Format"] = "Jwt";
+        b.Settings["DataProtection:KeyEncryptionKey"] = KeyEncryptionKey;
+        using var onB = b.CreateApiClient();
+        var tokensBefore = await CountAccessTokensAsync();
+
+        for (var attempt = 0; attempt < 2; attempt++)
+        {
+            var refused = await onB.RequestClientCredentialsTokenAsync(new ClientCredentialsTokenRequest
+            {
+                Address = "/oauth/token", ClientId = client.ClientId!, ClientSecret = client.ClientSecret,
+            });
+            refused.HttpStatusCode.Should().Be(HttpStatusCode.ServiceUnavailable);
+            JsonDocument.Parse(refused.Raw!).RootElement.GetProperty("error").GetString().Should().Be("temporarily_unavailable");
+            refused.HttpResponse!.Headers.RetryAfter.Should().NotBeNull();
+        }
+        (await CountAccessTokensAsync()).Should().Be(tokensBefore);
+        // The key set needs no private half: verifiers still get it.
+        (await onB.GetAsync("/.well-known/jwks.json")).StatusCode.Should().Be(HttpStatusCode.OK);
+    }
+
+    private async Task<long> CountAccessTokensAsync()
+    {
+        await using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Broker.DatabasePath}");
+        await connection.OpenAsync();
+        await using var count = connection.CreateCommand();
+        count.CommandText = "SELECT COUNT(*) FROM access_tokens";
+        return (long)(await count.ExecuteScalarAsync())!;
+    }
+
+    [Fact]
     public async Task Racing_first_requests_on_two_new_instances_make_one_first_key_that_both_sign_with()
     {
         var client = await RegisterAsync();
