@@ -90,6 +90,33 @@ public sealed class CommandLineTests : IDisposable
         ShouldFailLikeATool(refused, 3, message);
     }
 
+    [Theory]
+    [InlineData("6f1d2c3b-0000-4000-8000-00000000abcd", null, "AzureAd:ClientSecret")]
+    [InlineData("organizations", "a secret", "AzureAd:TenantId to name your tenant")]
+    [InlineData(null, "a secret", "AzureAd:TenantId to name your tenant")]
+    public async Task The_server_refuses_to_start_the_consoles_entra_sign_in_without_a_secret_or_for_a_shared_tenant(
+        string? tenantId, string? secret, string message)
+    {
+        // A multi-tenant sign-in would let another organisation's administrators grant our app roles.
+        var settings = new Dictionary<string, string>
+        {
+            ["Console__EntraId"] = "true",
+            ["AzureAd__Instance"] = "https://login.microsoftonline.com/",
+            ["AzureAd__ClientId"] = "0a1b2c3d-1111-4222-8333-444455556666",
+        };
+        if (tenantId is not null)
+        {
+            settings["AzureAd__TenantId"] = tenantId;
+        }
+        if (secret is not null)
+        {
+            settings["AzureAd__ClientSecret"] = secret;
+        }
+        var refused = await RunAsync(settings, "--urls", "http://127.0.0.1:0");
+
+        ShouldFailLikeATool(refused, 3, message);
+    }
+
     [Fact]
     public async Task The_server_refuses_redis_quotas_without_a_redis_server()
     {

@@ -24,6 +24,8 @@ public static partial class ConsoleEndpoints
     public const string LoginPath = Prefix + "/login";
     public const string ParentsPath = Prefix + "/parents";
     public const string AuditPath = Prefix + "/audit";
+    public const string EntraLoginPath = LoginPath + "/entra";
+    public const string SignedInPath = LoginPath + "/continue";
 
     public static IServiceCollection AddConsole(this IServiceCollection services, IConfiguration configuration)
     {
@@ -43,7 +45,7 @@ public static partial class ConsoleEndpoints
             options.LoginPath = LoginPath;
             options.ExpireTimeSpan = timeout;
             options.SlidingExpiration = true;
-        });
+        }).AddConsoleEntraSignIn(configuration);
         return services;
     }
 
@@ -54,6 +56,8 @@ public static partial class ConsoleEndpoints
         console.MapGet("", () => TypedResults.Redirect(ParentsPath));
         console.MapGet("/login", LoginPage);
         console.MapPost("/login", Login);
+        console.MapPost("/login/entra", EntraLogin);
+        console.MapGet("/login/continue", SignedIn);
         console.MapPost("/logout", Logout);
         console.MapGet("/parents", Parents);
         console.MapGet("/parents/{clientId}", Parent);
@@ -72,10 +76,10 @@ public static partial class ConsoleEndpoints
 
     // ---- Signing in ----
 
-    private static HtmlPage LoginPage(HttpContext context, IAntiforgery antiforgery, string? returnUrl) =>
-        LoginForm(context, antiforgery, SafeReturnUrl(returnUrl), null, null);
+    private static async Task<HtmlPage> LoginPage(HttpContext context, IAntiforgery antiforgery, ConsoleAccess access, string? returnUrl) =>
+        LoginForm(context, antiforgery, await access.EntraSignInConfiguredAsync(), SafeReturnUrl(returnUrl), null, null);
 
-    private static HtmlPage LoginForm(HttpContext context, IAntiforgery antiforgery, string returnUrl, string? email, string? message,
+    private static HtmlPage LoginForm(HttpContext context, IAntiforgery antiforgery, bool entra, string returnUrl, string? email, string? message,
         int statusCode = StatusCodes.Status200OK) =>
         Html.Page("Console sign-in", $"""
             <h1>Console</h1>
@@ -90,16 +94,26 @@ public static partial class ConsoleEndpoints
             <input id="password" name="password" type="password" autocomplete="current-password" required>
             <button type="submit">Sign in</button>
             </form>
+            {(entra ? $"""
+                <h2>Platform team</h2>
+                <form method="post" action="{EntraLoginPath}">
+                {Html.AntiforgeryField(context, antiforgery)}
+                {Html.Hidden("returnUrl", returnUrl)}
+                <button class="secondary" type="submit">Sign in with Microsoft Entra ID</button>
+                </form>
+                """ : "")}
             """, statusCode);
 
     private static async Task<Results<RedirectHttpResult, HtmlPage>> Login(
-        HttpContext context, IAntiforgery antiforgery, PasswordSignIn signIn, IPlatformClientStore clients, IOptionsMonitor<ConsoleOptions> options)
+        HttpContext context, IAntiforgery antiforgery, PasswordSignIn signIn, IPlatformClientStore clients, IOptionsMonitor<ConsoleOptions> options,
+        ConsoleAccess access)
     {
         var form = await Html.ValidFormAsync(context, antiforgery);
         if (form is null)
         {
             return Html.FormRefused();
         }
+        var entra = await access.EntraSignInConfiguredAsync();
         var returnUrl = SafeReturnUrl(RequestForms.SingleValue(form["returnUrl"]));
         var email = RequestForms.SingleValue(form["email"]) ?? "";
         var check = await signIn.CheckAsync(email, RequestForms.SingleValue(form["password"]) ?? "",
@@ -107,21 +121,50 @@ public static partial class ConsoleEndpoints
         if (check.RetryAfter is { } retryAfter)
         {
             context.Response.Headers.RetryAfter = OAuthResults.RetryAfterSeconds(retryAfter);
-            return LoginForm(context, antiforgery, returnUrl, email, "Too many failed sign-ins. Try again later.", StatusCodes.Status429TooManyRequests);
+            return LoginForm(context, antiforgery, entra, returnUrl, email, "Too many failed sign-ins. Try again later.", StatusCodes.Status429TooManyRequests);
         }
         if (check.User is not { } user)
         {
-            return LoginForm(context, antiforgery, returnUrl, email, "Wrong e-mail or password.", StatusCodes.Status401Unauthorized);
+            return LoginForm(context, antiforgery, entra, returnUrl, email, "Wrong e-mail or password.", StatusCodes.Status401Unauthorized);
         }
         // Reject accounts that are neither of the platform team nor a vendor: there is nothing here for them.
         var vendorOf = await clients.SearchParentsAsync(new ParentSearch(OwnerUserId: user.UserId), null, 1, context.RequestAborted);
         if (options.CurrentValue.ScopesOf(user.UserId).Count == 0 && vendorOf.Items.Count == 0)
         {
-            return LoginForm(context, antiforgery, returnUrl, email,
+            return LoginForm(context, antiforgery, entra, returnUrl, email,
                 "This account has no access to the console: it is not of the platform team and owns no plugin.", StatusCodes.Status403Forbidden);
         }
         await context.SignInAsync(ConsoleAccess.Scheme, ConsoleAccess.Principal(user));
         return TypedResults.Redirect(returnUrl);
+    }
+
+    private static async Task<Results<ChallengeHttpResult, HtmlPage>> EntraLogin(HttpContext context, IAntiforgery antiforgery, ConsoleAccess access)
+    {
+        var form = await Html.ValidFormAsync(context, antiforgery);
+        if (form is null)
+        {
+            return Html.FormRefused();
+        }
+        // Reject when Entra sign-in is not configured: there is no provider to send anyone to.
+        if (!await access.EntraSignInConfiguredAsync())
+        {
+            return Html.Error("Not available", "Signing in with Microsoft Entra ID is not configured here.", StatusCodes.Status404NotFound);
+        }
+        // The return address travels inside the protected state, and is a console page.
+        var next = $"{SignedInPath}?returnUrl={Uri.EscapeDataString(SafeReturnUrl(RequestForms.SingleValue(form["returnUrl"])))}";
+        return TypedResults.Challenge(new AuthenticationProperties { RedirectUri = next }, [ConsoleEntraSignIn.Scheme]);
+    }
+
+    // The identity provider's redirect chain started on another site, so a browser withholds the SameSite=Strict
+    // console cookie from the page it lands on. This page, sent without needing it, moves on from the console's
+    // own site, where the cookie is sent.
+    private static HtmlPage SignedIn(string? returnUrl)
+    {
+        var next = SafeReturnUrl(returnUrl);
+        return Html.Page("Signed in", $"""
+            <h1>Signed in</h1>
+            <p><a href="{Html.Text(next)}">Continue to the console</a></p>
+            """, refreshTo: next);
     }
 
     private static async Task<Results<RedirectHttpResult, HtmlPage>> Logout(HttpContext context, IAntiforgery antiforgery)
@@ -157,9 +200,10 @@ public static partial class ConsoleEndpoints
         {
             return Html.Error("Bad search", $"Search by a name's beginning or a client id, at most {ClientText.MaxNameLength} characters.");
         }
-        // The platform team sees every parent; a vendor only their own.
-        var search = new ParentSearch(query, user.Can(ClientsRead) ? null : user.User.UserId);
-        var page = await clients.SearchParentsAsync(search, after, 50, context.RequestAborted);
+        // The platform team sees every parent; a vendor only their own; an Entra user without clients:read none.
+        var page = user.Can(ClientsRead) || user.Account is not null
+            ? await clients.SearchParentsAsync(new ParentSearch(query, user.Can(ClientsRead) ? null : user.Account!.UserId), after, 50, context.RequestAborted)
+            : new Page<Client>([], null);
         var rows = string.Concat(page.Items.Select(parent => $"""
             <tr>
             <td data-label="Name"><a href="{ParentsPath}/{Html.Text(parent.ClientId)}">{Html.Untrusted(parent.Name)}</a></td>
@@ -490,7 +534,7 @@ public static partial class ConsoleEndpoints
         var heading = untrustedTitle ? Html.Untrusted(title, 200) : Html.Text(title);
         return Html.Page(title, $"""
             <nav class="console" aria-label="Console">{string.Join(" ", links)}
-            <span class="who">{Html.Text(user.User.Email)}{(user.Scopes.Count > 0 ? "" : " (vendor)")}</span>
+            <span class="who">{Html.Text(user.Name)}{(user.Scopes.Count > 0 ? "" : " (vendor)")}</span>
             <form class="inline" method="post" action="{Prefix}/logout">{Html.AntiforgeryField(context, antiforgery)}<button class="link" type="submit">Sign out</button></form></nav>
             <h1>{heading}</h1>
             {body}

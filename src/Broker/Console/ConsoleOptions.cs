@@ -1,9 +1,10 @@
 using Broker.Core.Platform;
+using Broker.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace Broker.Console;
 
-/// <summary>The <c>Console</c> section: who the platform team is, and how long a console session lasts.</summary>
+/// <summary>The <c>Console</c> section: who the platform team is, how they sign in, and how long a console session lasts.</summary>
 public sealed class ConsoleOptions
 {
     public const string Section = "Console";
@@ -13,6 +14,13 @@ public sealed class ConsoleOptions
     /// scopes it holds in the console. Matched by user id only: anyone may join with any e-mail address.
     /// </summary>
     public List<ConsoleAdministrator> Administrators { get; set; } = [];
+
+    /// <summary>
+    /// The platform team may also sign in with Microsoft Entra ID (OpenID Connect, the <c>AzureAd</c> section's
+    /// app registration with a client secret); their app roles grant the scopes, as on the admin API. Off by
+    /// default: an <c>AzureAd</c> section alone only lets the admin API accept Entra bearer tokens.
+    /// </summary>
+    public bool EntraId { get; set; }
 
     /// <summary>A console session ends after this long without a request.</summary>
     public TimeSpan SessionTimeout { get; set; } = TimeSpan.FromMinutes(30);
@@ -35,8 +43,11 @@ public sealed class ConsoleAdministrator
     public List<string> Scopes { get; set; } = [];
 }
 
-internal sealed class ConsoleOptionsValidation : IValidateOptions<ConsoleOptions>
+internal sealed class ConsoleOptionsValidation(IConfiguration configuration) : IValidateOptions<ConsoleOptions>
 {
+    // Tenant values that let any organisation's users in: their own administrators could assign them our app roles.
+    private static readonly string[] SharedTenants = ["common", "organizations", "consumers"];
+
     public ValidateOptionsResult Validate(string? name, ConsoleOptions options)
     {
         var failures = new List<string>();
@@ -58,6 +69,20 @@ internal sealed class ConsoleOptionsValidation : IValidateOptions<ConsoleOptions
             if (AdminScopes.Problem(administrator.Scopes) is { } scopeProblem)
             {
                 failures.Add($"{entry}: {scopeProblem}.");
+            }
+        }
+        if (options.EntraId)
+        {
+            // Reject an Entra sign-in that could not redeem a code, or that a foreign tenant's users could pass.
+            var entra = configuration.GetSection(AdminAuthentication.EntraSection);
+            if (string.IsNullOrWhiteSpace(entra["ClientId"]) || string.IsNullOrWhiteSpace(entra["ClientSecret"]))
+            {
+                failures.Add($"Console:EntraId needs {AdminAuthentication.EntraSection}:ClientId and {AdminAuthentication.EntraSection}:ClientSecret (the app registration's id and a client secret).");
+            }
+            var tenant = entra["TenantId"];
+            if (string.IsNullOrWhiteSpace(tenant) || SharedTenants.Contains(tenant.Trim(), StringComparer.OrdinalIgnoreCase))
+            {
+                failures.Add($"Console:EntraId needs {AdminAuthentication.EntraSection}:TenantId to name your tenant (not common, organizations or consumers).");
             }
         }
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

@@ -29,9 +29,12 @@ public static class Html
         return $"<bdi>{Text(value)}</bdi>";
     }
 
-    /// <summary>A whole page with the given status code, in the deployment's branding; <paramref name="wide"/> for tables.</summary>
-    public static HtmlPage Page(string title, string body, int statusCode = StatusCodes.Status200OK, bool wide = false) =>
-        new(title, body, statusCode, wide);
+    /// <summary>
+    /// A whole page with the given status code, in the deployment's branding; <paramref name="wide"/> for tables;
+    /// <paramref name="refreshTo"/>, a path of ours, the page the browser moves on to at once (no script).
+    /// </summary>
+    public static HtmlPage Page(string title, string body, int statusCode = StatusCodes.Status200OK, bool wide = false, string? refreshTo = null) =>
+        new(title, body, statusCode, wide, refreshTo);
 
     /// <summary>An error page: what went wrong, in words, and never a redirect.</summary>
     public static HtmlPage Error(string title, string message, int statusCode = StatusCodes.Status400BadRequest) =>

@@ -6,7 +6,7 @@ namespace Broker.Http;
 /// A page of the broker: the body is rendered inside the layout when the response is written, so the
 /// layout takes the deployment's branding from the request's services and no page needs to pass it.
 /// </summary>
-public sealed class HtmlPage(string title, string body, int statusCode, bool wide) : IResult, IStatusCodeHttpResult, IContentTypeHttpResult
+public sealed class HtmlPage(string title, string body, int statusCode, bool wide, string? refreshTo = null) : IResult, IStatusCodeHttpResult, IContentTypeHttpResult
 {
     public const string ContentType = "text/html; charset=utf-8";
 
@@ -34,6 +34,7 @@ public sealed class HtmlPage(string title, string body, int statusCode, bool wid
             <meta charset="utf-8">
             <meta name="viewport" content="width=device-width, initial-scale=1">
             <title>{Html.Text(title)} · {Html.Text(branding.ProductName)}</title>
+            {(refreshTo is null ? "" : $"<meta http-equiv=\"refresh\" content=\"0; url={Html.Text(refreshTo)}\">")}
             <link rel="stylesheet" href="{Html.StylesheetPath}">
             </head>
             <body>

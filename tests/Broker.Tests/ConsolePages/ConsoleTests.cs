@@ -51,6 +51,19 @@ public sealed class ConsoleTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Without_console_entra_id_the_login_page_offers_no_entra_sign_in_and_its_route_answers_404()
+    {
+        var browser = new Browser(harness.Broker.CreateBrowser());
+        var page = await browser.GetAsync("/console/login");
+        (await page.Content.ReadAsStringAsync()).Should().NotContain("Entra");
+
+        var form = await Browser.FormAsync(page, "/console/login");
+        var entra = await browser.Http.PostAsync("/console/login/entra", new FormUrlEncodedContent(form.Fields));
+
+        entra.StatusCode.Should().Be(HttpStatusCode.NotFound);
+    }
+
+    [Fact]
     public async Task An_account_that_is_neither_of_the_team_nor_a_vendor_is_refused_and_a_wrong_password_says_so()
     {
         var browser = new Browser(harness.Broker.CreateBrowser());
