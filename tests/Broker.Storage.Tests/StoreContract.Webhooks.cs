@@ -77,6 +77,13 @@ public abstract partial class StoreContract
         replayed.Cursor.Should().Be(0, "entry 1 and what follows are delivered again");
         (await Webhooks.TryLeaseAsync(subscription.Id, "b", Now, Now.AddMinutes(1))).Should().NotBeNull();
         (await Webhooks.ReplayAsync("missing", null, Entry(AuditActions.WebhookReplayed))).Should().BeFalse();
+
+        // A cursor past the log's end would skip entries written later: refused, and the cursor stays.
+        var newest = (await Webhooks.EntriesAfterAsync(0, 10_000)).Max(entry => entry.Id);
+        (await Webhooks.ReplayAsync(subscription.Id, newest + 2, Entry(AuditActions.WebhookReplayed))).Should().BeFalse();
+        (await Webhooks.FindAsync(subscription.Id))!.Cursor.Should().Be(0);
+        (await Webhooks.ReplayAsync(subscription.Id, newest + 1, Entry(AuditActions.WebhookReplayed))).Should().BeTrue("from the next entry: only what is written from now on");
+        (await Webhooks.FindAsync(subscription.Id))!.Cursor.Should().Be(newest);
     }
 
     [SkippableFact]

@@ -25,7 +25,8 @@ public interface IWebhookStore
 
     /// <summary>
     /// Unparks the subscription and clears its failures; with <paramref name="fromEventId"/> the cursor
-    /// moves to just before that entry, so it and what follows are delivered again. False when not found.
+    /// moves to just before that entry, so it and what follows are delivered again. False when not found, or
+    /// when <paramref name="fromEventId"/> is past the entry after the newest (the cursor would skip entries not yet written).
     /// </summary>
     Task<bool> ReplayAsync(string id, long? fromEventId, AuditEntry audit, CancellationToken cancellationToken = default);
 

@@ -77,6 +77,7 @@ public sealed class WebhookStore(Database database) : IWebhookStore
                        SET parked_at = NULL, failures = 0, last_error = NULL,
                            delivered_through = COALESCE(@Through, delivered_through)
                      WHERE subscription_id = @Id
+                       AND (@Through IS NULL OR @Through <= (SELECT COALESCE(MAX(id), 0) FROM audit_log))
                     """)
                     .With("Id", id).With("Through", fromEventId - 1),
                 AuditStore.Insert(audit),

@@ -178,7 +178,10 @@ public static class WebhooksApi
             from is null ? "from where it stopped" : $"from audit entry {from}");
         if (!await store.ReplayAsync(id, from, audit, context.RequestAborted))
         {
-            return NotFound(id);
+            // Reject a cursor past the log's end: the subscription would silently skip entries written later.
+            return await store.FindAsync(id, context.RequestAborted) is null
+                ? NotFound(id)
+                : BadRequest($"from_event_id {from} is past the newest audit entry; replay from an entry that exists, or from the next one");
         }
         return TypedResults.Ok(WebhookView.From((await store.FindAsync(id, context.RequestAborted))!));
     }

@@ -194,6 +194,23 @@ public sealed class WebhookDeliveryTests
     }
 
     [Fact]
+    public async Task A_replay_from_past_the_newest_entry_is_refused_and_later_entries_are_still_delivered()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        using var broker = DeliveringBroker();
+        var admin = await AdminAsync(broker);
+        var (id, _, start) = await SubscribeAsync(admin, receiver.Url, AuditActions.SecretRotated);
+
+        var refused = await admin.PostAsJsonAsync($"/admin/v1/webhooks/{id}/replay", new { from_event_id = start + 1_000_000 });
+
+        refused.StatusCode.Should().Be(HttpStatusCode.BadRequest);
+        (await refused.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("detail").GetString().Should().Contain("past the newest audit entry");
+        var parent = await broker.CreateParentAsync();
+        await RotateAsync(broker, parent.Client.ClientId);
+        await receiver.WaitUntilAsync(received => received.Count >= 1, "the rotation after the refused replay");
+    }
+
+    [Fact]
     public async Task After_a_secret_rotation_deliveries_verify_with_the_old_secret_and_with_the_new_one()
     {
         await using var receiver = await WebhookReceiver.StartAsync();
