@@ -1,7 +1,7 @@
-using System.Diagnostics.Metrics;
 using System.Globalization;
 using System.Net;
 using System.Text.Json;
+using Broker.Hosting;
 using Broker.Operations;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -27,7 +27,7 @@ public sealed class RetentionTests
         var created = await Installation.CreateChildAsync(api, token, new { name = "My Blog" }, idempotencyKey: "first");
         created.StatusCode.Should().Be(HttpStatusCode.Created);
         var job = broker.Services.GetRequiredService<RetentionJob>();
-        using var rowsRemoved = new RowsRemovedListener(job);
+        using var rowsRemoved = new BrokerMetrics(broker.Services, BrokerTelemetry.RowsRemovedName, BrokerTelemetry.RetentionKindTag);
 
         // Past the installation tokens' retention (30 days), and so past the codes' (1 day).
         broker.Time.Advance(TimeSpan.FromDays(31));
@@ -87,40 +87,5 @@ public sealed class RetentionTests
         result.Failed.Should().BeTrue();
         result.FailureMessage.Should().Contain(message);
         new RetentionOptionsValidation().Validate(null, new RetentionOptions()).Succeeded.Should().BeTrue("the defaults are valid");
-    }
-
-    /// <summary>Sums <c>broker.retention.rows_removed</c> by its <c>kind</c> tag, from this broker's job only.</summary>
-    private sealed class RowsRemovedListener : IDisposable
-    {
-        private readonly MeterListener listener = new();
-
-        public RowsRemovedListener(RetentionJob job)
-        {
-            listener.InstrumentPublished = (instrument, meterListener) =>
-            {
-                if (ReferenceEquals(instrument.Meter, job.Meter) && instrument.Name == RetentionJob.RowsRemovedName)
-                {
-                    meterListener.EnableMeasurementEvents(instrument);
-                }
-            };
-            listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
-            {
-                foreach (var tag in tags)
-                {
-                    if (tag.Key == "kind")
-                    {
-                        lock (ByKind)
-                        {
-                            ByKind[(string)tag.Value!] = ByKind.GetValueOrDefault((string)tag.Value!) + value;
-                        }
-                    }
-                }
-            });
-            listener.Start();
-        }
-
-        public Dictionary<string, long> ByKind { get; } = new();
-
-        public void Dispose() => listener.Dispose();
     }
 }

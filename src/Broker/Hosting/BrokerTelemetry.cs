@@ -30,6 +30,9 @@ public sealed class BrokerTelemetry
     public const string AuthenticationTag = "broker.authentication.kind";
     public const string ThrottleTag = "broker.throttle.rule";
     public const string StatusTag = "http.response.status_code";
+    public const string RetentionKindTag = "kind";
+    public const string WebhookOutcomeTag = "broker.webhook.outcome";
+    public const string RowsRemovedName = "broker.retention.rows_removed";
 
     private readonly Counter<long> gateDecisions;
     private readonly Histogram<double> quotaStoreDuration;
@@ -40,6 +43,9 @@ public sealed class BrokerTelemetry
     private readonly Counter<long> authenticationFailures;
     private readonly Counter<long> throttles;
     private readonly Histogram<int> groupCommitBatch;
+    private readonly Counter<long> rowsRemoved;
+    private readonly Counter<long> webhookDeliveries;
+    private volatile int parkedWebhooks;
     private readonly ILogger security;
     private Func<bool>? quotaStoreAvailable;
 
@@ -70,6 +76,12 @@ public sealed class BrokerTelemetry
         groupCommitBatch = meter.CreateHistogram<int>("broker.storage.group_commit.batch_size", "{write}",
             "Writes committed together in one SQLite transaction.",
             advice: new() { HistogramBucketBoundaries = [1, 2, 4, 8, 16, 32, 64, 128] });
+        rowsRemoved = meter.CreateCounter<long>(RowsRemovedName, "{row}", "Rows the retention job removed, by kind.");
+        webhookDeliveries = meter.CreateCounter<long>("broker.webhooks.deliveries", "{attempt}",
+            "Webhook delivery attempts, by outcome: delivered, failed (retried later) or parked (attempts ran out).");
+        // While a subscription is parked, retention keeps every audit entry it has not received: worth an alert.
+        meter.CreateObservableGauge("broker.webhooks.parked", () => parkedWebhooks, "{subscription}",
+            "Webhook subscriptions parked, as of this instance's last delivery pass.");
         meter.CreateObservableGauge("broker.database.available", () => database.IsAvailable ? 1 : 0, null,
             "1 while the database answers, 0 during an outage (requests that need it answer 503).");
         meter.CreateObservableGauge("broker.redis.available", () => RedisAvailable(redis), null,
@@ -132,6 +144,15 @@ public sealed class BrokerTelemetry
                 new KeyValuePair<string, object?>(StatusTag, status is >= 0 and < 600 ? BoxedStatus[status] : status));
         }
     }
+
+    /// <summary>Rows of one retention kind removed by one batch (counted once across instances: each DELETE is conditional).</summary>
+    public void RowsRemoved(string kind, long count) => rowsRemoved.Add(count, new KeyValuePair<string, object?>(RetentionKindTag, kind));
+
+    /// <summary>One webhook delivery attempt's outcome: <c>delivered</c>, <c>failed</c> or <c>parked</c>.</summary>
+    public void WebhookAttempt(string outcome) => webhookDeliveries.Add(1, new KeyValuePair<string, object?>(WebhookOutcomeTag, outcome));
+
+    /// <summary>How many subscriptions the last delivery pass found parked.</summary>
+    public void WebhooksParked(int count) => parkedWebhooks = count;
 
     public void InstallationStep(string step)
     {

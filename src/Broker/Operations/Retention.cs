@@ -1,6 +1,6 @@
 using System.Data.Common;
-using System.Diagnostics.Metrics;
 using Broker.Core.Stores;
+using Broker.Hosting;
 using Broker.Storage;
 using Microsoft.Extensions.Options;
 
@@ -78,26 +78,20 @@ public sealed class RetentionOptionsValidation : IValidateOptions<RetentionOptio
 /// </summary>
 public sealed class RetentionJob : BackgroundService
 {
-    public const string MeterName = "Broker";
-    public const string RowsRemovedName = "broker.retention.rows_removed";
-
     private readonly IRetentionStore store;
     private readonly IOptions<RetentionOptions> options;
     private readonly TimeProvider time;
     private readonly ILogger<RetentionJob> logger;
-    private readonly Counter<long> rowsRemoved;
+    private readonly BrokerTelemetry telemetry;
 
-    public RetentionJob(IRetentionStore store, IOptions<RetentionOptions> options, TimeProvider time, ILogger<RetentionJob> logger)
+    public RetentionJob(IRetentionStore store, IOptions<RetentionOptions> options, TimeProvider time, ILogger<RetentionJob> logger, BrokerTelemetry telemetry)
     {
         this.store = store;
         this.options = options;
         this.time = time;
         this.logger = logger;
-        rowsRemoved = Meter.CreateCounter<long>(RowsRemovedName, unit: "{row}", description: "Rows the retention job removed, by kind.");
+        this.telemetry = telemetry;
     }
-
-    /// <summary>This job's instruments; OpenTelemetry listens to the meter's name.</summary>
-    internal Meter Meter { get; } = new(MeterName);
 
     /// <summary>The <c>kind</c> tag of each kind, snake_case as OpenTelemetry's conventions have it.</summary>
     public static string Tag(RetentionKind kind) => kind switch
@@ -127,7 +121,7 @@ public sealed class RetentionJob : BackgroundService
                 total += batch;
                 if (batch > 0)
                 {
-                    rowsRemoved.Add(batch, new KeyValuePair<string, object?>("kind", Tag(kind)));
+                    telemetry.RowsRemoved(Tag(kind), batch);
                 }
             }
             while (batch >= settings.BatchSize);
@@ -157,11 +151,6 @@ public sealed class RetentionJob : BackgroundService
         }
     }
 
-    public override void Dispose()
-    {
-        Meter.Dispose();
-        base.Dispose();
-    }
 }
 
 public static class RetentionSetup

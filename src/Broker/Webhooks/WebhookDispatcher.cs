@@ -3,6 +3,7 @@ using System.Text.Json;
 using Broker.Core.Platform;
 using Broker.Core.Security;
 using Broker.Core.Webhooks;
+using Broker.Hosting;
 using Microsoft.Extensions.Options;
 using Polly;
 using Polly.Retry;
@@ -19,7 +20,7 @@ namespace Broker.Webhooks;
 /// </summary>
 public sealed class WebhookDispatcher(
     IWebhookStore store, WebhookSender sender, WebhookSecrets secrets, IOptions<WebhookOptions> options,
-    TimeProvider time, ILogger<WebhookDispatcher> logger) : BackgroundService
+    TimeProvider time, ILogger<WebhookDispatcher> logger, BrokerTelemetry telemetry) : BackgroundService
 {
     private const int BatchSize = 100;
 
@@ -75,6 +76,7 @@ public sealed class WebhookDispatcher(
             }
         }
         var subscriptions = await store.ListAsync(cancellationToken);
+        telemetry.WebhooksParked(subscriptions.Count(subscription => subscription.ParkedAt is not null));
         var started = new List<Task>();
         foreach (var subscription in subscriptions.Where(subscription => subscription.ParkedAt is null))
         {
@@ -189,6 +191,7 @@ public sealed class WebhookDispatcher(
                 OnRetry = async arguments =>
                 {
                     failures++;
+                    telemetry.WebhookAttempt("failed");
                     var recorded = await store.RecordFailureAsync(
                         subscription.Id, owner, cursor, failures, Reason(arguments.Outcome.Exception), null, cancellationToken)
                         && await store.RenewLeaseAsync(
@@ -211,12 +214,14 @@ public sealed class WebhookDispatcher(
                 var now = time.GetUtcNow();
                 await sender.SendAsync(subscription.Url, messageId, now, payload, secrets.SigningKeys(subscription, now), token);
             }, lost.Token);
+            telemetry.WebhookAttempt("delivered");
             return true;
         }
         catch (Exception exception) when (exception is WebhookDeliveryException or TimeoutRejectedException)
         {
             var reason = Reason(exception);
             await store.RecordFailureAsync(subscription.Id, owner, cursor, failures + 1, reason, time.GetUtcNow(), cancellationToken);
+            telemetry.WebhookAttempt("parked");
             logger.LogWarning("webhook {SubscriptionId} parked after {Attempts} attempts at audit entry {EntryId}: {Reason}",
                 subscription.Id, failures + 1, entry.Id, reason);
             return false;

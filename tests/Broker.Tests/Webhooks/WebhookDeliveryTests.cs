@@ -138,6 +138,8 @@ public sealed class WebhookDeliveryTests
         await using var receiver = await WebhookReceiver.StartAsync();
         using var broker = DeliveringBroker(maxAttempts: 3);
         var admin = await AdminAsync(broker);
+        using var attempts = new BrokerMetrics(broker.Services, "broker.webhooks.deliveries", BrokerTelemetry.WebhookOutcomeTag);
+        using var parked = new BrokerMetrics(broker.Services, "broker.webhooks.parked");
         receiver.Mode = WebhookReceiver.Behaviour.Fail;
         var (id, _, start) = await SubscribeAsync(admin, receiver.Url);
         var parent = await broker.CreateParentAsync();
@@ -159,6 +161,10 @@ public sealed class WebhookDeliveryTests
         subscription.GetProperty("last_error").GetString().Should().Be("the receiver answered 500");
         subscription.GetProperty("delivered_through").GetInt64().Should().Be(start, "the failed entry is held, not skipped");
         receiver.Received.Should().HaveCount(3, "a parked subscription is not attempted again");
+        attempts.ByKind.Should().Equal(new Dictionary<string, long> { ["failed"] = 2, ["parked"] = 1 });
+        await broker.Services.GetServices<Microsoft.Extensions.Hosting.IHostedService>().OfType<WebhookDispatcher>().Single().PassAsync(CancellationToken.None);
+        parked.Observe();
+        parked.ByKind.Should().Equal(new Dictionary<string, long> { [""] = 1 }, "the alert to raise: retention holds the audit log for it");
 
         receiver.Mode = WebhookReceiver.Behaviour.Accept;
         var (exit, output, error) = await CliAsync(broker, admin, "webhooks", "replay", id);
@@ -170,6 +176,9 @@ public sealed class WebhookDeliveryTests
 
         receiver.Accepted.Select(request => request.AuditId).Should().Equal(expected.Select(entry => entry.Id));
         (await CliAsync(broker, admin, "webhooks", "list")).Output.Should().Contain(id).And.Contain("active");
+        attempts.ByKind["delivered"].Should().Be(expected.Count);
+        parked.Observe();
+        parked.ByKind[""].Should().Be(0);
     }
 
     [Fact]
