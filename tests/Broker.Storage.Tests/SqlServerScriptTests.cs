@@ -186,16 +186,27 @@ public sealed class SqlServerScriptTests
 
     private static async Task InvokeAsync(object store, MethodInfo method)
     {
-        var arguments = method.GetParameters().Select(parameter => Sample(parameter, store.GetType())).ToArray();
-        var task = method.Invoke(store, arguments) as Task
-            ?? throw new InvalidOperationException($"{store.GetType().Name}.{method.Name} is not asynchronous; stores' methods return tasks");
-        try
+        // Once per value of an enum parameter: a value may choose its own SQL (a retention kind does).
+        var parameters = method.GetParameters();
+        var choice = Array.FindIndex(parameters, parameter => (Nullable.GetUnderlyingType(parameter.ParameterType) ?? parameter.ParameterType).IsEnum);
+        var choices = choice < 0 ? [null] : Enum.GetValues(Nullable.GetUnderlyingType(parameters[choice].ParameterType) ?? parameters[choice].ParameterType).Cast<object?>().ToArray();
+        foreach (var chosen in choices)
         {
-            await task;
-        }
-        catch (InvalidOperationException exception) when (exception.Message.Contains("affected 0 rows", StringComparison.Ordinal))
-        {
-            // A store refusing a zero-row answer is right; the command it refused is recorded.
+            var arguments = parameters.Select(parameter => Sample(parameter, store.GetType())).ToArray();
+            if (choice >= 0)
+            {
+                arguments[choice] = chosen;
+            }
+            var task = method.Invoke(store, arguments) as Task
+                ?? throw new InvalidOperationException($"{store.GetType().Name}.{method.Name} is not asynchronous; stores' methods return tasks");
+            try
+            {
+                await task;
+            }
+            catch (InvalidOperationException exception) when (exception.Message.Contains("affected 0 rows", StringComparison.Ordinal))
+            {
+                // A store refusing a zero-row answer is right; the command it refused is recorded.
+            }
         }
     }
 

@@ -69,6 +69,7 @@ public abstract partial class StoreContract
             [RetentionKind.AdminTokens] = 1,
             // The admin tokens' creation and revocations, ten and two days ago.
             [RetentionKind.AuditEntries] = 4,
+            [RetentionKind.UsageHours] = 0,
         });
         (await Grants.FindTokenAsync(spent.TokenHash)).Should().BeNull();
         (await Grants.FindTokenAsync(expiredInstallation.TokenHash)).Should().BeNull();
@@ -136,5 +137,40 @@ public abstract partial class StoreContract
 
         var kept = (await audit.QueryAsync(new AuditQuery { Limit = 10 })).Items.Select(entry => entry.Target);
         kept.Should().Contain("client:undelivered").And.NotContain("client:delivered");
+    }
+
+    [SkippableFact]
+    public async Task Usage_hours_are_removed_oldest_hour_first_in_batches_until_the_cutoff_and_racing_removers_delete_each_once()
+    {
+        var parent = await CreateParentAsync();
+        var owner = await CreateUserAsync();
+        var children = new List<Client>();
+        for (var i = 0; i < 7; i++)
+        {
+            var child = NewChild(parent, owner);
+            (await Clients.CreateAsync(child)).Should().BeTrue();
+            children.Add(child);
+        }
+        var hour = UsageHour.HourOf(Now);
+        // Seven installations in each of three old hours, and in the hour of the cutoff and the one after.
+        foreach (var offset in new[] { -30, -29, -28, -24, -23 })
+        {
+            await Usage.AddAsync([.. children.Select(child => Calls(child, hour.AddHours(offset), 1))]);
+        }
+        var cutoff = hour.AddHours(-24);
+
+        (await Retention.RemoveAsync(RetentionKind.UsageHours, cutoff, 5)).Should().Be(5, "five installations' rows of the oldest hour");
+        (await Retention.RemoveAsync(RetentionKind.UsageHours, cutoff, 5)).Should().Be(2, "the rest of that hour");
+        var racing = await RaceAsync(Racers, _ => Retention.RemoveAsync(RetentionKind.UsageHours, cutoff, 3));
+        var removedByRace = racing.Sum();
+        while (await Retention.RemoveAsync(RetentionKind.UsageHours, cutoff, 3) is var removed and > 0)
+        {
+            removedByRace += removed;
+        }
+
+        removedByRace.Should().Be(14, "the two other hours before the cutoff, each row once");
+        var left = await Usage.HoursAsync(UsageScope.OfParent(parent.ClientId), hour.AddDays(-2), hour.AddHours(1));
+        left.Select(row => row.Hour).Should().Equal(hour.AddHours(-24), hour.AddHours(-23));
+        left.Should().OnlyContain(row => row.Admitted == 7);
     }
 }

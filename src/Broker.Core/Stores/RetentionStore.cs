@@ -17,6 +17,9 @@ public enum RetentionKind
 
     /// <summary>Audit entries, by when they were written.</summary>
     AuditEntries,
+
+    /// <summary>Hourly usage counts of installations (the console's charts), by the hour they count.</summary>
+    UsageHours,
 }
 
 /// <summary>Removes what has ended, a bounded batch at a time.</summary>

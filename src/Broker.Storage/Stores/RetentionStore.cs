@@ -26,8 +26,7 @@ public sealed class RetentionStore(Database database) : IRetentionStore
     public Task<int> RemoveAsync(RetentionKind kind, DateTimeOffset before, int batchSize, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
-        var (table, key, ended) = Kinds[kind];
-        var sql = $"DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM {table} WHERE {ended} ORDER BY {key} {database.Dialect.LimitClause("@Batch")})";
+        var sql = kind == RetentionKind.UsageHours ? OldestUsageHourSql() : KeyedSql(kind);
         return database.InTransactionAsync(async (connection, transaction, token) =>
         {
             var removed = await connection.ExecuteAsync(new CommandDefinition(
@@ -35,4 +34,21 @@ public sealed class RetentionStore(Database database) : IRetentionStore
             return (removed, true);
         }, cancellationToken);
     }
+
+    private string KeyedSql(RetentionKind kind)
+    {
+        var (table, key, ended) = Kinds[kind];
+        return $"DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM {table} WHERE {ended} ORDER BY {key} {database.Dialect.LimitClause("@Batch")})";
+    }
+
+    // Usage rows have a two-column key (installation, hour), which IN cannot name on SQL Server: a batch is
+    // up to @Batch installations' rows of the oldest hour, when that hour is before the cutoff. The index
+    // (hour_start, client_id) of V013 finds the oldest hour and its rows.
+    private string OldestUsageHourSql() =>
+        $"""
+        DELETE FROM usage_hours
+         WHERE hour_start = (SELECT MIN(hour_start) FROM usage_hours) AND hour_start < @Before
+           AND client_id IN (SELECT client_id FROM usage_hours WHERE hour_start = (SELECT MIN(hour_start) FROM usage_hours)
+                             ORDER BY client_id {database.Dialect.LimitClause("@Batch")})
+        """;
 }

@@ -32,6 +32,9 @@ public sealed class RetentionOptions
     /// <summary>Audit entries, by when they were written.</summary>
     public TimeSpan AuditEntries { get; set; } = TimeSpan.FromDays(365);
 
+    /// <summary>Hourly usage counts (the console shows 7 days; a year and a month allow comparing a month with the year before).</summary>
+    public TimeSpan UsageHours { get; set; } = TimeSpan.FromDays(400);
+
     /// <summary>How often the job runs.</summary>
     public TimeSpan Interval { get; set; } = TimeSpan.FromHours(1);
 
@@ -45,6 +48,7 @@ public sealed class RetentionOptions
         RetentionKind.AccessTokens => AccessTokens,
         RetentionKind.AdminTokens => AdminTokens,
         RetentionKind.AuditEntries => AuditEntries,
+        RetentionKind.UsageHours => UsageHours,
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
     };
 }
@@ -101,6 +105,7 @@ public sealed class RetentionJob : BackgroundService
         RetentionKind.AccessTokens => "access_token",
         RetentionKind.AdminTokens => "admin_token",
         RetentionKind.AuditEntries => "audit_entry",
+        RetentionKind.UsageHours => "usage_hour",
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
     };
 
@@ -124,7 +129,9 @@ public sealed class RetentionJob : BackgroundService
                     telemetry.RowsRemoved(Tag(kind), batch);
                 }
             }
-            while (batch >= settings.BatchSize);
+            // Until a batch finds nothing: a kind's batch may stop short of the size and still leave rows (usage
+            // hours are removed an hour at a time).
+            while (batch > 0);
             removed[kind] = total;
         }
         return removed;
