@@ -19,46 +19,39 @@ public sealed class GrantStore(Database database) : IGrantStore
         $"INSERT INTO access_tokens ({TokenColumns}) VALUES (@TokenHash, @ClientId, @UserId, @Scope, @Purpose, @CodeHash, " +
         "@Origin, @CreatedAt, @ExpiresAt, @RevokedAt, @SpentAt, @IdempotencyKey, @RequestFingerprint, @ChildClientId)";
 
-    public Task CreateCodeAsync(AuthorizationCode code, CancellationToken cancellationToken = default) =>
-        database.WithConnectionAsync(async (connection, token) =>
-        {
-            var rows = await connection.ExecuteAsync(new CommandDefinition(
-                $"INSERT INTO authorization_codes ({CodeColumns}) VALUES (@CodeHash, @ClientId, @UserId, @RedirectUri, @Scope, @CodeChallenge, @CreatedAt, @ExpiresAt, @RedeemedAt)",
-                new
-                {
-                    code.CodeHash,
-                    code.ClientId,
-                    code.UserId,
-                    code.RedirectUri,
-                    code.Scope,
-                    code.CodeChallenge,
-                    CreatedAt = DbValues.Time(code.CreatedAt),
-                    ExpiresAt = DbValues.Time(code.ExpiresAt),
-                    RedeemedAt = DbValues.Time(code.RedeemedAt),
-                },
-                cancellationToken: token));
-            EnsureOneRow(rows, "authorization code insert");
-        }, cancellationToken);
+    // The writes of the installation flow go through Database.WriteAsync: on SQLite, writes arriving
+    // together share one transaction (group commit) instead of queueing on the file's write lock, where
+    // SQLite's busy handler sleeps in steps of 1 to 100 ms.
+    public async Task CreateCodeAsync(AuthorizationCode code, CancellationToken cancellationToken = default) =>
+        EnsureOneRow(await database.WriteAsync(
+            [
+                new Statement(
+                    $"INSERT INTO authorization_codes ({CodeColumns}) VALUES (@CodeHash, @ClientId, @UserId, @RedirectUri, @Scope, @CodeChallenge, @CreatedAt, @ExpiresAt, @RedeemedAt)")
+                    .With("CodeHash", code.CodeHash)
+                    .With("ClientId", code.ClientId)
+                    .With("UserId", code.UserId)
+                    .With("RedirectUri", code.RedirectUri)
+                    .With("Scope", code.Scope)
+                    .With("CodeChallenge", code.CodeChallenge)
+                    .With("CreatedAt", DbValues.Time(code.CreatedAt))
+                    .With("ExpiresAt", DbValues.Time(code.ExpiresAt))
+                    .With("RedeemedAt", DbValues.Time(code.RedeemedAt)),
+            ],
+            cancellationToken), "authorization code insert");
 
     public async Task<AuthorizationCode?> FindCodeAsync(string codeHash, CancellationToken cancellationToken = default) =>
         (await database.QuerySingleOrDefaultAsync<CodeRow>(
             $"SELECT {CodeColumns} FROM authorization_codes WHERE code_hash = @codeHash", new { codeHash }, cancellationToken))?.ToCode();
 
     public Task<bool> RedeemCodeAsync(string codeHash, AccessToken token, DateTimeOffset now, CancellationToken cancellationToken = default) =>
-        database.InTransactionAsync(async (connection, transaction) =>
-        {
-            var redeemed = await connection.ExecuteAsync(new CommandDefinition(
-                "UPDATE authorization_codes SET redeemed_at = @Now WHERE code_hash = @codeHash AND redeemed_at IS NULL",
-                new { codeHash, Now = DbValues.Time(now) }, transaction, cancellationToken: cancellationToken));
-            if (redeemed != 1)
-            {
-                return (false, false);
-            }
-            var inserted = await connection.ExecuteAsync(new CommandDefinition(
-                InsertTokenSql, TokenRow.From(token), transaction, cancellationToken: cancellationToken));
-            EnsureOneRow(inserted, "access token insert");
-            return (true, true);
-        }, cancellationToken);
+        // The code's conditional UPDATE decides: of racing redemptions one changes the row, and only its token is stored.
+        database.WriteAsync(
+            [
+                new Statement("UPDATE authorization_codes SET redeemed_at = @Now WHERE code_hash = @CodeHash AND redeemed_at IS NULL")
+                    .With("Now", DbValues.Time(now)).With("CodeHash", codeHash),
+                InsertToken(token),
+            ],
+            cancellationToken);
 
     public Task RevokeIssuedForCodeAsync(string codeHash, DateTimeOffset now, CancellationToken cancellationToken = default) =>
         database.InTransactionAsync(async (connection, transaction) =>
@@ -81,47 +74,61 @@ public sealed class GrantStore(Database database) : IGrantStore
         (await database.QuerySingleOrDefaultAsync<TokenRow>(
             $"SELECT {TokenColumns} FROM access_tokens WHERE token_hash = @tokenHash", new { tokenHash }, cancellationToken))?.ToToken();
 
-    public Task CreateTokenAsync(AccessToken token, CancellationToken cancellationToken = default) =>
-        database.WithConnectionAsync(async (connection, budget) =>
-            EnsureOneRow(await connection.ExecuteAsync(new CommandDefinition(InsertTokenSql, TokenRow.From(token), cancellationToken: budget)), "access token insert"),
-            cancellationToken);
+    public async Task CreateTokenAsync(AccessToken token, CancellationToken cancellationToken = default) =>
+        EnsureOneRow(await database.WriteAsync([InsertToken(token)], cancellationToken), "access token insert");
 
-    public Task<SpendOutcome> SpendInstallationTokenAsync(
+    public async Task<SpendOutcome> SpendInstallationTokenAsync(
         string tokenHash, string? idempotencyKey, string requestFingerprint, Client child, DateTimeOffset now,
-        AuditEntry? audit = null, CancellationToken cancellationToken = default) =>
-        database.InTransactionAsync(async (connection, transaction) =>
-        {
-            var inserted = await connection.ExecuteAsync(ClientTable.Insert(child).Command(transaction, cancellationToken));
-            EnsureOneRow(inserted, "child client insert");
-            var spent = await connection.ExecuteAsync(new CommandDefinition(
+        AuditEntry? audit = null, CancellationToken cancellationToken = default)
+    {
+        List<Statement> statements =
+        [
+            ClientTable.Insert(child),
+            // Not spent by this write (spent, revoked or expired meanwhile): the whole write is undone, the
+            // child with it, so that exactly one caller ever gets one.
+            new Statement(
                 """
                 UPDATE access_tokens
-                   SET spent_at = @Now, idempotency_key = @idempotencyKey, request_fingerprint = @requestFingerprint,
+                   SET spent_at = @Now, idempotency_key = @IdempotencyKey, request_fingerprint = @RequestFingerprint,
                        child_client_id = @ChildClientId
-                 WHERE token_hash = @tokenHash AND purpose = @Purpose
+                 WHERE token_hash = @TokenHash AND purpose = @Purpose
                    AND spent_at IS NULL AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > @Now)
-                """,
-                new
-                {
-                    tokenHash,
-                    idempotencyKey,
-                    requestFingerprint,
-                    ChildClientId = child.ClientId,
-                    Purpose = TokenRow.PurposeName(TokenPurpose.Installation),
-                    Now = DbValues.Time(now),
-                },
-                transaction, cancellationToken: cancellationToken));
-            // Not spent by us: roll the child back, so that exactly one caller ever gets one.
-            if (spent != 1)
-            {
-                return (SpendOutcome.TokenNotUsable, false);
-            }
-            if (audit is not null)
-            {
-                await AuditStore.InsertAsync(connection, transaction, audit, cancellationToken);
-            }
-            return (SpendOutcome.Created, true);
-        }, cancellationToken);
+                """)
+                .With("Now", DbValues.Time(now))
+                .With("IdempotencyKey", idempotencyKey)
+                .With("RequestFingerprint", requestFingerprint)
+                .With("ChildClientId", child.ClientId)
+                .With("TokenHash", tokenHash)
+                .With("Purpose", TokenRow.PurposeName(TokenPurpose.Installation)),
+        ];
+        if (audit is not null)
+        {
+            statements.Add(AuditStore.Insert(audit));
+        }
+        return await database.WriteAsync(statements, cancellationToken) ? SpendOutcome.Created : SpendOutcome.TokenNotUsable;
+    }
+
+    private static Statement InsertToken(AccessToken token)
+    {
+        var row = TokenRow.From(token);
+        return new Statement(InsertTokenSql)
+            .With("TokenHash", row.TokenHash)
+            .With("ClientId", row.ClientId)
+            .With("UserId", row.UserId)
+            .With("Scope", row.Scope)
+            .With("Purpose", row.Purpose)
+            .With("CodeHash", row.CodeHash)
+            .With("Origin", row.Origin)
+            .With("CreatedAt", row.CreatedAt)
+            .With("ExpiresAt", row.ExpiresAt)
+            .With("RevokedAt", row.RevokedAt)
+            .With("SpentAt", row.SpentAt)
+            .With("IdempotencyKey", row.IdempotencyKey)
+            .With("RequestFingerprint", row.RequestFingerprint)
+            .With("ChildClientId", row.ChildClientId);
+    }
+
+    private static void EnsureOneRow(bool written, string what) => EnsureOneRow(written ? 1 : 0, what);
 
     private static void EnsureOneRow(int rows, string what)
     {
