@@ -71,15 +71,17 @@ public sealed class WebhookStore(Database database) : IWebhookStore
     public Task<bool> ReplayAsync(string id, long? fromEventId, AuditEntry audit, CancellationToken cancellationToken = default) =>
         database.WriteAsync(
             [
-                new Statement(
-                    """
-                    UPDATE webhook_subscriptions
-                       SET parked_at = NULL, failures = 0, last_error = NULL,
-                           delivered_through = COALESCE(@Through, delivered_through)
-                     WHERE subscription_id = @Id
-                       AND (@Through IS NULL OR @Through <= (SELECT COALESCE(MAX(id), 0) FROM audit_log))
-                    """)
-                    .With("Id", id).With("Through", fromEventId - 1),
+                // With a starting entry, the cursor never passes the log's end (it would skip entries written later).
+                fromEventId is null
+                    ? new Statement("UPDATE webhook_subscriptions SET parked_at = NULL, failures = 0, last_error = NULL WHERE subscription_id = @Id")
+                        .With("Id", id)
+                    : new Statement(
+                        """
+                        UPDATE webhook_subscriptions
+                           SET parked_at = NULL, failures = 0, last_error = NULL, delivered_through = @Through
+                         WHERE subscription_id = @Id AND @Through <= (SELECT COALESCE(MAX(id), 0) FROM audit_log)
+                        """)
+                        .With("Id", id).With("Through", fromEventId - 1),
                 AuditStore.Insert(audit),
             ],
             cancellationToken);
