@@ -43,7 +43,9 @@ public sealed class Statement(string sql) : SqlMapper.IDynamicParameters
     {
         foreach (var statement in statements)
         {
-            if (await execute(statement) == 0)
+            // An unknown count (-1: SQL Server with NOCOUNT on) is not a changed row: a one-time write
+            // must fail closed rather than spend twice.
+            if (await execute(statement) <= 0)
             {
                 return false;
             }

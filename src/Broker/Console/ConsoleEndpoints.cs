@@ -138,7 +138,7 @@ public static partial class ConsoleEndpoints
         return TypedResults.Redirect(returnUrl);
     }
 
-    private static async Task<Results<ChallengeHttpResult, HtmlPage>> EntraLogin(HttpContext context, IAntiforgery antiforgery, ConsoleAccess access)
+    private static async Task<Results<EmptyHttpResult, HtmlPage>> EntraLogin(HttpContext context, IAntiforgery antiforgery, ConsoleAccess access)
     {
         var form = await Html.ValidFormAsync(context, antiforgery);
         if (form is null)
@@ -152,7 +152,21 @@ public static partial class ConsoleEndpoints
         }
         // The return address travels inside the protected state, and is a console page.
         var next = $"{SignedInPath}?returnUrl={Uri.EscapeDataString(SafeReturnUrl(RequestForms.SingleValue(form["returnUrl"])))}";
-        return TypedResults.Challenge(new AuthenticationProperties { RedirectUri = next }, [ConsoleEntraSignIn.Scheme]);
+        try
+        {
+            // The challenge reads Entra's metadata first: run here, so that Entra being away is a page, not a 500.
+            await context.ChallengeAsync(ConsoleEntraSignIn.Scheme, new AuthenticationProperties { RedirectUri = next });
+            return TypedResults.Empty;
+        }
+        catch (Exception exception) when (exception is InvalidOperationException or HttpRequestException or IOException)
+        {
+            context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(ConsoleEntraSignIn))
+                .LogWarning("Console sign-in with Microsoft Entra ID could not start: {Reason}", exception.Message);
+            context.Response.Headers.RetryAfter = "60";
+            return Html.Error("Sign-in unavailable",
+                "Microsoft Entra ID cannot be reached right now. Try again in a minute, or sign in with a local account.",
+                StatusCodes.Status503ServiceUnavailable);
+        }
     }
 
     // The identity provider's redirect chain started on another site, so a browser withholds the SameSite=Strict

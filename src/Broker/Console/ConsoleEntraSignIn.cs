@@ -49,6 +49,15 @@ internal static class ConsoleEntraSignIn
                 await ToConsoleSessionAsync(context);
             };
             options.Events.OnRemoteFailure = RefuseAsync;
+            // Front-channel sign-out would end the console session on a bare GET (the handler checks sid/iss
+            // only when the session holds them), a logout anyone can trigger; and in Entra's cross-site iframe
+            // the strict cookie is neither sent nor cleared anyway. The path answers 404 and ends nothing.
+            options.Events.OnRemoteSignOut = context =>
+            {
+                context.Response.StatusCode = StatusCodes.Status404NotFound;
+                context.HandleResponse();
+                return Task.CompletedTask;
+            };
         });
         return authentication;
     }

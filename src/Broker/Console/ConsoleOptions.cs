@@ -46,7 +46,8 @@ public sealed class ConsoleAdministrator
 internal sealed class ConsoleOptionsValidation(IConfiguration configuration) : IValidateOptions<ConsoleOptions>
 {
     // Tenant values that let any organisation's users in: their own administrators could assign them our app roles.
-    private static readonly string[] SharedTenants = ["common", "organizations", "consumers"];
+    // The names, and the consumers tenant (personal Microsoft accounts) by its fixed id.
+    private static readonly string[] SharedTenants = ["common", "organizations", "consumers", "9188040d-6c67-4c5b-b112-36a304b66dad"];
 
     public ValidateOptionsResult Validate(string? name, ConsoleOptions options)
     {

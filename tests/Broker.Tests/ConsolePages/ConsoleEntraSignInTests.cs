@@ -141,6 +141,36 @@ public sealed class ConsoleEntraSignInTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_bare_get_of_the_front_channel_sign_out_path_ends_no_console_session()
+    {
+        var (browser, callback) = await SignInWithEntraAsync(new EntraUser(OpsObjectId, "Ada Ops", ["Clients.Read"]));
+        await browser.FollowAsync(callback);
+
+        var signOut = await browser.GetAsync("/console/signout-oidc");
+
+        signOut.StatusCode.Should().Be(HttpStatusCode.NotFound);
+        HasConsoleSession(signOut).Should().BeFalse();
+        (signOut.Headers.TryGetValues("Set-Cookie", out var cookies) ? cookies : []).Should().NotContain(cookie => cookie.StartsWith("broker.console=", StringComparison.Ordinal));
+        (await browser.GetAsync("/console/parents")).StatusCode.Should().Be(HttpStatusCode.OK, "the session is still there");
+    }
+
+    [Fact]
+    public async Task With_entra_id_unreachable_the_sign_in_button_answers_a_503_page_not_a_500()
+    {
+        var browser = new Browser(harness.Broker.CreateBrowser());
+        var login = await browser.GetAsync("/console/login");
+        var form = await Browser.FormAsync(login, ConsoleEndpoints.EntraLoginPath);
+        await entra.DisposeAsync();
+
+        var refused = await browser.SubmitAsync(form);
+
+        refused.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable);
+        refused.Content.Headers.ContentType!.MediaType.Should().Be("text/html");
+        refused.Headers.RetryAfter.Should().NotBeNull();
+        (await ConsoleHarness.TextAsync(refused)).Should().Contain("cannot be reached");
+    }
+
+    [Fact]
     public async Task An_entra_user_with_no_app_role_for_the_console_is_refused_with_a_page_and_no_session()
     {
         var (browser, callback) = await SignInWithEntraAsync(new EntraUser("99999999-2222-3333-4444-555555555555", "Guest", ["Directory.Whatever"]));
