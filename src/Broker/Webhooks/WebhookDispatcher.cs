@@ -220,8 +220,8 @@ public sealed class WebhookDispatcher(
         catch (Exception exception) when (exception is WebhookDeliveryException or TimeoutRejectedException)
         {
             var reason = Reason(exception);
-            await store.RecordFailureAsync(subscription.Id, owner, cursor, failures + 1, reason, time.GetUtcNow(), cancellationToken);
             telemetry.WebhookAttempt("parked");
+            await store.RecordFailureAsync(subscription.Id, owner, cursor, failures + 1, reason, time.GetUtcNow(), cancellationToken);
             logger.LogWarning("webhook {SubscriptionId} parked after {Attempts} attempts at audit entry {EntryId}: {Reason}",
                 subscription.Id, failures + 1, entry.Id, reason);
             return false;

@@ -176,6 +176,11 @@ public sealed class WebhookDeliveryTests
 
         receiver.Accepted.Select(request => request.AuditId).Should().Equal(expected.Select(entry => entry.Id));
         (await CliAsync(broker, admin, "webhooks", "list")).Output.Should().Contain(id).And.Contain("active");
+        // Counted once the receiver's 200 reached the dispatcher, a moment after the receiver saw the request.
+        for (var look = 0; look < 50 && attempts.ByKind.GetValueOrDefault("delivered") < expected.Count; look++)
+        {
+            await Task.Delay(100);
+        }
         attempts.ByKind["delivered"].Should().Be(expected.Count);
         parked.Observe();
         parked.ByKind[""].Should().Be(0);
