@@ -35,18 +35,18 @@ public sealed class FrozenStoreTests
         await postgres.FreezeAsync();
         try
         {
-            var (ready, probeTook) = await TimedAsync(() => api.GetAsync("/readyz"));
-            probeTook.Should().BeLessThan(ProbeBound);
+            var (ready, probeTook) = await TimedCall.RunAsync(() => api.GetAsync("/readyz"));
+            probeTook.Should().BeLessThan(ProbeBound, "the probe is bounded by 3 s");
             ready.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable);
             (await ready.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("database").GetString().Should().Be("down");
 
             var requests = await Task.WhenAll(
-                TimedAsync(() => Installation.CreateChildAsync(api, token, new { name = "During the freeze" })),
-                TimedAsync(() => Installation.RequestTokenAsync(api, parent, code)),
-                TimedAsync(() => GatewayCalls.CallAsync(api, Core.Security.Secret.NewClientId(), "/photos")));
+                TimedCall.RunAsync(() => Installation.CreateChildAsync(api, token, new { name = "During the freeze" })),
+                TimedCall.RunAsync(() => Installation.RequestTokenAsync(api, parent, code)),
+                TimedCall.RunAsync(() => GatewayCalls.CallAsync(api, Core.Security.Secret.NewClientId(), "/photos")));
             foreach (var (response, took) in requests)
             {
-                took.Should().BeLessThan(AnswerBound);
+                took.Should().BeLessThan(AnswerBound, "it answers within the budget");
                 response.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable, await response.Content.ReadAsStringAsync());
                 response.Headers.RetryAfter.Should().NotBeNull();
             }
@@ -142,13 +142,13 @@ public sealed class FrozenStoreTests
             // Gateway:QuotaTimeout is 500 ms: each call is refused with 503 well within a second more.
             for (var i = 0; i < 4; i++)
             {
-                var (refused, took) = await TimedAsync(() => GatewayCalls.CallAsync(api, child.ClientId, "/photos"));
-                took.Should().BeLessThan(TimeSpan.FromMilliseconds(500) + TimeSpan.FromSeconds(1));
+                var (refused, took) = await TimedCall.RunAsync(() => GatewayCalls.CallAsync(api, child.ClientId, "/photos"));
+                took.Should().BeLessThan(TimeSpan.FromMilliseconds(500) + TimeSpan.FromSeconds(1), "the quota store is bounded by 500 ms");
                 refused.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable);
                 refused.Headers.RetryAfter.Should().NotBeNull();
             }
-            var (ready, probeTook) = await TimedAsync(() => api.GetAsync("/readyz"));
-            probeTook.Should().BeLessThan(ProbeBound);
+            var (ready, probeTook) = await TimedCall.RunAsync(() => api.GetAsync("/readyz"));
+            probeTook.Should().BeLessThan(ProbeBound, "the probe is bounded by 3 s");
             ready.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable);
             (await ready.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("redis").GetString().Should().Be("down");
         }
@@ -166,11 +166,4 @@ public sealed class FrozenStoreTests
         kill.ExitCode.Should().Be(0);
     }
 
-
-    private static async Task<(T Result, TimeSpan Took)> TimedAsync<T>(Func<Task<T>> call)
-    {
-        var clock = Stopwatch.StartNew();
-        var result = await call();
-        return (result, clock.Elapsed);
-    }
 }
