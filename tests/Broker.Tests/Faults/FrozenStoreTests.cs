@@ -16,7 +16,6 @@ namespace Broker.Tests.Faults;
 public sealed class FrozenStoreTests
 {
     private static readonly TimeSpan AnswerBound = TimeSpan.FromSeconds(2) + TimeSpan.FromSeconds(1);
-    private static readonly TimeSpan ProbeBound = TimeSpan.FromSeconds(3) + TimeSpan.FromSeconds(1);
 
     [SkippableFact]
     public async Task With_the_database_frozen_every_request_answers_within_the_budget()
@@ -36,7 +35,7 @@ public sealed class FrozenStoreTests
         try
         {
             var (ready, probeTook) = await TimedCall.RunAsync(() => api.GetAsync("/readyz"));
-            probeTook.Should().BeLessThan(ProbeBound, "the probe is bounded by 3 s");
+            probeTook.Should().BeLessThan(TimedCall.ReadinessBound, "the probe is bounded by 3 s");
             ready.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable);
             (await ready.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("database").GetString().Should().Be("down");
 
@@ -148,7 +147,7 @@ public sealed class FrozenStoreTests
                 refused.Headers.RetryAfter.Should().NotBeNull();
             }
             var (ready, probeTook) = await TimedCall.RunAsync(() => api.GetAsync("/readyz"));
-            probeTook.Should().BeLessThan(ProbeBound, "the probe is bounded by 3 s");
+            probeTook.Should().BeLessThan(TimedCall.ReadinessBound, "the probe is bounded by 3 s");
             ready.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable);
             (await ready.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("redis").GetString().Should().Be("down");
         }
@@ -165,5 +164,4 @@ public sealed class FrozenStoreTests
         await kill.WaitForExitAsync();
         kill.ExitCode.Should().Be(0);
     }
-
 }
