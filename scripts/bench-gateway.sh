@@ -5,18 +5,21 @@
 #   nginx-gate    nginx as a gate: a `map` of the same children's keys, `limit_req` per key,
 #                 `X-Ratelimit-Limit`, proxy with upstream keepalive (the anchor of every ratio)
 #   kestrel       the broker's demo endpoint with no gate and no forward (Gateway:UngatedDemoPrefix)
+#   yarp          YARP's forwarder alone on Kestrel, no gate, no middleware, no transforms of ours: the
+#                 floor of any gateway built on ASP.NET Core and YARP (Broker.Benchmarks bare-proxy)
 #   broker-memory the broker gating (in-memory quota) and forwarding to the upstream, 1,000 children
 #   broker-redis  the same with the Redis quota store (a private redis-server)
 #   broker-metrics broker-memory with the metrics on (Telemetry:Prometheus): what telemetry costs a call
 #   broker-1m     the same as broker-memory over a database of 1,000,000 children
 #   baseline      broker-memory from another build (BASELINE_DLL=path/to/Broker.dll, e.g. main's),
 #                 added when set: a change's before and after in the same run
+# Each target is first warmed for WARMUP (tiered JIT settles after some 30 s of load), then measured.
 # Every request carries one of 1,000 child keys, rotated per request (wrk Lua). The targets run in turn
 # for ROUNDS rounds; each figure is the median over the rounds. The CPU of each gateway (nginx master
 # and workers, or the broker process) is read from /proc around each run: CPU µs per request is that
 # process's user+system time over the requests wrk counted, the upstream's excluded.
 #
-#   scripts/bench-gateway.sh            DURATION=10s CONNECTIONS=16 THREADS=2 ROUNDS=3 CHILDREN_1M=1000000
+#   scripts/bench-gateway.sh            DURATION=10s CONNECTIONS=16 THREADS=2 ROUNDS=3 WARMUP=30s CHILDREN_1M=1000000
 #                                       TARGETS="…" (a subset: only what it needs is seeded and started)
 #                                       BASELINE_DLL=…
 #
@@ -28,10 +31,11 @@ DURATION=${DURATION:-10s}
 CONNECTIONS=${CONNECTIONS:-16}
 THREADS=${THREADS:-2}
 ROUNDS=${ROUNDS:-3}
+WARMUP=${WARMUP:-30s}
 CHILDREN_1M=${CHILDREN_1M:-1000000}
-TARGETS=${TARGETS:-"upstream nginx-proxy nginx-gate kestrel broker-memory broker-redis broker-1m"}
+TARGETS=${TARGETS:-"upstream nginx-proxy nginx-gate kestrel yarp broker-memory broker-redis broker-1m"}
 BASELINE_DLL=${BASELINE_DLL:-}
-if [ -n "$BASELINE_DLL" ]; then TARGETS="$TARGETS baseline"; fi
+if [ -n "$BASELINE_DLL" ] && [[ " $TARGETS " != *" baseline "* ]]; then TARGETS="$TARGETS baseline"; fi
 wants() { [[ " $TARGETS " == *" $1 "* ]]; }
 PATH_UNDER_TEST=/photos/demo0001photo
 # What limit_req and the broker's children allow: far above what a run can spend, so every call is
@@ -160,9 +164,14 @@ if wants broker-redis; then
 fi
 if wants broker-metrics; then start_broker broker-metrics "$BROKER_DLL" "$WORK/broker-1k.db" "${FORWARD[@]}" Telemetry__Prometheus=true; fi
 if wants broker-1m; then start_broker broker-1m "$BROKER_DLL" "$WORK/broker-1m.db" "${FORWARD[@]}"; fi
+if wants yarp; then
+  YARP_PORT=$(free_port)
+  dotnet "$SEED_DLL" bare-proxy "http://127.0.0.1:$YARP_PORT" "http://127.0.0.1:$UPSTREAM_PORT" >"$WORK/yarp.log" 2>&1 &
+  PIDS+=($!); YARP_PID=$!
+fi
 if wants baseline; then start_broker baseline "$BASELINE_DLL" "$WORK/broker-1k.db" "${FORWARD[@]}"; fi
 
-for port in "$UPSTREAM_PORT" "$PROXY_PORT" "$GATE_PORT" "${BROKER_PORT[@]}"; do wait_for "http://127.0.0.1:$port/healthz"; done
+for port in "$UPSTREAM_PORT" "$PROXY_PORT" "$GATE_PORT" "${BROKER_PORT[@]}" ${YARP_PORT:-}; do wait_for "http://127.0.0.1:$port/healthz"; done
 
 # Each target: the URL wrk calls and the process whose CPU is counted (nginx's master, with its workers).
 declare -A TARGET_URL TARGET_PID
@@ -174,6 +183,7 @@ for name in "${!BROKER_PORT[@]}"; do
   prefix=""; [ "$name" = kestrel ] && prefix=/ungated
   add_target "$name" "http://127.0.0.1:${BROKER_PORT[$name]}$prefix$PATH_UNDER_TEST" "${BROKER_PID[$name]}"
 done
+if wants yarp; then add_target yarp "http://127.0.0.1:$YARP_PORT$PATH_UNDER_TEST" "$YARP_PID"; fi
 target_keys() { if [ "$1" = broker-1m ]; then echo "$WORK/keys-1m.txt"; else echo "$WORK/keys-1k.txt"; fi; }
 
 # cpu_ticks PID: user+system clock ticks of the process and its children still running (nginx workers).
@@ -208,6 +218,12 @@ $(to_ms "$(echo "$out" | awk '$1 == "99%" { print $2 }')") \
 $(awk -v t=$((after - before)) -v hz="$TICKS_PER_SECOND" -v n="$requests" 'BEGIN { printf "%.1f", t / hz * 1e6 / n }');"
 }
 
+# Tiered JIT settles after some 30 s of load (seen in bench-flow.sh's profile): every target is warmed
+# that long once, before the first round, so no round measures the JIT.
+for name in $TARGETS; do
+  echo "warm-up ($WARMUP): $name" >&2
+  wrk -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" -s "$WORK/rotate.lua" "${TARGET_URL[$name]}" -- "$(target_keys "$name")" >/dev/null
+done
 for round in $(seq 1 "$ROUNDS"); do
   for name in $TARGETS; do
     echo "round $round/$ROUNDS: $name" >&2

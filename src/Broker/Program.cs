@@ -41,13 +41,13 @@ var app = builder.Build();
 try
 {
     app.UseExceptionHandler(WebSecurity.ExceptionHandling);
-    app.UseStatusCodePages(WebSecurity.WriteStatusPageAsync);
     if (WebSecurity.TrustsProxies(app.Services))
     {
         app.UseForwardedHeaders();
     }
     app.Use(WebSecurity.LimitBodyAndSetSecurityHeadersAsync);
     app.UseGate();
+    app.UseStatusCodePages(WebSecurity.WriteStatusPageAsync);
     app.UseAuthentication();
     app.UseAuthorization();
     app.Use(ApiDocuments.SetReferencePagePolicyAsync);

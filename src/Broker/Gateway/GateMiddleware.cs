@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using Broker.Core.Platform;
 using Broker.Hosting;
@@ -48,13 +49,12 @@ internal sealed class GateMiddleware(
         _ => "other",
     };
 
-    public async Task InvokeAsync(HttpContext context)
+    public Task InvokeAsync(HttpContext context)
     {
         var endpoint = context.GetEndpoint();
         if (endpoint?.Metadata.GetMetadata<GatedEndpoint>() is null)
         {
-            await next(context);
-            return;
+            return next(context);
         }
         var bearer = BearerTokens.FromHeader(context.Request);
         string? clientId = null;
@@ -63,18 +63,39 @@ internal sealed class GateMiddleware(
             clientId = ReadKey(context.Request, out var keyProblem);
             if (clientId is null)
             {
-                await keyProblem!.ExecuteAsync(context);
-                return;
+                return keyProblem!.ExecuteAsync(context);
             }
         }
-        using var activity = BrokerTelemetry.Source.StartActivity("gate");
+        // Traced, the gate is a span: started within an async method, whose end restores Activity.Current.
+        if (BrokerTelemetry.Source.HasListeners())
+        {
+            return DecideAndActAsync(context, endpoint, bearer, clientId, started: null);
+        }
+        var pending = Decide(context, bearer, clientId);
+        // A cached key and an in-memory quota decide at once: the call then goes on without a state
+        // machine of its own (one allocation and one step fewer on every call).
+        if (pending.IsCompletedSuccessfully)
+        {
+            return Act(context, endpoint, pending.Result, activity: null);
+        }
+        return DecideAndActAsync(context, endpoint, bearer, clientId, pending);
+    }
+
+    private ValueTask<GateDecision> Decide(HttpContext context, string? bearer, string? clientId)
+    {
+        var (method, path) = (context.Request.Method, context.Request.Path.Value ?? "/");
+        return bearer is not null
+            ? gate.DecideForTokenAsync(bearer, method, path, context.RequestAborted)
+            : gate.DecideAsync(clientId!, method, path, context.RequestAborted);
+    }
+
+    private async Task DecideAndActAsync(HttpContext context, Endpoint endpoint, string? bearer, string? clientId, ValueTask<GateDecision>? started)
+    {
+        using var activity = started is null ? BrokerTelemetry.Source.StartActivity("gate") : null;
         GateDecision decision;
         try
         {
-            var (method, path) = (context.Request.Method, context.Request.Path.Value ?? "/");
-            decision = bearer is not null
-                ? await gate.DecideForTokenAsync(bearer, method, path, context.RequestAborted)
-                : await gate.DecideAsync(clientId!, method, path, context.RequestAborted);
+            decision = await (started ?? Decide(context, bearer, clientId));
         }
         catch (Exception exception) when (exception is System.Data.Common.DbException || database.IsUnavailable(exception))
         {
@@ -82,33 +103,41 @@ internal sealed class GateMiddleware(
             await Unavailable(context, storage.Value.RetryAfter, "the key store is not answering; try again shortly").ExecuteAsync(context);
             return;
         }
+        await Act(context, endpoint, decision, activity);
+    }
+
+    // The decision in the metrics and the headers, then its refusal or the route's endpoint.
+    private Task Act(HttpContext context, Endpoint endpoint, GateDecision decision, System.Diagnostics.Activity? activity)
+    {
         Observe(context, decision, activity);
+        QuotaHeaders? quotaHeaders = null;
         if (decision.Lease is { } lease)
         {
-            WriteQuotaHeaders(context.Response.Headers, lease);
+            quotaHeaders = new QuotaHeaders(context.Response.Headers, lease);
+            quotaHeaders.Write();
         }
         CountUsage(decision);
         var refusal = Refusal(context, decision);
         if (refusal is not null)
         {
-            await refusal.ExecuteAsync(context);
-            return;
+            return refusal.ExecuteAsync(context);
         }
         var key = decision.Key!;
         // Last use, for finding stale installations: an in-memory check, written at most once a minute per client.
         usage.ClientUsed(key.ClientId);
         context.Features.Set(new GatedCall(key.ClientId, key.OwnerUserId, key.ParentClientId));
-        if (decision.Lease is { } admitted)
+        if (quotaHeaders is not null)
         {
             // An upstream may send rate-limit headers of its own; the broker's are the ones that count.
-            context.Response.OnStarting(() =>
-            {
-                WriteQuotaHeaders(context.Response.Headers, admitted);
-                return Task.CompletedTask;
-            });
+            context.Response.OnStarting(QuotaHeaders.WriteAgain, quotaHeaders);
         }
         // The endpoint runs at once: what the pipeline holds after the gate (authentication, authorization,
         // the endpoint middleware's checks) is for the broker's own pages and APIs, and costs every call.
+        return activity is null ? endpoint.RequestDelegate!(context) : ForwardTracedAsync(context, endpoint);
+    }
+
+    private static async Task ForwardTracedAsync(HttpContext context, Endpoint endpoint)
+    {
         using var forward = BrokerTelemetry.Source.StartActivity("gate forward");
         await endpoint.RequestDelegate!(context);
     }
@@ -156,7 +185,8 @@ internal sealed class GateMiddleware(
     {
         problem = null;
         var authorization = request.Headers.Authorization;
-        var query = request.Query[QueryParameter];
+        // No query, no query collection to build (most calls send their key in the header).
+        var query = request.QueryString.HasValue ? request.Query[QueryParameter] : StringValues.Empty;
         // Reject repeated keys: which one counts would be a guess.
         if (authorization.Count > 1 || query.Count > 1)
         {
@@ -220,21 +250,85 @@ internal sealed class GateMiddleware(
         context.Response.Headers.RetryAfter = OAuthResults.RetryAfterSeconds(retryAfter);
         return OAuthResults.Error(StatusCodes.Status503ServiceUnavailable, "temporarily_unavailable", description);
     }
+}
 
-    /// <summary>Unsplash's <c>X-Ratelimit-*</c> and the IETF draft's <c>RateLimit-Policy</c>/<c>RateLimit</c>.</summary>
-    private static void WriteQuotaHeaders(IHeaderDictionary headers, QuotaLease lease)
+/// <summary>
+/// Unsplash's <c>X-Ratelimit-*</c> and the IETF draft's <c>RateLimit-Policy</c>/<c>RateLimit</c> for one call:
+/// formatted once, written before the endpoint runs and again as the answer starts.
+/// </summary>
+internal sealed class QuotaHeaders
+{
+    // The limit's and the reset's text repeat across calls: formatted once each (limits are few; a reset is 1–3,600 s).
+    private static readonly ConcurrentDictionary<int, (StringValues Limit, StringValues Policy)> ByLimit = new();
+    private static readonly StringValues[] ResetSeconds = new StringValues[3601];
+    private const int MaxCachedLimits = 1024;
+
+    public static readonly Func<object, Task> WriteAgain = static state =>
     {
-        var limit = lease.Limit.ToString(CultureInfo.InvariantCulture);
-        headers["X-Ratelimit-Limit"] = limit;
-        if (lease.StoreUnavailable)
+        ((QuotaHeaders)state).Write();
+        return Task.CompletedTask;
+    };
+
+    private readonly IHeaderDictionary headers;
+    private readonly StringValues limit;
+    private readonly StringValues policy;
+    private readonly StringValues remaining;
+    private readonly StringValues rateLimit;
+    private readonly bool counted;
+
+    public QuotaHeaders(IHeaderDictionary headers, QuotaLease lease)
+    {
+        this.headers = headers;
+        (limit, policy) = Limit(lease.Limit);
+        // Nothing was counted when the store was unavailable, so there is no remaining figure to report.
+        counted = !lease.StoreUnavailable;
+        if (counted)
         {
-            // Nothing was counted, so there is no remaining figure to report.
+            var remainingText = lease.Remaining.ToString(CultureInfo.InvariantCulture);
+            remaining = remainingText;
+            rateLimit = string.Concat("\"hourly\";r=", remainingText, ";t=", Reset(lease.ResetAfter).ToString());
+        }
+    }
+
+    public void Write()
+    {
+        headers["X-Ratelimit-Limit"] = limit;
+        if (!counted)
+        {
             return;
         }
-        var remaining = lease.Remaining.ToString(CultureInfo.InvariantCulture);
-        var reset = Math.Max(1, (int)Math.Ceiling(lease.ResetAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
         headers["X-Ratelimit-Remaining"] = remaining;
-        headers["RateLimit-Policy"] = new StringValues(string.Concat("\"hourly\";q=", limit, ";w=3600"));
-        headers["RateLimit"] = new StringValues(string.Concat("\"hourly\";r=", remaining, ";t=", reset));
+        headers["RateLimit-Policy"] = policy;
+        headers["RateLimit"] = rateLimit;
+    }
+
+    private static (StringValues Limit, StringValues Policy) Limit(int limit)
+    {
+        if (ByLimit.TryGetValue(limit, out var texts))
+        {
+            return texts;
+        }
+        var text = limit.ToString(CultureInfo.InvariantCulture);
+        texts = (text, string.Concat("\"hourly\";q=", text, ";w=3600"));
+        if (ByLimit.Count < MaxCachedLimits)
+        {
+            ByLimit.TryAdd(limit, texts);
+        }
+        return texts;
+    }
+
+    private static StringValues Reset(TimeSpan resetAfter)
+    {
+        var seconds = Math.Max(1, (int)Math.Ceiling(resetAfter.TotalSeconds));
+        if (seconds >= ResetSeconds.Length)
+        {
+            return seconds.ToString(CultureInfo.InvariantCulture);
+        }
+        var text = ResetSeconds[seconds];
+        if (text.Count == 0)
+        {
+            text = ResetSeconds[seconds] = seconds.ToString(CultureInfo.InvariantCulture);
+        }
+        return text;
     }
 }

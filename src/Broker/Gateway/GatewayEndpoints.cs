@@ -1,6 +1,5 @@
 using Broker.Hosting;
 using Microsoft.Extensions.Options;
-using Yarp.ReverseProxy.Configuration;
 
 namespace Broker.Gateway;
 
@@ -21,10 +20,8 @@ public static class GatewayEndpoints
         services.AddSingleton<QuotaLimiter>(provider => provider.GetRequiredService<IOptions<GatewayOptions>>().Value.UsesRedis
             ? ActivatorUtilities.CreateInstance<RedisQuotaLimiter>(provider)
             : ActivatorUtilities.CreateInstance<MemoryQuotaLimiter>(provider));
-        // Read when the proxy first starts, after configuration is complete and validated.
-        services.AddSingleton<IProxyConfigProvider>(provider =>
-            GatewayForwarding.ProxyConfig(provider.GetRequiredService<IOptions<GatewayOptions>>().Value));
-        services.AddReverseProxy().AddTransforms(GatewayForwarding.Transforms);
+        services.AddHttpForwarder();
+        services.AddSingleton<GatewayForwarding>();
         return services;
     }
 
@@ -58,7 +55,12 @@ public static class GatewayEndpoints
         }
         else
         {
-            app.MapReverseProxy(GatewayForwarding.Pipeline).WithMetadata(GatedEndpoint.Instance);
+            var forwarding = app.Services.GetRequiredService<GatewayForwarding>();
+            foreach (var pattern in patterns)
+            {
+                app.MapMethods(GatewayForwarding.Template(pattern), GatewayForwarding.Methods(pattern), (RequestDelegate)forwarding.ForwardAsync)
+                    .WithMetadata(GatedEndpoint.Instance);
+            }
         }
         if (!string.IsNullOrEmpty(options.UngatedDemoPrefix))
         {

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
@@ -7,6 +8,9 @@ using Broker.Gateway;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using OpenTelemetry;
+using OpenTelemetry.Trace;
 using static Broker.Tests.Gateway.GatewayCalls;
 
 namespace Broker.Tests.Gateway;
@@ -100,6 +104,37 @@ public sealed class ForwardingTests : IAsyncLifetime
         // X-Forwarded-* name this hop's caller as the broker sees it (whom it trusts is ForwardedHeaders:KnownProxies).
         headers["X-Forwarded-For"].Should().Be("127.0.0.1");
         headers["X-Forwarded-Proto"].Should().Be("http");
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task The_callers_trace_context_reaches_the_upstream_and_the_broker_joins_it_only_when_tracing(bool traced)
+    {
+        using var broker = NewBroker(upstreamAddress);
+        if (traced)
+        {
+            broker.TestServices = services => services.AddOpenTelemetry().WithTracing(tracing => tracing.AddInMemoryExporter(new List<Activity>()));
+        }
+        var child = await ChildAsync(broker);
+        var traceId = ActivityTraceId.CreateRandom();
+        var callersSpan = ActivitySpanId.CreateRandom();
+        var request = new HttpRequestMessage(HttpMethod.Get, "/photos");
+        request.Headers.TryAddWithoutValidation("Authorization", $"Client-ID {child.ClientId}");
+        request.Headers.TryAddWithoutValidation("traceparent", $"00-{traceId}-{callersSpan}-01");
+
+        (await broker.CreateApiClient().SendAsync(request)).StatusCode.Should().Be(HttpStatusCode.OK);
+
+        var forwarded = ActivityContext.Parse(seen.Single().Headers["traceparent"], null);
+        forwarded.TraceId.Should().Be(traceId, "the upstream's work belongs to the caller's trace either way");
+        if (traced)
+        {
+            forwarded.SpanId.Should().NotBe(callersSpan, "a traced broker is a hop of its own in the trace");
+        }
+        else
+        {
+            forwarded.SpanId.Should().Be(callersSpan, "an untraced broker passes the caller's context on as it came");
+        }
     }
 
     [Fact]
