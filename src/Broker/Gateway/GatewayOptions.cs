@@ -43,6 +43,16 @@ public sealed class GatewayOptions
     /// <summary>How long the circuit stays open after the store failed, before one call tries it again.</summary>
     public TimeSpan QuotaBreakDuration { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// Redis only: the most units of a child's quota one instance reserves ahead of its calls (1 turns this
+    /// off). A busy child's calls are then decided without a round trip; each reservation is also at most
+    /// 1/64 of what the child has left, so near its limit every call is decided in Redis.
+    /// </summary>
+    public int QuotaLeaseMax { get; set; } = 64;
+
+    /// <summary>Redis only: reserved units a child has not used for this long go back to Redis.</summary>
+    public TimeSpan QuotaLeaseHold { get; set; } = TimeSpan.FromSeconds(1);
+
     /// <summary>How long the upstream may stay silent before the gateway answers 504.</summary>
     public TimeSpan UpstreamTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
@@ -89,6 +99,10 @@ internal sealed class GatewayOptionsValidation(IOptions<RedisOptions> redis) : I
         if (options.StaleKeyLifetime < TimeSpan.Zero)
         {
             failures.Add("Gateway:StaleKeyLifetime must not be negative.");
+        }
+        if (options.QuotaLeaseMax < 1 || options.QuotaLeaseHold <= TimeSpan.Zero)
+        {
+            failures.Add("Gateway: QuotaLeaseMax must be at least 1 and QuotaLeaseHold positive.");
         }
         if (options.ClientCacheSize < 1)
         {

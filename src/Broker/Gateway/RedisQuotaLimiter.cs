@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using System.Threading.Channels;
 using System.Threading.RateLimiting;
@@ -16,31 +17,68 @@ namespace Broker.Gateway;
 /// Lua script, so that a decision is atomic across instances (exactly the quota is admitted).
 /// Calls that arrive together are decided together: while one round trip is out, the calls behind it
 /// queue, and the next round trip carries all of them in one script run that decides each in turn.
-/// Redis still decides every call and nothing is reserved ahead, so batching neither admits past the
-/// quota nor leaves quota stranded with an instance that dies.
+/// A busy child's round trip also reserves units ahead (<see cref="ReservedUnits"/>, up to
+/// <see cref="GatewayOptions.QuotaLeaseMax"/>, never more than 1/64 of what it has left): its next calls
+/// take them here without a round trip. Reserved units are counted in Redis at once, so no instance admits
+/// past the quota; units unused for <see cref="GatewayOptions.QuotaLeaseHold"/> go back, and those an
+/// instance held when it died stay counted until the hour ends.
 /// A timeout and a circuit breaker (Polly), per round trip, keep a slow or absent Redis from holding
 /// calls: while it cannot answer, leases come back <see cref="QuotaLease.StoreUnavailable"/> and the
 /// gate applies <see cref="GatewayOptions.FailOpen"/>; the connection reconnects by itself.
 /// </summary>
 public sealed class RedisQuotaLimiter : QuotaLimiter
 {
-    // KEYS[i] a counter; ARGV[3i-2..3i] its limit, cost (0 reads) and lifetime in ms. Counters are
-    // decided in order, so a key given twice sees its first call counted. Returns {admitted, used} per key.
+    // KEYS[i] a counter; ARGV[4i-3..4i] its limit, cost (0 reads), lifetime in ms and the units wanted (the
+    // call's and any to reserve ahead). Counters are decided in order, so a key given twice sees its first
+    // call counted, and a later call of a key takes what an earlier one reserved in this run. Returns
+    // {admitted, place} per key (place: the counter's value that the call's unit occupies, or the count
+    // when refused or read), then {i, first, last} for each key's reserved places not handed out.
     private const string Script = """
-        local decisions = {}
+        local decisions, held, order = {}, {}, {}
         for i, key in ipairs(KEYS) do
-          local limit, cost = tonumber(ARGV[3 * i - 2]), tonumber(ARGV[3 * i - 1])
-          local used = tonumber(redis.call('GET', key) or '0')
-          local admitted = 1
-          if used + cost > limit then
-            admitted = 0
-          elseif cost > 0 then
-            used = redis.call('INCRBY', key, cost)
-            if used == cost then redis.call('PEXPIRE', key, ARGV[3 * i]) end
+          local limit, cost, want = tonumber(ARGV[4 * i - 3]), tonumber(ARGV[4 * i - 2]), tonumber(ARGV[4 * i])
+          local admitted, place = 1, 0
+          local h = held[key]
+          if cost == 1 and h and h[2] <= h[3] then
+            place = h[2]
+            h[2] = h[2] + 1
+            h[1] = i
+          else
+            local used = tonumber(redis.call('GET', key) or '0')
+            place = used
+            if used + cost > limit then
+              admitted = 0
+            elseif cost > 0 then
+              local units = cost
+              if cost == 1 then units = math.max(1, math.min(want, math.floor((limit - used) / 64))) end
+              local total = redis.call('INCRBY', key, units)
+              if total == units then redis.call('PEXPIRE', key, ARGV[4 * i - 1]) end
+              place = used + cost
+              if units > cost then
+                if not held[key] then order[#order + 1] = key end
+                held[key] = {i, place + 1, total}
+              end
+            end
           end
-          decisions[2 * i - 1], decisions[2 * i] = admitted, used
+          decisions[2 * i - 1], decisions[2 * i] = admitted, place
+        end
+        for _, key in ipairs(order) do
+          local h = held[key]
+          if h[2] <= h[3] then
+            decisions[#decisions + 1] = h[1]
+            decisions[#decisions + 1] = h[2]
+            decisions[#decisions + 1] = h[3]
+          end
         end
         return decisions
+        """;
+
+    // Hands reserved units back: KEYS[i] a counter, ARGV[i] the units (a counter already gone stays gone).
+    private const string ReturnScript = """
+        for i, key in ipairs(KEYS) do
+          if redis.call('EXISTS', key) == 1 then redis.call('DECRBY', key, ARGV[i]) end
+        end
+        return 0
         """;
 
     // A counter outlives its window a little, so that a clock slightly behind still finds it.
@@ -60,6 +98,11 @@ public sealed class RedisQuotaLimiter : QuotaLimiter
     private readonly Channel<PendingAcquisition> pending = Channel.CreateUnbounded<PendingAcquisition>(
         new UnboundedChannelOptions { SingleReader = true });
     private readonly Task deciding;
+    private readonly int leaseMax;
+    private readonly TimeSpan leaseHold;
+    private readonly ConcurrentDictionary<(string ClientId, long Window), ReservedUnits> reserved = new();
+    private readonly CancellationTokenSource stopping = new();
+    private readonly Task returning;
 
     // The shared connection fails a command at once while disconnected instead of queueing it: the
     // gate's answer (503 or fail-open) must not wait for a server that is not there.
@@ -72,6 +115,8 @@ public sealed class RedisQuotaLimiter : QuotaLimiter
         keyPrefix = redis.KeyPrefix + "quota:";
         quotaTimeout = gateway.Value.QuotaTimeout;
         breakDuration = gateway.Value.QuotaBreakDuration;
+        leaseMax = gateway.Value.QuotaLeaseMax;
+        leaseHold = gateway.Value.QuotaLeaseHold;
         pipeline = new ResiliencePipelineBuilder { TimeProvider = time }
             .AddCircuitBreaker(new CircuitBreakerStrategyOptions
             {
@@ -93,6 +138,7 @@ public sealed class RedisQuotaLimiter : QuotaLimiter
         using (ExecutionContext.SuppressFlow())
         {
             deciding = Task.Run(DecideWhileOpenAsync);
+            returning = Task.Run(ReturnIdleUnitsAsync);
         }
     }
 
@@ -102,14 +148,29 @@ public sealed class RedisQuotaLimiter : QuotaLimiter
     protected override ValueTask<RateLimitLease> AcquireAsyncCore(QuotaRequest resource, int permitCount, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
+        var stamp = time.GetTimestamp();
         var window = QuotaWindow.At(now);
+        var want = permitCount;
+        if (permitCount == 1 && leaseMax > 1)
+        {
+            // A unit reserved ahead decides the call here, with the place it holds in the shared count.
+            var units = reserved.GetValueOrDefault((resource.ClientId, window.Index));
+            if (units is not null && units.TryTake(resource.Limit, stamp, out var place))
+            {
+                return new ValueTask<RateLimitLease>(QuotaLease.Decided(true, resource.Limit, (int)place, window.RemainingAt(now)));
+            }
+            want = units?.NextWant(stamp, leaseHold, leaseMax, time) ?? 1;
+        }
         var acquisition = new PendingAcquisition(
+            resource.ClientId,
+            window.Index,
             string.Concat(keyPrefix, resource.ClientId, ":", window.Index.ToString(CultureInfo.InvariantCulture)),
             resource.Limit,
             permitCount,
+            want,
             (long)(window.RemainingAt(now) + Slack).TotalMilliseconds,
             window.RemainingAt(now),
-            time.GetTimestamp());
+            stamp);
         acquisition.WatchCancellation(cancellationToken);
         ObjectDisposedException.ThrowIf(!pending.Writer.TryWrite(acquisition), this);
         return new ValueTask<RateLimitLease>(acquisition.Task);
@@ -153,13 +214,14 @@ public sealed class RedisQuotaLimiter : QuotaLimiter
         try
         {
             var keys = new RedisKey[batch.Count];
-            var arguments = new RedisValue[3 * batch.Count];
+            var arguments = new RedisValue[4 * batch.Count];
             for (var i = 0; i < batch.Count; i++)
             {
                 keys[i] = batch[i].Key;
-                arguments[3 * i] = batch[i].Limit;
-                arguments[3 * i + 1] = batch[i].Cost;
-                arguments[3 * i + 2] = batch[i].LifetimeMilliseconds;
+                arguments[4 * i] = batch[i].Limit;
+                arguments[4 * i + 1] = batch[i].Cost;
+                arguments[4 * i + 2] = batch[i].LifetimeMilliseconds;
+                arguments[4 * i + 3] = batch[i].Want;
             }
             var decisions = await pipeline.ExecuteAsync(
                 static async (context, state) =>
@@ -172,9 +234,20 @@ public sealed class RedisQuotaLimiter : QuotaLimiter
                 },
                 context,
                 (connection, keys, arguments));
+            // Reserved places first, so that a caller answered below finds them for its next call.
+            var answeredAt = time.GetTimestamp();
+            for (var at = 2 * batch.Count; at + 2 < decisions.Length; at += 3)
+            {
+                Reserve(batch[(int)decisions[at] - 1], decisions[at + 1], decisions[at + 2], answeredAt);
+            }
             for (var i = 0; i < batch.Count; i++)
             {
                 var acquisition = batch[i];
+                if (acquisition.Cost == 1 && leaseMax > 1 && decisions[2 * i] == 1)
+                {
+                    // Its child's pace, for the size of the next reservation.
+                    Reserve(acquisition, 1, 0, answeredAt);
+                }
                 acquisition.Answer(QuotaLease.Decided(decisions[2 * i] == 1, acquisition.Limit, (int)decisions[2 * i + 1], acquisition.ResetAfter));
             }
         }
@@ -196,6 +269,73 @@ public sealed class RedisQuotaLimiter : QuotaLimiter
         }
     }
 
+    // Places [first, last] reserved for a child (none when first > last): kept in its entry, or a fresh one
+    // when the entry was retired meanwhile.
+    private void Reserve(PendingAcquisition acquisition, long first, long last, long now)
+    {
+        var key = (acquisition.ClientId, acquisition.Window);
+        while (true)
+        {
+            var entry = reserved.GetOrAdd(key, static _ => new ReservedUnits());
+            if (entry.TryAdd(first, last, now))
+            {
+                return;
+            }
+            reserved.TryRemove(new KeyValuePair<(string, long), ReservedUnits>(key, entry));
+        }
+    }
+
+    // Units unused for QuotaLeaseHold go back to Redis, so that other instances can admit them; a past
+    // window's are dropped (its counter ends with it).
+    private async Task ReturnIdleUnitsAsync()
+    {
+        try
+        {
+            while (!stopping.IsCancellationRequested)
+            {
+                await Task.Delay(leaseHold / 2, time, stopping.Token);
+                await ReturnUnitsAsync(all: false);
+            }
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+        }
+    }
+
+    private async Task ReturnUnitsAsync(bool all)
+    {
+        var now = time.GetTimestamp();
+        var window = QuotaWindow.At(time.GetUtcNow()).Index;
+        var keys = new List<RedisKey>();
+        var units = new List<RedisValue>();
+        foreach (var (key, entry) in reserved)
+        {
+            if (entry.TryRetire(now, leaseHold, all, time) is not { } unused)
+            {
+                continue;
+            }
+            reserved.TryRemove(new KeyValuePair<(string, long), ReservedUnits>(key, entry));
+            if (unused > 0 && key.Window == window)
+            {
+                keys.Add(string.Concat(keyPrefix, key.ClientId, ":", key.Window.ToString(CultureInfo.InvariantCulture)));
+                units.Add(unused);
+            }
+        }
+        if (keys.Count == 0)
+        {
+            return;
+        }
+        try
+        {
+            var redis = await connection.GetAsync().WaitAsync(quotaTimeout);
+            await redis.GetDatabase().ScriptEvaluateAsync(ReturnScript, [.. keys], [.. units]).WaitAsync(quotaTimeout);
+        }
+        catch (Exception exception) when (exception is RedisException or TimeoutException)
+        {
+            // Not handed back: they stay counted until the window ends, as a dead instance's would.
+        }
+    }
+
     private void AnswerUnavailable(List<PendingAcquisition> batch)
     {
         foreach (var acquisition in batch)
@@ -207,24 +347,36 @@ public sealed class RedisQuotaLimiter : QuotaLimiter
     protected override void Dispose(bool disposing)
     {
         pending.Writer.TryComplete();
+        stopping.Cancel();
         base.Dispose(disposing);
     }
 
+    // A stopping instance hands back what it reserved, so that only a crash leaves units counted.
     protected override async ValueTask DisposeAsyncCore()
     {
         pending.Writer.TryComplete();
+        stopping.Cancel();
         await deciding;
+        await returning;
+        await ReturnUnitsAsync(all: true);
         await base.DisposeAsyncCore();
     }
 
     /// <summary>A call waiting for its batch: what Redis needs to decide it and what its lease reports.</summary>
-    private sealed class PendingAcquisition(RedisKey key, int limit, int cost, long lifetimeMilliseconds, TimeSpan resetAfter, long arrived)
+    private sealed class PendingAcquisition(
+        string clientId, long window, RedisKey key, int limit, int cost, int want, long lifetimeMilliseconds, TimeSpan resetAfter, long arrived)
         // Continuations run on the thread pool: the batch must not run its callers' requests in turn.
         : TaskCompletionSource<RateLimitLease>(TaskCreationOptions.RunContinuationsAsynchronously)
     {
         private CancellationTokenRegistration cancellation;
 
+        public string ClientId { get; } = clientId;
+
+        public long Window { get; } = window;
+
         public RedisKey Key { get; } = key;
+
+        public int Want { get; } = want;
 
         public int Limit { get; } = limit;
 
