@@ -13,6 +13,8 @@
 #   broker-1m     the same as broker-memory over a database of 1,000,000 children
 #   baseline      broker-memory from another build (BASELINE_DLL=path/to/Broker.dll, e.g. main's),
 #                 added when set: a change's before and after in the same run
+#   variant       broker-memory with VARIANT_ENV's settings added (e.g. VARIANT_ENV="DOTNET_gcServer=0"),
+#                 added when set: a runtime or configuration setting's effect in the same run
 # Each target is first warmed for WARMUP (tiered JIT settles after some 30 s of load), then measured.
 # Every request carries one of 1,000 child keys, rotated per request (wrk Lua). The targets run in turn
 # for ROUNDS rounds; each figure is the median over the rounds. The CPU of each gateway (nginx master
@@ -21,7 +23,7 @@
 #
 #   scripts/bench-gateway.sh            DURATION=10s CONNECTIONS=16 THREADS=2 ROUNDS=3 WARMUP=30s CHILDREN_1M=1000000
 #                                       TARGETS="…" (a subset: only what it needs is seeded and started)
-#                                       BASELINE_DLL=…
+#                                       BASELINE_DLL=…  VARIANT_ENV="Name=Value …"
 #
 # Installs nothing: needs nginx, wrk and redis-server (Debian packages) and the .NET SDK.
 set -euo pipefail
@@ -35,7 +37,9 @@ WARMUP=${WARMUP:-30s}
 CHILDREN_1M=${CHILDREN_1M:-1000000}
 TARGETS=${TARGETS:-"upstream nginx-proxy nginx-gate kestrel yarp broker-memory broker-redis broker-1m"}
 BASELINE_DLL=${BASELINE_DLL:-}
+VARIANT_ENV=${VARIANT_ENV:-}
 if [ -n "$BASELINE_DLL" ] && [[ " $TARGETS " != *" baseline "* ]]; then TARGETS="$TARGETS baseline"; fi
+if [ -n "$VARIANT_ENV" ] && [[ " $TARGETS " != *" variant "* ]]; then TARGETS="$TARGETS variant"; fi
 wants() { [[ " $TARGETS " == *" $1 "* ]]; }
 PATH_UNDER_TEST=/photos/demo0001photo
 # What limit_req and the broker's children allow: far above what a run can spend, so every call is
@@ -170,6 +174,8 @@ if wants yarp; then
   PIDS+=($!); YARP_PID=$!
 fi
 if wants baseline; then start_broker baseline "$BASELINE_DLL" "$WORK/broker-1k.db" "${FORWARD[@]}"; fi
+# shellcheck disable=SC2086 # VARIANT_ENV is a list of Name=Value words
+if wants variant; then start_broker variant "$BROKER_DLL" "$WORK/broker-1k.db" "${FORWARD[@]}" $VARIANT_ENV; fi
 
 for port in "$UPSTREAM_PORT" "$PROXY_PORT" "$GATE_PORT" "${BROKER_PORT[@]}" ${YARP_PORT:-}; do wait_for "http://127.0.0.1:$port/healthz"; done
 
@@ -254,7 +260,7 @@ for name in $TARGETS; do
     "$(awk -v a="$p99" -v b="$anchor_p99" 'BEGIN { printf "%.2f", a / b }')"
 done
 echo "(× columns: ratio to $anchor; CPU is the gateway's own process, the upstream's excluded)"
-for name in broker-memory broker-1m baseline; do
+for name in broker-memory broker-1m baseline variant; do
   [ -n "${BROKER_PID[$name]:-}" ] || continue
   echo "$name RSS: $(awk '/VmRSS/ { printf "%.0f MB", $2 / 1024 }' "/proc/${BROKER_PID[$name]}/status")"
 done

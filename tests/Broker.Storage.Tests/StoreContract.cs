@@ -173,6 +173,26 @@ public abstract partial class StoreContract : IAsyncLifetime
     }
 
     [SkippableFact]
+    public async Task Many_clients_are_found_at_once_past_one_query_of_ids()
+    {
+        var stored = new[] { NewStandard("First"), NewStandard("Second"), NewStandard("Third") };
+        foreach (var client in stored)
+        {
+            (await Clients.CreateAsync(client)).Should().BeTrue();
+        }
+        // 1,200 ids: three queries' worth, the stored ones spread over them among ids no client has.
+        var ids = Enumerable.Range(0, 1_200).Select(_ => Secret.NewClientId()).ToArray();
+        ids[7] = stored[0].ClientId;
+        ids[600] = stored[1].ClientId;
+        ids[1_199] = stored[2].ClientId;
+
+        var found = await Clients.FindManyAsync(ids);
+
+        found.Should().BeEquivalentTo(stored.Select(ToMilliseconds), options => options.RespectingRuntimeTypes());
+        (await Clients.FindManyAsync([])).Should().BeEmpty();
+    }
+
+    [SkippableFact]
     public async Task A_second_client_with_the_same_id_is_refused_and_the_first_is_kept()
     {
         var first = NewStandard("First");

@@ -10,6 +10,9 @@ public interface IClientStore
 {
     Task<Client?> FindAsync(string clientId, CancellationToken cancellationToken = default);
 
+    /// <summary>The clients of these ids that exist, in no particular order, read in one query per few hundred ids.</summary>
+    Task<IReadOnlyList<Client>> FindManyAsync(IReadOnlyList<string> clientIds, CancellationToken cancellationToken = default);
+
     /// <summary>Inserts a client; false when a client with that id exists.</summary>
     Task<bool> CreateAsync(Client client, CancellationToken cancellationToken = default);
 

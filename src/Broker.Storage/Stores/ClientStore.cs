@@ -18,6 +18,24 @@ public sealed partial class ClientStore(Database database) : IClientStore
             $"SELECT {Columns} FROM clients WHERE client_id = @clientId", new { clientId }, cancellationToken: token))).SingleOrDefault(),
             cancellationToken);
 
+    // SQL Server takes at most 2,100 parameters in a command: a few hundred ids a query stays well below.
+    private const int IdsPerQuery = 500;
+
+    public Task<IReadOnlyList<Client>> FindManyAsync(IReadOnlyList<string> clientIds, CancellationToken cancellationToken = default) =>
+        clientIds.Count == 0
+            ? Task.FromResult<IReadOnlyList<Client>>([])
+            : database.ReadAsync<IReadOnlyList<Client>>(async (connection, token) =>
+            {
+                var found = new List<Client>(clientIds.Count);
+                foreach (var ids in clientIds.Chunk(IdsPerQuery))
+                {
+                    // Dapper writes one parameter per id (IN (@ids1, @ids2, …)) on every provider.
+                    found.AddRange(await ClientTable.QueryAsync(connection, new CommandDefinition(
+                        $"SELECT {Columns} FROM clients WHERE client_id IN @ids", new { ids }, cancellationToken: token)));
+                }
+                return found;
+            }, cancellationToken);
+
     // An insert run twice would find its own row and answer "taken": never retried as a whole.
     public Task<bool> CreateAsync(Client client, CancellationToken cancellationToken = default) =>
         database.WithConnectionAsync(async (connection, token) =>

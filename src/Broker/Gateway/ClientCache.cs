@@ -63,14 +63,16 @@ public sealed class ClientCache(
         var now = time.GetUtcNow().UtcTicks;
         if (entries.TryGetValue(clientId, out var entry) && entry.ExpiresAt > now && entry.Load.IsCompletedSuccessfully)
         {
+            // Asked for again since it was loaded: RefreshHotKeysAsync reads it again before it expires.
+            if (!entry.Used)
+            {
+                entry.Used = true;
+            }
             return entry.Load.Result;
         }
         if (entry is null || entry.ExpiresAt <= now || entry.Load.IsFaulted)
         {
-            MakeRoom(now);
-            var fresh = Reload(clientId, now, entry);
-            // Racing callers agree on one entry, so a key is loaded once however many ask at once.
-            entry = entries.AddOrUpdate(clientId, fresh, (_, old) => old.ExpiresAt > now && !old.Load.IsFaulted ? old : fresh);
+            entry = Renew(clientId, now, entry);
         }
         // While the database is away, a key known before is answered from its last answer at once, and
         // the reload runs behind it (stale-while-revalidate): no caller of a known key waits for a
@@ -90,6 +92,56 @@ public sealed class ClientCache(
             // Every caller that waited on the failed reload, not only the first, gets the last answer.
             return lastAnswer;
         }
+    }
+
+    // Not inline in GetAsync: the lambda's captures would cost the cached path an allocation on every call.
+    private Entry Renew(string clientId, long now, Entry? expired)
+    {
+        MakeRoom(now);
+        var fresh = Reload(clientId, now, expired);
+        // Racing callers agree on one entry, so a key is loaded once however many ask at once.
+        return entries.AddOrUpdate(clientId, fresh, (_, old) => old.ExpiresAt > now && !old.Load.IsFaulted ? old : fresh);
+    }
+
+    /// <summary>
+    /// Reads again the keys asked for since they were loaded that expire within <paramref name="horizon"/>,
+    /// a few hundred to a query (with their parents), so that a key in steady use is not reloaded on a
+    /// call's path, one query or two per key. Each answer stands for <see cref="GatewayOptions.ClientCacheDuration"/>
+    /// from the moment its read began, as a load's does. Unknown keys and bearer tokens are left to expire.
+    /// Returns how many keys were read.
+    /// </summary>
+    public async Task<int> RefreshHotKeysAsync(TimeSpan horizon, CancellationToken cancellationToken)
+    {
+        var startedAt = time.GetUtcNow().UtcTicks;
+        var due = new List<KeyValuePair<string, Entry>>();
+        foreach (var pair in entries)
+        {
+            var entry = pair.Value;
+            if (entry is { Used: true, Kept: false, LoadOnce.IsValueCreated: true } && entry.ExpiresAt > startedAt
+                && entry.ExpiresAt - startedAt <= horizon.Ticks && entry.Load.IsCompletedSuccessfully
+                && entry.Load.Result.Status != KeyStatus.Unknown && !pair.Key.StartsWith(TokenPrefix, StringComparison.Ordinal))
+            {
+                due.Add(pair);
+            }
+        }
+        if (due.Count == 0)
+        {
+            return 0;
+        }
+        var found = (await clients.FindManyAsync([.. due.Select(pair => pair.Key)], cancellationToken))
+            .ToDictionary(client => client.ClientId, StringComparer.Ordinal);
+        var parentIds = found.Values.Select(client => client.Role).OfType<InstallationRole>()
+            .Select(installation => installation.ParentClientId).Distinct(StringComparer.Ordinal).ToList();
+        var parents = (await clients.FindManyAsync(parentIds, cancellationToken)).ToDictionary(client => client.ClientId, StringComparer.Ordinal);
+        foreach (var (clientId, read) in due)
+        {
+            var client = found.GetValueOrDefault(clientId);
+            var parent = client?.Role is InstallationRole installation ? parents.GetValueOrDefault(installation.ParentClientId) : null;
+            var answer = Task.FromResult(Describe(clientId, client, parent));
+            // Only over the entry that was read: a load that replaced it meanwhile is as fresh or fresher.
+            entries.TryUpdate(clientId, new Entry(startedAt + lifetimeTicks, new Lazy<Task<GateKey>>(answer), null, 0, Kept: false, DuringOutage: false), read);
+        }
+        return due.Count;
     }
 
     // A new entry for a key whose entry expired or failed: its load, and the last answer it replaces,
@@ -148,6 +200,15 @@ public sealed class ClientCache(
         }
         // Not the caller's token: one caller giving up must not fail the load others wait on.
         var client = await clients.FindAsync(clientId, CancellationToken.None);
+        var parent = client is { IsActive: true, Role: InstallationRole installation }
+            ? await clients.FindAsync(installation.ParentClientId, CancellationToken.None)
+            : null;
+        return Describe(clientId, client, parent);
+    }
+
+    // A client (null: none has this id) as the gate sees it; parent is the child's parent, if it exists.
+    private GateKey Describe(string clientId, Client? client, Client? parent)
+    {
         if (client is null)
         {
             return new GateKey(KeyStatus.Unknown, clientId);
@@ -160,7 +221,6 @@ public sealed class ClientCache(
         {
             return new GateKey(client.Role is ParentRole ? KeyStatus.Parent : KeyStatus.NotChild, clientId);
         }
-        var parent = await clients.FindAsync(installation.ParentClientId, CancellationToken.None);
         // A child whose parent is gone, revoked or disabled stops with it.
         if (parent is not { IsActive: true, Role: ParentRole settings })
         {
@@ -229,5 +289,8 @@ public sealed class ClientCache(
     private sealed record Entry(long ExpiresAt, Lazy<Task<GateKey>> LoadOnce, GateKey? Known, long KnownUntil, bool Kept, bool DuringOutage)
     {
         public Task<GateKey> Load => LoadOnce.Value;
+
+        /// <summary>Whether a call found the entry loaded and used it: a hot key, read again ahead of its expiry.</summary>
+        public bool Used { get; set; }
     }
 }

@@ -14,6 +14,7 @@ public static class GatewayEndpoints
         services.AddOptions<GatewayOptions>().Bind(configuration.GetSection(GatewayOptions.Section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<GatewayOptions>, GatewayOptionsValidation>();
         services.AddSingleton<ClientCache>();
+        services.AddHostedService<HotKeyRefresher>();
         // What a whitelist may offer, for the pages that edit one.
         services.AddSingleton(provider => new GatewayRoutes(provider.GetRequiredService<IOptions<GatewayOptions>>().Value.EffectiveRoutes));
         services.AddSingleton<Gate>();

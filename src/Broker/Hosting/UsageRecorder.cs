@@ -44,6 +44,12 @@ public sealed class UsageRecorder(
         {
             return;
         }
+        NoteAgain(kind, id, now, resolution);
+    }
+
+    // Not inline in Note: the lambda's captures would cost the common case an allocation on every call.
+    private void NoteAgain(Kind kind, string id, DateTimeOffset now, TimeSpan resolution)
+    {
         var noted = lastNoted.AddOrUpdate((kind, id), now, (_, last) => now - last >= resolution ? now : last);
         if (noted == now)
         {
