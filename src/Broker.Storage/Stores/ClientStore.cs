@@ -29,9 +29,16 @@ public sealed partial class ClientStore(Database database) : IClientStore
                 var found = new List<Client>(clientIds.Count);
                 foreach (var ids in clientIds.Chunk(IdsPerQuery))
                 {
-                    // Dapper writes one parameter per id (IN (@ids1, @ids2, …)) on every provider.
+                    // One named parameter per id, written out: Dapper would expand "IN @ids" on SQLite and SQL
+                    // Server but hand Npgsql one array parameter, which IN cannot take.
+                    var parameters = new DynamicParameters();
+                    for (var i = 0; i < ids.Length; i++)
+                    {
+                        parameters.Add($"id{i}", ids[i]);
+                    }
+                    var list = string.Join(", ", Enumerable.Range(0, ids.Length).Select(i => $"@id{i}"));
                     found.AddRange(await ClientTable.QueryAsync(connection, new CommandDefinition(
-                        $"SELECT {Columns} FROM clients WHERE client_id IN @ids", new { ids }, cancellationToken: token)));
+                        $"SELECT {Columns} FROM clients WHERE client_id IN ({list})", parameters, cancellationToken: token)));
                 }
                 return found;
             }, cancellationToken);
