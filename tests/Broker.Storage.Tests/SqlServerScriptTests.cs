@@ -99,6 +99,12 @@ public sealed class SqlServerScriptTests
         }
 
         ShouldAllParse(dialect.Commands);
+        // The gateway keeps a cached key whose version and parent's version have not moved (ClientCache):
+        // every write of a client must move its version, the last-use time alone excepted.
+        dialect.Commands.Distinct().Where(sql => sql.Contains("UPDATE clients", StringComparison.OrdinalIgnoreCase)
+                && !sql.Contains("SET last_used_at = @At", StringComparison.Ordinal))
+            .Should().NotBeEmpty().And.OnlyContain(sql => sql.Contains("version = version + 1", StringComparison.Ordinal),
+                "a write that leaves the version would stay unseen by the gateway's key cache");
         var columns = MigrationColumns();
         foreach (var sql in dialect.Commands.Distinct())
         {

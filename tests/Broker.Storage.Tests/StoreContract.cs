@@ -193,6 +193,28 @@ public abstract partial class StoreContract : IAsyncLifetime
     }
 
     [SkippableFact]
+    public async Task Many_clients_versions_are_read_at_once_and_move_with_every_save()
+    {
+        var first = NewStandard("First");
+        var second = NewStandard("Second");
+        (await Clients.CreateAsync(first)).Should().BeTrue();
+        (await Clients.CreateAsync(second)).Should().BeTrue();
+        var ids = Enumerable.Range(0, 700).Select(_ => Secret.NewClientId()).ToArray();
+        ids[3] = first.ClientId;
+        ids[650] = second.ClientId;
+
+        (await Clients.FindVersionsAsync(ids)).Should().BeEquivalentTo(new Dictionary<string, long>
+        {
+            [first.ClientId] = first.Version,
+            [second.ClientId] = second.Version,
+        });
+
+        (await Clients.SaveAsync(first with { Description = "changed" }, first.Version)).Should().Be(WriteOutcome.Done);
+        (await Clients.FindVersionsAsync(ids))[first.ClientId].Should().Be(first.Version + 1);
+        (await Clients.FindVersionsAsync([])).Should().BeEmpty();
+    }
+
+    [SkippableFact]
     public async Task A_second_client_with_the_same_id_is_refused_and_the_first_is_kept()
     {
         var first = NewStandard("First");

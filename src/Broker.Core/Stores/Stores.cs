@@ -13,6 +13,12 @@ public interface IClientStore
     /// <summary>The clients of these ids that exist, in no particular order, read in one query per few hundred ids.</summary>
     Task<IReadOnlyList<Client>> FindManyAsync(IReadOnlyList<string> clientIds, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// The version of each of these clients that exists, read like <see cref="FindManyAsync"/>: every write
+    /// of a client moves its version (the last-use time alone does not), so an unmoved version is an unchanged client.
+    /// </summary>
+    Task<IReadOnlyDictionary<string, long>> FindVersionsAsync(IReadOnlyList<string> clientIds, CancellationToken cancellationToken = default);
+
     /// <summary>Inserts a client; false when a client with that id exists.</summary>
     Task<bool> CreateAsync(Client client, CancellationToken cancellationToken = default);
 

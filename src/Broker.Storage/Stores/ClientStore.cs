@@ -27,21 +27,45 @@ public sealed partial class ClientStore(Database database) : IClientStore
             : database.ReadAsync<IReadOnlyList<Client>>(async (connection, token) =>
             {
                 var found = new List<Client>(clientIds.Count);
-                foreach (var ids in clientIds.Chunk(IdsPerQuery))
+                foreach (var (list, parameters) in IdLists(clientIds))
                 {
-                    // One named parameter per id, written out: Dapper would expand "IN @ids" on SQLite and SQL
-                    // Server but hand Npgsql one array parameter, which IN cannot take.
-                    var parameters = new DynamicParameters();
-                    for (var i = 0; i < ids.Length; i++)
-                    {
-                        parameters.Add($"id{i}", ids[i]);
-                    }
-                    var list = string.Join(", ", Enumerable.Range(0, ids.Length).Select(i => $"@id{i}"));
                     found.AddRange(await ClientTable.QueryAsync(connection, new CommandDefinition(
                         $"SELECT {Columns} FROM clients WHERE client_id IN ({list})", parameters, cancellationToken: token)));
                 }
                 return found;
             }, cancellationToken);
+
+    public Task<IReadOnlyDictionary<string, long>> FindVersionsAsync(IReadOnlyList<string> clientIds, CancellationToken cancellationToken = default) =>
+        clientIds.Count == 0
+            ? Task.FromResult<IReadOnlyDictionary<string, long>>(new Dictionary<string, long>())
+            : database.ReadAsync<IReadOnlyDictionary<string, long>>(async (connection, token) =>
+            {
+                var versions = new Dictionary<string, long>(clientIds.Count, StringComparer.Ordinal);
+                foreach (var (list, parameters) in IdLists(clientIds))
+                {
+                    foreach (var row in await connection.QueryAsync<(string ClientId, long Version)>(new CommandDefinition(
+                        $"SELECT client_id, version FROM clients WHERE client_id IN ({list})", parameters, cancellationToken: token)))
+                    {
+                        versions[row.ClientId] = row.Version;
+                    }
+                }
+                return versions;
+            }, cancellationToken);
+
+    // The ids a few hundred at a time, each as an IN list of named parameters written out: Dapper would
+    // expand "IN @ids" on SQLite and SQL Server but hand Npgsql one array parameter, which IN cannot take.
+    private static IEnumerable<(string List, DynamicParameters Parameters)> IdLists(IReadOnlyList<string> clientIds)
+    {
+        foreach (var ids in clientIds.Chunk(IdsPerQuery))
+        {
+            var parameters = new DynamicParameters();
+            for (var i = 0; i < ids.Length; i++)
+            {
+                parameters.Add($"id{i}", ids[i]);
+            }
+            yield return (string.Join(", ", Enumerable.Range(0, ids.Length).Select(i => $"@id{i}")), parameters);
+        }
+    }
 
     // An insert run twice would find its own row and answer "taken": never retried as a whole.
     public Task<bool> CreateAsync(Client client, CancellationToken cancellationToken = default) =>

@@ -32,8 +32,9 @@ public enum KeyStatus
 }
 
 /// <summary>A key as the gate sees it: the child's status, owner, effective quota and whitelist.</summary>
+/// <remarks>A child's key carries its own and its parent's stored versions: unmoved, the key is unchanged.</remarks>
 public sealed record GateKey(KeyStatus Status, string ClientId, string? OwnerUserId = null, string? ParentClientId = null,
-    int Limit = 0, EndpointWhitelist? Whitelist = null, DateTimeOffset? ExpiresAt = null);
+    int Limit = 0, EndpointWhitelist? Whitelist = null, DateTimeOffset? ExpiresAt = null, long Version = 0, long ParentVersion = 0);
 
 /// <summary>
 /// The hot path's view of keys: each key is read from the store (with its parent) at most once per
@@ -105,9 +106,10 @@ public sealed class ClientCache(
 
     /// <summary>
     /// Reads again the keys asked for since they were loaded that expire within <paramref name="horizon"/>,
-    /// a few hundred to a query (with their parents), so that a key in steady use is not reloaded on a
-    /// call's path, one query or two per key. Each answer stands for <see cref="GatewayOptions.ClientCacheDuration"/>
-    /// from the moment its read began, as a load's does. Unknown keys and bearer tokens are left to expire.
+    /// a few hundred to a query, so that a key in steady use is not reloaded on a call's path (one query or
+    /// two per key): first the versions of the children and their parents, then, whole, only the clients
+    /// whose versions moved. Each answer stands for <see cref="GatewayOptions.ClientCacheDuration"/> from the
+    /// moment its read began, as a load's does. Unknown keys and bearer tokens are left to expire.
     /// Returns how many keys were read.
     /// </summary>
     public async Task<int> RefreshHotKeysAsync(TimeSpan horizon, CancellationToken cancellationToken)
@@ -128,21 +130,51 @@ public sealed class ClientCache(
         {
             return 0;
         }
-        var found = (await clients.FindManyAsync([.. due.Select(pair => pair.Key)], cancellationToken))
+        // First the versions alone (two small columns): a child whose version and parent's version have not
+        // moved is unchanged and keeps its answer; only the rest are read whole. Other keys (parents' keys,
+        // revoked children) are few and are always read whole.
+        var children = due.Where(pair => pair.Value.Load.Result.Status == KeyStatus.Child).ToList();
+        var versions = children.Count == 0
+            ? new Dictionary<string, long>()
+            : await clients.FindVersionsAsync(
+                [.. children.Select(pair => pair.Key).Concat(children.Select(pair => pair.Value.Load.Result.ParentClientId!)).Distinct(StringComparer.Ordinal)],
+                cancellationToken);
+        var changed = new List<KeyValuePair<string, Entry>>();
+        foreach (var pair in due)
+        {
+            var key = pair.Value.Load.Result;
+            if (key.Status == KeyStatus.Child && versions.GetValueOrDefault(pair.Key) == key.Version
+                && versions.GetValueOrDefault(key.ParentClientId!) == key.ParentVersion)
+            {
+                StoreRead(pair, key, startedAt);
+            }
+            else
+            {
+                changed.Add(pair);
+            }
+        }
+        if (changed.Count == 0)
+        {
+            return due.Count;
+        }
+        var found = (await clients.FindManyAsync([.. changed.Select(pair => pair.Key)], cancellationToken))
             .ToDictionary(client => client.ClientId, StringComparer.Ordinal);
         var parentIds = found.Values.Select(client => client.Role).OfType<InstallationRole>()
             .Select(installation => installation.ParentClientId).Distinct(StringComparer.Ordinal).ToList();
         var parents = (await clients.FindManyAsync(parentIds, cancellationToken)).ToDictionary(client => client.ClientId, StringComparer.Ordinal);
-        foreach (var (clientId, read) in due)
+        foreach (var pair in changed)
         {
-            var client = found.GetValueOrDefault(clientId);
+            var client = found.GetValueOrDefault(pair.Key);
             var parent = client?.Role is InstallationRole installation ? parents.GetValueOrDefault(installation.ParentClientId) : null;
-            var answer = Task.FromResult(Describe(clientId, client, parent));
-            // Only over the entry that was read: a load that replaced it meanwhile is as fresh or fresher.
-            entries.TryUpdate(clientId, new Entry(startedAt + lifetimeTicks, new Lazy<Task<GateKey>>(answer), null, 0, Kept: false, DuringOutage: false), read);
+            StoreRead(pair, Describe(pair.Key, client, parent), startedAt);
         }
         return due.Count;
     }
+
+    // The answer of a read begun at readAt, for the cache duration from then, over the entry that was read
+    // only: a load that replaced it meanwhile is as fresh or fresher.
+    private void StoreRead(KeyValuePair<string, Entry> read, GateKey answer, long readAt) =>
+        entries.TryUpdate(read.Key, new Entry(readAt + lifetimeTicks, new Lazy<Task<GateKey>>(Task.FromResult(answer)), null, 0, Kept: false, DuringOutage: false), read.Value);
 
     // A new entry for a key whose entry expired or failed: its load, and the last answer it replaces,
     // kept for the outage rule. The load puts that answer back itself when the database is unavailable,
@@ -227,7 +259,8 @@ public sealed class ClientCache(
             return new GateKey(KeyStatus.Inactive, clientId);
         }
         return new GateKey(KeyStatus.Child, clientId, installation.OwnerUserId, parent.ClientId,
-            ChildPolicy.EffectiveRateLimit(installation, settings, defaultChildRateLimit), ChildPolicy.EffectiveEndpoints(installation, settings));
+            ChildPolicy.EffectiveRateLimit(installation, settings, defaultChildRateLimit), ChildPolicy.EffectiveEndpoints(installation, settings),
+            Version: client.Version, ParentVersion: parent.Version);
     }
 
     private async Task<GateKey> LoadTokenAsync(string tokenHash)

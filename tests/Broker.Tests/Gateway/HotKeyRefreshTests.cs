@@ -99,5 +99,21 @@ public sealed class HotKeyRefreshTests : IDisposable
         (await CallAsync(api, steady.ClientId, "/photos")).StatusCode.Should().Be(HttpStatusCode.Unauthorized);
     }
 
+    [Fact]
+    public async Task A_change_to_a_hot_childs_parent_is_read_ahead_with_it()
+    {
+        var parent = await broker.CreateParentAsync(childRateLimit: 50);
+        var (child, _) = await ChildAsync(parent);
+        var api = broker.CreateApiClient();
+        (await CallAsync(api, child.ClientId, "/photos")).StatusCode.Should().Be(HttpStatusCode.OK);
+        Header(await CallAsync(api, child.ClientId, "/photos"), "X-Ratelimit-Limit").Should().Be("50");
+
+        // Only the parent's version moves; the child's read says unchanged, its parent's says read it whole.
+        await broker.Administration.EnableParentAsync(parent.Client.ClientId, RedirectPolicy.Installation, "/broker/callback", 7, []);
+        (await Cache.RefreshHotKeysAsync(CacheDuration, CancellationToken.None)).Should().Be(1);
+
+        Header(await CallAsync(api, child.ClientId, "/photos"), "X-Ratelimit-Limit").Should().Be("7");
+    }
+
     private ClientCache Cache => broker.Services.GetRequiredService<ClientCache>();
 }
