@@ -9,6 +9,7 @@
 #                 floor of any gateway built on ASP.NET Core and YARP (Broker.Benchmarks bare-proxy)
 #   broker-memory the broker gating (in-memory quota) and forwarding to the upstream, 1,000 children
 #   broker-redis  the same with the Redis quota store (a private redis-server)
+#   broker-redis-lease  broker-redis with units reserved ahead (Gateway:QuotaLeaseMax=64; off by default)
 #   broker-metrics broker-memory with the metrics on (Telemetry:Prometheus): what telemetry costs a call
 #   broker-1m     the same as broker-memory over a database of 1,000,000 children
 #   baseline      broker-memory from another build (BASELINE_DLL=path/to/Broker.dll, e.g. main's),
@@ -35,7 +36,7 @@ THREADS=${THREADS:-2}
 ROUNDS=${ROUNDS:-3}
 WARMUP=${WARMUP:-30s}
 CHILDREN_1M=${CHILDREN_1M:-1000000}
-TARGETS=${TARGETS:-"upstream nginx-proxy nginx-gate kestrel yarp broker-memory broker-redis broker-1m"}
+TARGETS=${TARGETS:-"upstream nginx-proxy nginx-gate kestrel yarp broker-memory broker-redis broker-redis-lease broker-1m"}
 BASELINE_DLL=${BASELINE_DLL:-}
 VARIANT_ENV=${VARIANT_ENV:-}
 if [ -n "$BASELINE_DLL" ] && [[ " $TARGETS " != *" baseline "* ]]; then TARGETS="$TARGETS baseline"; fi
@@ -160,11 +161,16 @@ start_broker() {
 FORWARD=(Gateway__Upstream="http://127.0.0.1:$UPSTREAM_PORT" Gateway__Routes__0="GET /photos/*")
 if wants kestrel; then start_broker kestrel "$BROKER_DLL" "$WORK/broker-1k.db" Gateway__UngatedDemoPrefix=/ungated; fi
 if wants broker-memory; then start_broker broker-memory "$BROKER_DLL" "$WORK/broker-1k.db" "${FORWARD[@]}"; fi
-if wants broker-redis; then
+if wants broker-redis || wants broker-redis-lease; then
   REDIS_PORT=$(free_port)
   redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no >"$WORK/redis.log" 2>&1 &
   PIDS+=($!)
-  start_broker broker-redis "$BROKER_DLL" "$WORK/broker-1k.db" "${FORWARD[@]}" Gateway__QuotaStore=Redis Redis__Configuration="127.0.0.1:$REDIS_PORT"
+  REDIS_QUOTA=(Gateway__QuotaStore=Redis Redis__Configuration="127.0.0.1:$REDIS_PORT")
+  if wants broker-redis; then start_broker broker-redis "$BROKER_DLL" "$WORK/broker-1k.db" "${FORWARD[@]}" "${REDIS_QUOTA[@]}"; fi
+  # Its own key prefix: the two brokers' counts must not meet in the one Redis.
+  if wants broker-redis-lease; then
+    start_broker broker-redis-lease "$BROKER_DLL" "$WORK/broker-1k.db" "${FORWARD[@]}" "${REDIS_QUOTA[@]}" Gateway__QuotaLeaseMax=64 Redis__KeyPrefix=lease:
+  fi
 fi
 if wants broker-metrics; then start_broker broker-metrics "$BROKER_DLL" "$WORK/broker-1k.db" "${FORWARD[@]}" Telemetry__Prometheus=true; fi
 if wants broker-1m; then start_broker broker-1m "$BROKER_DLL" "$WORK/broker-1m.db" "${FORWARD[@]}"; fi

@@ -44,11 +44,13 @@ public sealed class GatewayOptions
     public TimeSpan QuotaBreakDuration { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>
-    /// Redis only: the most units of a child's quota one instance reserves ahead of its calls (1 turns this
-    /// off). A busy child's calls are then decided without a round trip; each reservation is also at most
-    /// 1/64 of what the child has left, so near its limit every call is decided in Redis.
+    /// Redis only: the most units of a child's quota one instance reserves ahead of its calls (1, the
+    /// default, turns this off). A busy child's calls are then decided without a round trip; each reservation
+    /// is also at most 1/64 of what the child has left. Off by default: while one instance holds units it
+    /// has not used, another refuses the child's calls at the limit although quota is left (for up to
+    /// <see cref="QuotaLeaseHold"/>), so admission across instances is no longer exact.
     /// </summary>
-    public int QuotaLeaseMax { get; set; } = 64;
+    public int QuotaLeaseMax { get; set; } = 1;
 
     /// <summary>Redis only: reserved units a child has not used for this long go back to Redis.</summary>
     public TimeSpan QuotaLeaseHold { get; set; } = TimeSpan.FromSeconds(1);

@@ -19,7 +19,7 @@ public sealed class RedisQuotaLeaseTests
         var prefix = $"test:{Guid.NewGuid():N}:";
         using var connection = new RedisConnection(Options.Create(new RedisOptions { Configuration = redis, KeyPrefix = prefix }));
         await using var limiter = new RedisQuotaLimiter(connection,
-            Options.Create(new GatewayOptions { QuotaLeaseHold = TimeSpan.FromMilliseconds(400) }), TimeProvider.System);
+            Options.Create(new GatewayOptions { QuotaLeaseMax = 64, QuotaLeaseHold = TimeSpan.FromMilliseconds(400) }), TimeProvider.System);
         var child = new QuotaRequest("busy", 100_000);
 
         var remaining = new List<int>();
@@ -50,9 +50,9 @@ public sealed class RedisQuotaLeaseTests
         using var connection = new RedisConnection(Options.Create(new RedisOptions { Configuration = redis, KeyPrefix = prefix }));
         // The second instance never hands anything back in this test, as if it had died holding its units.
         await using var first = new RedisQuotaLimiter(connection,
-            Options.Create(new GatewayOptions { QuotaLeaseHold = TimeSpan.FromMilliseconds(300) }), TimeProvider.System);
+            Options.Create(new GatewayOptions { QuotaLeaseMax = 64, QuotaLeaseHold = TimeSpan.FromMilliseconds(300) }), TimeProvider.System);
         await using var silent = new RedisQuotaLimiter(connection,
-            Options.Create(new GatewayOptions { QuotaLeaseHold = TimeSpan.FromHours(1) }), TimeProvider.System);
+            Options.Create(new GatewayOptions { QuotaLeaseMax = 64, QuotaLeaseHold = TimeSpan.FromHours(1) }), TimeProvider.System);
         var child = new QuotaRequest("shared", 3_000);
 
         var leases = await Task.WhenAll(Enumerable.Range(0, 5_000).Select(call =>
