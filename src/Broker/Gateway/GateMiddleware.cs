@@ -319,7 +319,7 @@ internal sealed class QuotaHeaders
 
     private static StringValues Reset(TimeSpan resetAfter)
     {
-        var seconds = Math.Max(1, (int)Math.Ceiling(resetAfter.TotalSeconds));
+        var seconds = OAuthResults.WholeSecondsAtLeastOne(resetAfter);
         if (seconds >= ResetSeconds.Length)
         {
             return seconds.ToString(CultureInfo.InvariantCulture);

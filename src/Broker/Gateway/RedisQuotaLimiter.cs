@@ -138,7 +138,8 @@ public sealed class RedisQuotaLimiter : QuotaLimiter
         using (ExecutionContext.SuppressFlow())
         {
             deciding = Task.Run(DecideWhileOpenAsync);
-            returning = Task.Run(ReturnIdleUnitsAsync);
+            // Nothing is ever reserved when reservations are off: no loop to look for idle units.
+            returning = leaseMax > 1 ? Task.Run(ReturnIdleUnitsAsync) : Task.CompletedTask;
         }
     }
 
@@ -164,7 +165,7 @@ public sealed class RedisQuotaLimiter : QuotaLimiter
         var acquisition = new PendingAcquisition(
             resource.ClientId,
             window.Index,
-            string.Concat(keyPrefix, resource.ClientId, ":", window.Index.ToString(CultureInfo.InvariantCulture)),
+            CounterKey(resource.ClientId, window.Index),
             resource.Limit,
             permitCount,
             want,
@@ -269,6 +270,10 @@ public sealed class RedisQuotaLimiter : QuotaLimiter
         }
     }
 
+    // A child's counter for one hour in Redis.
+    private string CounterKey(string clientId, long window) =>
+        string.Concat(keyPrefix, clientId, ":", window.ToString(CultureInfo.InvariantCulture));
+
     // Places [first, last] reserved for a child (none when first > last): kept in its entry, or a fresh one
     // when the entry was retired meanwhile.
     private void Reserve(PendingAcquisition acquisition, long first, long last, long now)
@@ -317,7 +322,7 @@ public sealed class RedisQuotaLimiter : QuotaLimiter
             reserved.TryRemove(new KeyValuePair<(string, long), ReservedUnits>(key, entry));
             if (unused > 0 && key.Window == window)
             {
-                keys.Add(string.Concat(keyPrefix, key.ClientId, ":", key.Window.ToString(CultureInfo.InvariantCulture)));
+                keys.Add(CounterKey(key.ClientId, key.Window));
                 units.Add(unused);
             }
         }

@@ -54,5 +54,8 @@ public static class OAuthResults
     }
 
     public static string RetryAfterSeconds(TimeSpan retryAfter) =>
-        Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+        WholeSecondsAtLeastOne(retryAfter).ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>A wait in whole seconds, rounded up and never 0 (a client told 0 would come back at once).</summary>
+    public static int WholeSecondsAtLeastOne(TimeSpan wait) => Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds));
 }

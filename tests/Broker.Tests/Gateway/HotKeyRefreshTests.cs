@@ -28,6 +28,15 @@ public sealed class HotKeyRefreshTests : IDisposable
         return (await CreateChildAsync(broker, parent, owner), owner);
     }
 
+    // Loaded by one call and asked for again by a second: a hot key.
+    private static async Task MakeHotAsync(HttpClient api, Client child)
+    {
+        for (var call = 0; call < 2; call++)
+        {
+            (await CallAsync(api, child.ClientId, "/photos")).StatusCode.Should().Be(HttpStatusCode.OK);
+        }
+    }
+
     private Task<bool> RevokeAsync(Client child, Core.Accounts.User owner) =>
         broker.Services.GetRequiredService<IClientStore>().RevokeOwnedChildAsync(owner.UserId, child.ClientId, broker.Time.GetUtcNow());
 
@@ -37,8 +46,7 @@ public sealed class HotKeyRefreshTests : IDisposable
         var parent = await broker.CreateParentAsync();
         var (child, owner) = await ChildAsync(parent);
         var api = broker.CreateApiClient();
-        (await CallAsync(api, child.ClientId, "/photos")).StatusCode.Should().Be(HttpStatusCode.OK);
-        (await CallAsync(api, child.ClientId, "/photos")).StatusCode.Should().Be(HttpStatusCode.OK);
+        await MakeHotAsync(api, child);
         (await RevokeAsync(child, owner)).Should().BeTrue();
 
         // Three fifths into the entry's life: the refresher's round finds it due and reads it again. No
@@ -64,8 +72,7 @@ public sealed class HotKeyRefreshTests : IDisposable
         var unknown = Secret.NewClientId();
         var api = broker.CreateApiClient();
         (await CallAsync(api, once.ClientId, "/photos")).StatusCode.Should().Be(HttpStatusCode.OK);
-        (await CallAsync(api, hot.ClientId, "/photos")).StatusCode.Should().Be(HttpStatusCode.OK);
-        (await CallAsync(api, hot.ClientId, "/photos")).StatusCode.Should().Be(HttpStatusCode.OK);
+        await MakeHotAsync(api, hot);
         (await CallAsync(api, unknown, "/photos")).StatusCode.Should().Be(HttpStatusCode.Unauthorized);
         (await CallAsync(api, unknown, "/photos")).StatusCode.Should().Be(HttpStatusCode.Unauthorized);
         (await RevokeAsync(once, onceOwner)).Should().BeTrue();
@@ -84,8 +91,7 @@ public sealed class HotKeyRefreshTests : IDisposable
         var parent = await broker.CreateParentAsync();
         var (steady, owner) = await ChildAsync(parent);
         var api = broker.CreateApiClient();
-        (await CallAsync(api, steady.ClientId, "/photos")).StatusCode.Should().Be(HttpStatusCode.OK);
-        (await CallAsync(api, steady.ClientId, "/photos")).StatusCode.Should().Be(HttpStatusCode.OK);
+        await MakeHotAsync(api, steady);
         // A quarter into the load's life (the refresher's own round does not take it yet: it looks two rounds ahead).
         broker.Time.Advance(CacheDuration / 4);
         (await Cache.RefreshHotKeysAsync(CacheDuration, CancellationToken.None)).Should().Be(1);
